@@ -1,0 +1,63 @@
+# Shequ — make demo (run the product with demo data), make test (the whole suite).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+SCALE ?= small
+DB ?= sqlite
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help prerequisites install demo test lint reset-demo messages bench serve prod-check
+
+help:
+	@echo "make demo        set up and run Shequ with Danyang demo data on http://127.0.0.1:$(PORT)"
+	@echo "make test        set up and run the whole test suite"
+	@echo "make lint        ruff (check + format check) and djLint"
+	@echo "make reset-demo  delete the demo database, media and keys under var/"
+
+prerequisites:
+	@missing=0; \
+	scripts/find-python >/dev/null || missing=1; \
+	command -v node >/dev/null || { echo "缺少 Node.js（用于安装 htmx、ECharts、Leaflet）。请安装 Node.js 18 或更新版本。"; missing=1; }; \
+	command -v npm >/dev/null || { echo "缺少 npm。请安装 Node.js 自带的 npm。"; missing=1; }; \
+	[ $$missing -eq 0 ] || { echo "前置条件不满足，见上。Prerequisites missing (see above)."; exit 1; }
+
+$(VENV)/.installed: pyproject.toml uv.lock | prerequisites
+	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check "uv>=0.8,<1"
+	@$(VENV)/bin/uv sync --locked --inexact --python $(PY) --quiet
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json | prerequisites
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+shequ/web/static/vendor/htmx.min.js: node_modules/.installed
+	@scripts/vendor-static
+
+install: $(VENV)/.installed shequ/web/static/vendor/htmx.min.js
+	@$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v0
+
+demo: install
+	@$(PY) manage.py migrate --no-input -v0
+	@$(PY) manage.py seed_demo --if-empty
+	@$(PY) manage.py demo_banner --port $(PORT)
+	@exec $(PY) manage.py run_demo --port $(PORT)
+
+test: install
+	SHEQU_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/djlint shequ --lint
+
+messages: install
+	$(PY) scripts/messages
+
+reset-demo:
+	rm -f var/shequ.sqlite3 var/shequ.sqlite3-wal var/shequ.sqlite3-shm
+	rm -rf var/media
+	@echo "演示数据库已删除；再次运行 make demo 将重新生成。"

@@ -1,0 +1,179 @@
+"""Account services: users, assignments, API tokens, elder mode."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shequ.accounts.models import MOBILE_CONTEXT, ApiToken, Assignment, User
+from shequ.core.audit import audit_record
+from shequ.core.crypto import blind_index, blind_index_candidates
+from shequ.core.errors import ConflictError, InvalidInput
+from shequ.core.phones import normalize_mobile
+from shequ.core.regions import Level
+from shequ.core.roles import REGION_ROLES, Role
+from shequ.core.scoping import forget_assignments
+
+TOKEN_PREFIX = "sq_"
+
+# Which region level each region role works at (residents live in a grid).
+ROLE_LEVELS = {
+    Role.RESIDENT: {Level.GRID},
+    Role.GRID_WORKER: {Level.GRID},
+    Role.COMMUNITY_STAFF: {Level.COMMUNITY},
+    Role.TOWNSHIP_OFFICER: {Level.TOWNSHIP},
+    Role.CITY_OPERATOR: {Level.CITY},
+    Role.AUDITOR: {Level.CITY, Level.TOWNSHIP, Level.COMMUNITY},
+}
+
+
+def mobile_lookup_hashes(mobile: str) -> list[str]:
+    return blind_index_candidates(normalize_mobile(mobile), context=MOBILE_CONTEXT)
+
+
+def user_find_by_mobile(mobile: str) -> User | None:
+    try:
+        hashes = mobile_lookup_hashes(mobile)
+    except InvalidInput:
+        return None
+    return User.objects.filter(mobile_hash__in=hashes).first()
+
+
+def user_set_mobile(*, user: User, mobile: str | None) -> None:
+    """Set (or clear) a user's mobile number: ciphertext plus keyed hash, unique per user."""
+    if not mobile:
+        user.mobile, user.mobile_hash = "", None
+    else:
+        number = normalize_mobile(mobile)
+        hashes = blind_index_candidates(number, context=MOBILE_CONTEXT)
+        if User.objects.filter(mobile_hash__in=hashes).exclude(pk=user.pk).exists():
+            raise ConflictError(_("该手机号码已被其他账号使用。"), code="mobile_taken")
+        user.mobile = number
+        user.mobile_hash = blind_index(number, context=MOBILE_CONTEXT)
+    if user.pk:
+        user.save(update_fields=["mobile", "mobile_hash"])
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str | None,
+    full_name: str = "",
+    mobile: str | None = None,
+    is_staff: bool = False,
+    is_superuser: bool = False,
+) -> User:
+    if User.objects.filter(username__iexact=username).exists():
+        raise ConflictError(
+            _("用户名 %(name)s 已存在。") % {"name": username}, code="username_taken"
+        )
+    user = User(
+        username=username,
+        full_name=full_name,
+        is_staff=is_staff or is_superuser,
+        is_superuser=is_superuser,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user_set_mobile(user=user, mobile=mobile)
+    user.save()
+    return user
+
+
+def assignment_problem(*, role: str, region=None, property_company=None) -> str | None:
+    """Why this (role, scope) is not a valid assignment, or None."""
+    role = Role(role)
+    if role in REGION_ROLES:
+        if region is None:
+            return _("该角色需要指定负责区域。")
+        if region.level not in ROLE_LEVELS[role]:
+            return _("%(role)s 的负责区域层级不正确。") % {"role": role.label}
+        if property_company is not None:
+            return _("该角色不能指定物业公司。")
+    elif role == Role.PROPERTY_STAFF and (property_company is None or region is not None):
+        return _("物业人员需要指定物业公司（不指定区域）。")
+    return None
+
+
+@transaction.atomic
+def assignment_grant(
+    *, user: User, role: str, region=None, property_company=None, actor=None, request=None
+) -> Assignment:
+    """Give `user` a role within a scope (audited). Staff roles get admin access."""
+    role = Role(role)
+    problem = assignment_problem(role=role, region=region, property_company=property_company)
+    if problem:
+        raise InvalidInput(problem, code="invalid_assignment")
+    assignment, created = Assignment.objects.get_or_create(
+        user=user,
+        role=role,
+        region=region,
+        property_company=property_company,
+        defaults={"is_active": True},
+    )
+    if not created and not assignment.is_active:
+        assignment.is_active = True
+        assignment.save(update_fields=["is_active"])
+    if role != Role.RESIDENT and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    forget_assignments(user)
+    audit_record(
+        actor=actor,
+        action="accounts.assignment_grant",
+        obj=user,
+        object_repr=user.username,
+        region_code=region.code if region else "",
+        request=request,
+        details={"role": role.value, "scope": assignment.scope_label},
+    )
+    return assignment
+
+
+def user_set_elder_mode(*, user: User, enabled: bool) -> None:
+    user.elder_mode = enabled
+    user.save(update_fields=["elder_mode"])
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def api_token_issue(*, user: User, name: str = "", days: int | None = None) -> tuple[ApiToken, str]:
+    """Create a bearer token; the plaintext is returned once and never stored."""
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name[:100],
+        prefix=plaintext[:10],
+        key_hash=_hash_token(plaintext),
+        expires_at=timezone.now() + timedelta(days=days or settings.SHEQU_API_TOKEN_DAYS),
+    )
+    return token, plaintext
+
+
+def api_token_authenticate(plaintext: str) -> User | None:
+    if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 100:
+        return None
+    now = timezone.now()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=_hash_token(plaintext), revoked_at__isnull=True, expires_at__gt=now)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -1,0 +1,60 @@
+"""Admin helpers: every admin list goes through the scoping helper for non-superusers."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+
+from shequ.core.models import AuditEvent
+from shequ.core.scoping import has_perm, scoped
+
+
+class ScopedAdminMixin:
+    """Limit an admin's rows, choices and saves to the user's scope.
+
+    `scope_field` is the model's region-code field; foreign keys to scoped models offer only
+    in-scope rows; saving an object outside the scope is refused.
+    """
+
+    scope_field = "region_code"
+
+    def _perm(self, action: str, model=None) -> str:
+        opts = (model or self.model)._meta
+        return f"{opts.app_label}.{action}_{opts.model_name}"
+
+    def get_queryset(self, request):
+        return scoped(
+            super().get_queryset(request), request.user, self._perm("view"), field=self.scope_field
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        field = getattr(related, "admin_scope_field", None)
+        if field and not request.user.is_superuser:
+            base = kwargs.get("queryset", related._default_manager.all())
+            kwargs["queryset"] = scoped(
+                base, request.user, self._perm("view", related), field=field
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        code = getattr(obj, self.scope_field, "") or ""
+        action = "change" if change else "add"
+        if not request.user.is_superuser and not has_perm(request.user, self._perm(action), code):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "actor_name", "action", "object_type", "object_repr", "reason", "ip")
+    list_filter = ("action", "object_type")
+    search_fields = ("actor_name", "action", "object_id", "object_repr", "reason")
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,128 @@
+"""Idempotency-Key for creating requests: a retried POST replays the first response.
+
+The record and the request's effects commit in one transaction, so a crash between them cannot
+leave an effect without its record (or the reverse). Only 2xx responses are remembered: a failed
+request changed nothing and may be retried with the same key. The same key with a different body
+is refused with 422.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse, JsonResponse, QueryDict
+from django.utils.translation import gettext as _
+
+from shequ.core.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+METHODS = {"POST", "PUT", "PATCH"}
+MAX_KEY_LENGTH = 200
+MAX_STORED_BODY = 1024 * 1024
+
+
+def _applies(request) -> bool:
+    prefixes = getattr(settings, "SHEQU_IDEMPOTENT_PREFIXES", ("/api/v1/", "/open311/"))
+    return request.method in METHODS and request.path.startswith(tuple(prefixes))
+
+
+def _client_id(request) -> str:
+    """Who is calling: a hash of their credential, so keys of different callers never collide."""
+    auth = request.headers.get("Authorization", "")
+    if auth:
+        ident = "auth:" + auth
+    else:
+        api_key = request.GET.get("api_key", "")
+        if not api_key and request.content_type == "application/x-www-form-urlencoded":
+            api_key = QueryDict(request.body, encoding="utf-8").get("api_key", "")
+        if api_key:
+            ident = "key:" + api_key
+        elif getattr(request, "user", None) is not None and request.user.is_authenticated:
+            ident = f"user:{request.user.pk}"
+        else:
+            ident = "anon:" + (request.META.get("REMOTE_ADDR") or "")
+    return hashlib.sha256(ident.encode()).hexdigest()
+
+
+def _fingerprint(request) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method, request.get_full_path(), request.content_type or ""):
+        digest.update(part.encode() + b"\x00")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    response = JsonResponse({"code": code, "message": message, "details": None}, status=status)
+    return response
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
+    if record.fingerprint != fingerprint:
+        return _error(
+            422,
+            "idempotency_key_reused",
+            _("该 Idempotency-Key 已用于内容不同的请求，请换一个新的键。"),
+        )
+    if record.status_code == 0:
+        return _error(409, "idempotency_in_progress", _("相同的请求正在处理中，请稍后重试。"))
+    response = HttpResponse(
+        bytes(record.body), status=record.status_code, content_type=record.content_type
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+class _Discard(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = request.headers.get(HEADER)
+        if key is None or not _applies(request):
+            return self.get_response(request)
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            return _error(
+                400,
+                "invalid_idempotency_key",
+                _("Idempotency-Key 无效：应为 1–200 个可打印字符。"),
+            )
+        client = _client_id(request)
+        fingerprint = _fingerprint(request)
+        existing = IdempotencyRecord.objects.filter(client=client, key=key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    client=client,
+                    key=key,
+                    method=request.method,
+                    path=request.path[:300],
+                    fingerprint=fingerprint,
+                )
+                response = self.get_response(request)
+                if not 200 <= response.status_code < 300 or response.streaming:
+                    raise _Discard(response)
+                body = response.content
+                if len(body) <= MAX_STORED_BODY:
+                    record.status_code = response.status_code
+                    record.content_type = response.get("Content-Type", "")
+                    record.body = body
+                    record.save(update_fields=["status_code", "content_type", "body"])
+                else:
+                    raise _Discard(response)
+        except _Discard as discarded:
+            return discarded.response
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(client=client, key=key).first()
+            if existing is None:
+                raise
+            return _replay(existing, fingerprint)
+        return response

@@ -1,0 +1,5 @@
+from shequ.core.roles import Role
+
+GRANTS = {
+    Role.AUDITOR: {"core.view_auditevent", "core.search_audit"},
+}

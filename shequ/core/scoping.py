@@ -1,0 +1,185 @@
+"""The one scoping helper: every list of scoped records goes through `scoped()`.
+
+A user holds assignments (role, scope). A region scope covers every record whose region code
+starts with the scope's code (one indexed `startswith`, the same on SQLite and PostgreSQL); a
+property-company scope covers the records of the estates that company manages; residents see
+records they own. Objects outside the scope are reported as 404 (`get_scoped_or_404`), so a
+grid worker cannot even learn that another grid's record exists.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from shequ.core.errors import PermissionDeniedError
+from shequ.core.roles import Role, role_grants
+
+EVERYTHING = object()
+
+
+def user_assignments(user) -> list:
+    """The user's active assignments, loaded once per request (cached on the user object)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_shequ_assignments", None)
+    if cached is None:
+        cached = list(
+            user.assignments.filter(is_active=True)
+            .select_related("region", "property_company")
+            .order_by("id")
+        )
+        user._shequ_assignments = cached
+    return cached
+
+
+def forget_assignments(user) -> None:
+    user.__dict__.pop("_shequ_assignments", None)
+
+
+def user_roles(user) -> set[str]:
+    return {a.role for a in user_assignments(user)}
+
+
+def _minimal_prefixes(codes: Iterable[str]) -> list[str]:
+    """Drop codes already covered by a shorter one ("321181001" covers "321181001002")."""
+    result: list[str] = []
+    for code in sorted(set(codes), key=len):
+        if not any(code.startswith(prefix) for prefix in result):
+            result.append(code)
+    return sorted(result)
+
+
+def scope_codes(user, perm: str) -> list[str] | object:
+    """Region-code prefixes within which `user` holds `perm`; EVERYTHING for superusers."""
+    if getattr(user, "is_superuser", False) and user.is_active:
+        return EVERYTHING
+    return _minimal_prefixes(
+        a.scope_code
+        for a in user_assignments(user)
+        if a.scope_code and role_grants(a.role, perm) and a.role != Role.RESIDENT
+    )
+
+
+def company_ids(user, perm: str) -> list[int]:
+    return sorted(
+        {
+            a.property_company_id
+            for a in user_assignments(user)
+            if a.property_company_id and role_grants(a.role, perm)
+        }
+    )
+
+
+def has_perm(
+    user,
+    perm: str,
+    region_code: str | None = None,
+    *,
+    company_id: int | None = None,
+    owner: Any = None,
+) -> bool:
+    """Does `user` hold `perm` at `region_code` (or for `company_id`, or as the `owner`)?
+
+    Without any target it answers whether the user holds `perm` anywhere.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    for a in user_assignments(user):
+        if not role_grants(a.role, perm):
+            continue
+        if a.role == Role.RESIDENT:
+            if owner is not None and owner == user.pk:
+                return True
+            if region_code is None and company_id is None and owner is None:
+                return True
+            continue
+        if region_code is None and company_id is None and owner is None:
+            return True
+        if region_code and a.scope_code and region_code.startswith(a.scope_code):
+            return True
+        if company_id and a.property_company_id == company_id:
+            return True
+    return False
+
+
+def require_perm(user, perm: str, region_code: str | None = None, **kwargs) -> None:
+    """Raise PermissionDeniedError (403) unless `has_perm` holds."""
+    if not has_perm(user, perm, region_code, **kwargs):
+        from django.utils.translation import gettext as _
+
+        raise PermissionDeniedError(_("您没有执行此操作的权限。"), code="forbidden")
+
+
+def scope_q(
+    user,
+    perm: str,
+    *,
+    field: str = "region_code",
+    company_field: str | None = None,
+    owner_field: str | None = None,
+) -> Q | object | None:
+    """A Q object restricting rows to the user's scope for `perm`.
+
+    Returns EVERYTHING when no restriction applies and None when the user sees nothing.
+    """
+    codes = scope_codes(user, perm)
+    if codes is EVERYTHING:
+        return EVERYTHING
+    q = Q()
+    matched = False
+    for code in codes:
+        q |= Q(**{f"{field}__startswith": code})
+        matched = True
+    if company_field:
+        ids = company_ids(user, perm)
+        if ids:
+            q |= Q(**{f"{company_field}__in": ids})
+            matched = True
+    if owner_field and any(
+        a.role == Role.RESIDENT and role_grants(a.role, perm) for a in user_assignments(user)
+    ):
+        q |= Q(**{owner_field: user.pk})
+        matched = True
+    return q if matched else None
+
+
+def scoped(
+    qs: QuerySet,
+    user,
+    perm: str,
+    *,
+    field: str = "region_code",
+    company_field: str | None = None,
+    owner_field: str | None = None,
+) -> QuerySet:
+    """Restrict `qs` to what `user` may see with `perm`. The one scoping helper."""
+    q = scope_q(user, perm, field=field, company_field=company_field, owner_field=owner_field)
+    if q is EVERYTHING:
+        return qs
+    if q is None:
+        return qs.none()
+    return qs.filter(q)
+
+
+def get_scoped_or_404(
+    qs: QuerySet,
+    user,
+    perm: str,
+    *,
+    field: str = "region_code",
+    company_field: str | None = None,
+    owner_field: str | None = None,
+    **lookup: Any,
+) -> Model:
+    """Fetch one object inside the user's scope, or 404 — never 403, which would leak existence."""
+    restricted = scoped(
+        qs, user, perm, field=field, company_field=company_field, owner_field=owner_field
+    )
+    try:
+        return restricted.get(**lookup)
+    except (restricted.model.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

@@ -1,0 +1,118 @@
+"""Reads of the region tree: GeoJSON for the map, children with counts for the browser."""
+
+from django.db.models import Count, Q
+from django.db.models.functions import Substr
+
+from shequ.accounts.models import Assignment
+from shequ.core.errors import InvalidInput
+from shequ.core.regions import CODE_LENGTHS, Level, child_level, is_region_code
+from shequ.core.roles import Role
+from shequ.geo.models import Building, House, Region
+
+
+def parse_region_code(code: str, *, field: str = "within") -> str:
+    from django.utils.translation import gettext as _
+
+    if not is_region_code(code):
+        raise InvalidInput(
+            _("区划代码无效：应为 6、9、12 或 15 位数字。"),
+            code="invalid_region_code",
+            details={"field": field},
+        )
+    return code
+
+
+def grid_workers_by_grid(grid_codes: list[str] | None = None) -> dict[str, list[str]]:
+    qs = Assignment.objects.filter(role=Role.GRID_WORKER, is_active=True, region__level=Level.GRID)
+    if grid_codes is not None:
+        qs = qs.filter(region__code__in=grid_codes)
+    result: dict[str, list[str]] = {}
+    for code, full_name, username in qs.values_list(
+        "region__code", "user__full_name", "user__username"
+    ).order_by("region__code", "user__full_name"):
+        result.setdefault(code, []).append(full_name or username)
+    return result
+
+
+def regions_geojson(*, level: str, within: str | None = None) -> dict:
+    qs = Region.objects.filter(level=level, polygon__isnull=False)
+    if within:
+        qs = qs.filter(code__startswith=within)
+    rows = list(
+        qs.order_by("code").values(
+            "code",
+            "name",
+            "kind",
+            "polygon",
+            "is_synthetic",
+            "centroid_lat",
+            "centroid_lng",
+            "parent__code",
+            "parent__name",
+        )
+    )
+    workers = grid_workers_by_grid([r["code"] for r in rows]) if level == Level.GRID else {}
+    features = []
+    for row in rows:
+        properties = {
+            "code": row["code"],
+            "name": row["name"],
+            "kind": row["kind"],
+            "level": level,
+            "is_synthetic": row["is_synthetic"],
+            "parent_code": row["parent__code"],
+            "parent_name": row["parent__name"],
+            "centroid": [row["centroid_lng"], row["centroid_lat"]],
+        }
+        if level == Level.GRID:
+            properties["community_code"] = row["code"][:12]
+            properties["community_name"] = row["parent__name"]
+            properties["grid_workers"] = workers.get(row["code"], [])
+        features.append({"type": "Feature", "geometry": row["polygon"], "properties": properties})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _count_by_prefix(qs, field: str, length: int) -> dict[str, int]:
+    return dict(
+        qs.annotate(prefix=Substr(field, 1, length))
+        .values("prefix")
+        .annotate(n=Count("pk"))
+        .values_list("prefix", "n")
+    )
+
+
+def region_children_with_counts(region: Region) -> list[dict]:
+    """Children of a region with counts of communities, grids, buildings and houses inside each."""
+    level = child_level(Level(region.level))
+    if level is None:
+        return []
+    length = CODE_LENGTHS[level]
+    children = list(region.children.order_by("code"))
+    inside = Q(code__startswith=region.code)
+    counts = {
+        "communities": _count_by_prefix(
+            Region.objects.filter(inside, level=Level.COMMUNITY), "code", length
+        ),
+        "grids": _count_by_prefix(Region.objects.filter(inside, level=Level.GRID), "code", length),
+        "buildings": _count_by_prefix(
+            Building.objects.filter(region_code__startswith=region.code), "region_code", length
+        ),
+        "houses": _count_by_prefix(
+            House.objects.filter(region_code__startswith=region.code), "region_code", length
+        ),
+    }
+    return [
+        {"region": child, **{name: counts[name].get(child.code, 0) for name in counts}}
+        for child in children
+    ]
+
+
+def grid_summary(grid: Region) -> dict:
+    """What a grid worker sees first about their grid."""
+    return {
+        "region": grid,
+        "estates": grid.estates.count(),
+        "buildings": Building.objects.filter(region_code=grid.code).count(),
+        "houses": House.objects.filter(region_code=grid.code).count(),
+        "workers": grid_workers_by_grid([grid.code]).get(grid.code, []),
+    }

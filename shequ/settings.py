@@ -1,0 +1,398 @@
+"""Shequ settings: one module, read from the environment, loud on bad values.
+
+Environment (all optional outside production):
+  SHEQU_ENV            demo (default) | development | test | production
+  DATABASE_URL         sqlite:///var/shequ.sqlite3 (default) or postgres://user:pass@host:5432/db
+  SECRET_KEY           required in production; generated into var/ otherwise
+  SHEQU_DATA_KEY       PII encryption key ring "id:base64key[,id:base64key…]"; the first key
+                       encrypts, all decrypt. Required in production; generated into var/ otherwise
+  ALLOWED_HOSTS        comma-separated host names
+  TIME_ZONE            default Asia/Shanghai
+  SHEQU_DEBUG          1/0 (default 1 only when SHEQU_ENV=development)
+  SHEQU_MAP_TILE_URL   optional tile URL template for the map (offline without it)
+  SHEQU_VAR_DIR        where the SQLite file, media and generated keys live (default ./var)
+"""
+
+import base64
+import os
+import secrets
+import sys
+import zoneinfo
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+TRUE_VALUES = {"1", "true", "yes", "on"}
+FALSE_VALUES = {"0", "false", "no", "off", ""}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise ImproperlyConfigured(
+        f"环境变量 {name} 的值无效：{raw!r}（应为 1/0、true/false）。"
+        f" Invalid {name}={raw!r}: expected 1/0 or true/false."
+    )
+
+
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int = 10**9) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"环境变量 {name} 应为整数，实际为 {raw!r}。 {name} must be an integer, got {raw!r}."
+        ) from None
+    if not minimum <= value <= maximum:
+        raise ImproperlyConfigured(
+            f"环境变量 {name} 应在 {minimum}–{maximum} 之间，实际为 {value}。"
+            f" {name} must be between {minimum} and {maximum}."
+        )
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# Under pytest the default is "test" (fixed keys, fast hashing); pytest-django loads these
+# settings before any conftest can set the variable.
+SHEQU_ENV = (
+    (os.environ.get("SHEQU_ENV") or ("test" if "pytest" in sys.modules else "demo")).strip().lower()
+)
+ENVIRONMENTS = ("demo", "development", "test", "production")
+if SHEQU_ENV not in ENVIRONMENTS:
+    raise ImproperlyConfigured(
+        f"SHEQU_ENV 的值无效：{SHEQU_ENV!r}，应为 {' / '.join(ENVIRONMENTS)} 之一。"
+        f" Invalid SHEQU_ENV={SHEQU_ENV!r}; expected one of {', '.join(ENVIRONMENTS)}."
+    )
+PRODUCTION = SHEQU_ENV == "production"
+TESTING = SHEQU_ENV == "test"
+DEMO_MODE = SHEQU_ENV in ("demo", "development")
+
+VAR_DIR = Path(os.environ.get("SHEQU_VAR_DIR", BASE_DIR / "var")).resolve()
+if not PRODUCTION:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def generated_secret(filename: str, make) -> str:
+    """Read a secret kept in var/ (demo and development only), creating it on first use."""
+    path = VAR_DIR / filename
+    if path.exists():
+        return path.read_text().strip()
+    value = make()
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+DEBUG = env_bool("SHEQU_DEBUG", SHEQU_ENV == "development")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "生产环境不得开启 SHEQU_DEBUG。 SHEQU_DEBUG must be off in production."
+    )
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "生产环境必须设置 SECRET_KEY。 SECRET_KEY is required when SHEQU_ENV=production."
+        )
+    if TESTING:
+        SECRET_KEY = "test-only-secret-key-not-for-production-0123456789abcdef"
+    else:
+        SECRET_KEY = generated_secret("secret_key", lambda: secrets.token_urlsafe(50))
+elif len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured(
+        "SECRET_KEY 太短（至少 32 个字符）。 SECRET_KEY must be ≥ 32 characters."
+    )
+
+
+def parse_data_keys(raw: str) -> list[tuple[str, bytes]]:
+    """Parse "id:base64key,id:base64key" into [(id, 32-byte key)], first = active."""
+    keys: list[tuple[str, bytes]] = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key_id, sep, encoded = part.partition(":")
+        if not sep or not key_id.isalnum() or len(key_id) > 16:
+            raise ImproperlyConfigured(
+                "SHEQU_DATA_KEY 格式应为 “密钥编号:base64密钥”，多个用逗号分隔；密钥编号为 1–16 位字母数字。"
+                " SHEQU_DATA_KEY must be 'id:base64key[,id:base64key…]' with alphanumeric ids."
+            )
+        try:
+            key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise ImproperlyConfigured(
+                f"SHEQU_DATA_KEY 中密钥 {key_id} 应为 32 字节（base64 编码）。"
+                f" Key {key_id} in SHEQU_DATA_KEY must be 32 bytes, base64-encoded."
+            )
+        if any(existing == key_id for existing, _ in keys):
+            raise ImproperlyConfigured(
+                f"SHEQU_DATA_KEY 中密钥编号 {key_id} 重复。 Duplicate key id."
+            )
+        keys.append((key_id, key))
+    if not keys:
+        raise ImproperlyConfigured("SHEQU_DATA_KEY 为空。 SHEQU_DATA_KEY is empty.")
+    return keys
+
+
+def new_data_key(key_id: str = "k1") -> str:
+    return f"{key_id}:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+
+
+_raw_data_key = os.environ.get("SHEQU_DATA_KEY", "")
+if not _raw_data_key:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "生产环境必须设置 SHEQU_DATA_KEY（居民信息加密密钥）。"
+            " SHEQU_DATA_KEY is required when SHEQU_ENV=production."
+        )
+    if TESTING:
+        _raw_data_key = "t1:" + base64.urlsafe_b64encode(b"t" * 32).decode().rstrip("=")
+    else:
+        _raw_data_key = generated_secret("data_key", new_data_key)
+SHEQU_DATA_KEYS = parse_data_keys(_raw_data_key)
+
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "生产环境必须设置 ALLOWED_HOSTS。 ALLOWED_HOSTS is required when SHEQU_ENV=production."
+    )
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+
+def database_from_url(url: str) -> dict:
+    """Turn DATABASE_URL into a Django DATABASES entry (sqlite:/// or postgres://)."""
+    parts = urlsplit(url)
+    options = dict(parse_qsl(parts.query))
+    if parts.scheme == "sqlite":
+        raw_path = unquote(parts.path)
+        if raw_path in ("", "/"):
+            raise ImproperlyConfigured(
+                "DATABASE_URL 缺少 SQLite 文件路径。 DATABASE_URL needs a file: sqlite:///var/x.sqlite3"
+            )
+        path = Path(raw_path[1:])  # sqlite:///rel/path → rel/path; sqlite:////abs → /abs
+        if raw_path == "/:memory:":
+            name = ":memory:"
+        else:
+            name = str(path if path.is_absolute() else (BASE_DIR / path).resolve())
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name,
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                    " PRAGMA busy_timeout=20000; PRAGMA foreign_keys=ON;"
+                ),
+            },
+        }
+    if parts.scheme in ("postgres", "postgresql", "pgsql"):
+        name = unquote(parts.path.lstrip("/"))
+        if not name:
+            raise ImproperlyConfigured(
+                "DATABASE_URL 缺少数据库名。 DATABASE_URL needs a database name: postgres://…/shequ"
+            )
+        try:
+            port = parts.port
+        except ValueError:
+            raise ImproperlyConfigured(f"DATABASE_URL 端口无效：{url!r}。 Bad port.") from None
+        config = {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": name,
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(port or ""),
+            "CONN_MAX_AGE": env_int("SHEQU_DB_CONN_MAX_AGE", 60 if PRODUCTION else 0),
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
+        }
+        return config
+    raise ImproperlyConfigured(
+        f"DATABASE_URL 不支持的协议：{parts.scheme!r}（支持 sqlite、postgres）。"
+        f" Unsupported DATABASE_URL scheme {parts.scheme!r}; use sqlite:/// or postgres://."
+    )
+
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///var/shequ.sqlite3")
+DATABASES = {"default": database_from_url(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "ninja",
+    "shequ.core",
+    "shequ.accounts",
+    "shequ.geo",
+    "shequ.property",
+    "shequ.web",
+    "shequ.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "shequ.core.idempotency.IdempotencyMiddleware",
+]
+
+ROOT_URLCONF = "shequ.urls"
+WSGI_APPLICATION = "shequ.wsgi.application"
+ASGI_APPLICATION = "shequ.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "shequ.web.context_processors.shell",
+            ],
+        },
+    }
+]
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["shequ.accounts.backends.UsernameOrMobileBackend"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    # Hashing cost is irrelevant to what the tests check; keep the suite fast.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LANGUAGE_CODE = "zh-hans"
+LOCALE_PATHS = [BASE_DIR / "shequ" / "locale"]  # the project package's own strings
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE 无效：{TIME_ZONE!r}。 Unknown TIME_ZONE {TIME_ZONE!r}."
+    ) from None
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(exist_ok=True)
+MEDIA_ROOT = VAR_DIR / "media"  # never served directly: media goes through permission-checked views
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Security headers. HSTS and secure cookies only when served over HTTPS (production).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 60 * 60 * 12
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "blob:", *env_list("SHEQU_MAP_TILE_HOSTS", [])],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SHEQU_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SHEQU_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "shequ",
+    }
+}
+
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SHEQU_LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": "WARNING" if TESTING else "INFO"}},
+}
+
+# Shequ's own settings.
+SHEQU_CITY_CODE = "321181"
+SHEQU_MAP_TILE_URL = os.environ.get("SHEQU_MAP_TILE_URL", "")
+SHEQU_MAP_TILE_ATTRIBUTION = os.environ.get("SHEQU_MAP_TILE_ATTRIBUTION", "")
+SHEQU_DEMO_PASSWORD = os.environ.get("SHEQU_DEMO_PASSWORD", "shequ-demo")
+SHEQU_API_TOKEN_DAYS = env_int("SHEQU_API_TOKEN_DAYS", 30, minimum=1, maximum=3650)
+SHEQU_IDEMPOTENCY_HOURS = env_int("SHEQU_IDEMPOTENCY_HOURS", 48, minimum=1, maximum=24 * 90)

@@ -1,0 +1,99 @@
+"""Shared fixtures. The test database starts with the small demo geography and the demo
+accounts (the personas: grid, grid2, community, township, city, resident, property, auditor)."""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from shequ.accounts.models import User
+from shequ.accounts.services import api_token_issue
+from shequ.demo import seeding
+
+BASE_SEEDERS = {"geo", "accounts"}
+
+
+def seed_base_world() -> seeding.SeedContext:
+    ctx = seeding.SeedContext(scale="small", log=lambda message: None)
+    return seeding.run(ctx, only=BASE_SEEDERS)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        seed_base_world()
+
+
+@pytest.fixture
+def reseed_after_flush(django_db_blocker):
+    """List this fixture *before* transactional_db: it re-seeds after the flush."""
+    yield
+    with django_db_blocker.unblock():
+        seed_base_world()
+
+
+PERSONAS = (
+    "admin",
+    "city",
+    "township",
+    "community",
+    "grid",
+    "grid2",
+    "resident",
+    "property",
+    "auditor",
+)
+
+
+@pytest.fixture
+def persona(db):
+    """persona("grid") → the demo user with that username."""
+
+    def get(username: str) -> User:
+        assert username in PERSONAS, username
+        return User.objects.get(username=username)
+
+    return get
+
+
+@pytest.fixture
+def client_as(db, persona):
+    """client_as("community") → a test Client logged in as that persona."""
+
+    def make(username: str) -> Client:
+        client = Client()
+        client.force_login(persona(username))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_client_as(db, persona):
+    """api_client_as("grid") → a Client sending `Authorization: Bearer <token>`."""
+
+    def make(username: str) -> Client:
+        _token, plaintext = api_token_issue(user=persona(username), name="tests")
+        return Client(headers={"Authorization": f"Bearer {plaintext}"})
+
+    return make
+
+
+@pytest.fixture
+def world(db):
+    """Codes of the seeded demo world."""
+    from shequ.demo import danyang
+    from shequ.geo.models import Region
+
+    grids = sorted(
+        Region.objects.filter(code__startswith=danyang.FLAGSHIP_CODE, level="grid").values_list(
+            "code", flat=True
+        )
+    )
+    return {
+        "city": settings.SHEQU_CITY_CODE,
+        "township": danyang.FLAGSHIP_CODE[:9],
+        "other_township": "321181002",
+        "community": danyang.FLAGSHIP_CODE,
+        "grid_a": grids[0],
+        "grid_b": grids[1],
+    }

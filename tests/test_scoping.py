@@ -1,0 +1,178 @@
+"""Scope isolation: a grid worker of grid A cannot list or open anything of grid B."""
+
+import pytest
+from django.http import Http404
+
+from shequ.core.scoping import EVERYTHING, get_scoped_or_404, has_perm, scope_codes, scoped
+from shequ.geo.models import Building, Estate, Region
+
+pytestmark = pytest.mark.django_db
+
+
+def region_codes(qs):
+    return set(qs.values_list("region_code", flat=True))
+
+
+def test_grid_worker_sees_only_their_grid(persona, world):
+    buildings = scoped(Building.objects.all(), persona("grid"), "geo.view_building")
+    assert region_codes(buildings) == {world["grid_a"]}
+    other = Building.objects.filter(region_code=world["grid_b"]).first()
+    with pytest.raises(Http404):
+        get_scoped_or_404(Building.objects.all(), persona("grid"), "geo.view_building", pk=other.pk)
+    mine = Building.objects.filter(region_code=world["grid_a"]).first()
+    assert (
+        get_scoped_or_404(Building.objects.all(), persona("grid"), "geo.view_building", pk=mine.pk)
+        == mine
+    )
+
+
+def test_second_grid_worker_sees_only_grid_b(persona, world):
+    buildings = scoped(Building.objects.all(), persona("grid2"), "geo.view_building")
+    assert region_codes(buildings) == {world["grid_b"]}
+
+
+def test_community_staff_see_both_grids_and_nothing_else(persona, world):
+    codes = region_codes(scoped(Building.objects.all(), persona("community"), "geo.view_building"))
+    assert {world["grid_a"], world["grid_b"]} <= codes
+    assert all(code.startswith(world["community"]) for code in codes)
+
+
+def test_township_officer_sees_own_township_only(persona, world):
+    codes = region_codes(scoped(Building.objects.all(), persona("township"), "geo.view_building"))
+    assert all(code.startswith(world["township"]) for code in codes)
+    assert Building.objects.filter(region_code__startswith=world["other_township"]).exists()
+    assert (
+        scoped(Building.objects.all(), persona("township"), "geo.view_building").count()
+        == Building.objects.filter(region_code__startswith=world["township"]).count()
+    )
+
+
+def test_city_operator_sees_everything(persona):
+    qs = scoped(Building.objects.all(), persona("city"), "geo.view_building")
+    assert qs.count() == Building.objects.count()
+
+
+def test_superuser_sees_everything(persona):
+    assert scope_codes(persona("admin"), "geo.view_building") is EVERYTHING
+
+
+def test_resident_sees_no_territory_records(persona):
+    assert not scoped(Building.objects.all(), persona("resident"), "geo.view_building").exists()
+
+
+def test_property_staff_see_their_company_estates(persona):
+    user = persona("property")
+    estates = scoped(
+        Estate.objects.all(), user, "geo.view_estate", company_field="property_company"
+    )
+    company = user.assignments.get().property_company
+    assert estates.count() == Estate.objects.filter(property_company=company).count() > 0
+    assert not estates.exclude(property_company=company).exists()
+
+
+def test_permission_without_grant_sees_nothing(persona):
+    assert not scoped(Building.objects.all(), persona("grid"), "people.reveal_id").exists()
+
+
+def test_inactive_user_sees_nothing(persona):
+    user = persona("city")
+    user.is_active = False
+    assert not scoped(Building.objects.all(), user, "geo.view_building").exists()
+    assert not has_perm(user, "geo.browse")
+
+
+def test_has_perm_checks_the_region(persona, world):
+    user = persona("grid")
+    assert has_perm(user, "geo.change_building", world["grid_a"])
+    assert not has_perm(user, "geo.change_building", world["grid_b"])
+    assert not has_perm(user, "geo.change_region", world["grid_a"])
+
+
+class TestPages:
+    def test_region_browser_hides_grid_b_from_grid_worker(self, client_as, world):
+        client = client_as("grid")
+        assert client.get(f"/regions/{world['grid_a']}/").status_code == 200
+        assert client.get(f"/regions/{world['grid_b']}/").status_code == 404
+        assert client.get(f"/regions/{world['community']}/").status_code == 404
+
+    def test_community_staff_open_both_grids(self, client_as, world):
+        client = client_as("community")
+        for code in (world["grid_a"], world["grid_b"], world["community"]):
+            assert client.get(f"/regions/{code}/").status_code == 200
+        assert client.get(f"/regions/{world['township']}/").status_code == 404
+
+    def test_township_officer_limited_to_township(self, client_as, world):
+        client = client_as("township")
+        assert client.get(f"/regions/{world['township']}/").status_code == 200
+        other = Region.objects.filter(
+            code__startswith=world["other_township"], level="community"
+        ).first()
+        assert client.get(f"/regions/{other.code}/").status_code == 404
+        assert client.get(f"/regions/{world['other_township']}/").status_code == 404
+
+    def test_resident_cannot_browse_regions(self, client_as, world):
+        assert client_as("resident").get("/regions/").status_code == 404
+        assert client_as("resident").get("/map/").status_code == 404
+
+
+class TestAdminScoping:
+    def test_community_staff_building_list_is_scoped(self, client_as, world):
+        client = client_as("community")
+        response = client.get("/admin/geo/building/", {"q": ""})
+        assert response.status_code == 200
+        shown = response.context["cl"].queryset
+        assert shown.exists()
+        assert all(code.startswith(world["community"]) for code in region_codes(shown))
+
+    def test_grid_worker_cannot_open_other_grid_building_in_admin(self, client_as, world):
+        other = Building.objects.filter(region_code=world["grid_b"]).first()
+        response = client_as("grid").get(f"/admin/geo/building/{other.pk}/change/")
+        assert response.status_code == 302  # the admin's "object does not exist" redirect
+        mine = Building.objects.filter(region_code=world["grid_a"]).first()
+        assert client_as("grid").get(f"/admin/geo/building/{mine.pk}/change/").status_code == 200
+
+    def test_grid_choices_limited_to_scope(self, client_as, world):
+        response = client_as("grid").get("/admin/geo/building/add/")
+        assert response.status_code == 200
+        choices = response.context["adminform"].form.fields["grid"].queryset
+        assert set(choices.values_list("code", flat=True)) == {world["grid_a"]}
+
+    def test_grid_worker_cannot_create_building_in_other_grid(self, client_as, world):
+        grid_b = Region.objects.get(code=world["grid_b"])
+        response = client_as("grid").post(
+            "/admin/geo/building/add/",
+            {
+                "code": world["grid_b"] + "9999",
+                "grid": grid_b.pk,
+                "name": "X",
+                "address": "X",
+                "lat": 32.0,
+                "lng": 119.6,
+                "floors": 6,
+                "units": 1,
+            },
+        )
+        assert response.status_code == 200  # form error: grid not a valid choice
+        assert not Building.objects.filter(code=world["grid_b"] + "9999").exists()
+
+    def test_grid_worker_cannot_edit_regions(self, client_as, world):
+        grid = Region.objects.get(code=world["grid_a"])
+        assert client_as("grid").get(f"/admin/geo/region/{grid.pk}/change/").status_code == 200
+        response = client_as("grid").post(
+            f"/admin/geo/region/{grid.pk}/change/",
+            {
+                "code": grid.code,
+                "name": "改名",
+                "level": "grid",
+                "kind": "grid",
+                "parent": grid.parent_id,
+                "polygon": "null",
+            },
+        )
+        assert response.status_code == 403
+        grid.refresh_from_db()
+        assert grid.name != "改名"
+
+    def test_resident_has_no_admin(self, client_as):
+        response = client_as("resident").get("/admin/")
+        assert response.status_code == 302
