@@ -58,13 +58,25 @@ def bench_locate(points: int) -> list[dict]:
     return [
         metric("geo.grids", grids, "grids"),
         metric("geo.locate.single_median", single_us, "µs", note="one call, WGS-84"),
-        metric("geo.locate.batch", ours_rate, "points/s", reference=points / reference,
-               target=200_000, ratio_target=0.5, higher_is_better=True,
-               note="locate_many (WGS-84 in, codes out) vs shapely.points + "
-               "STRtree.query(predicate='intersects') on the same projected coordinates"),
-        metric("geo.locate.batch_vs_query_only", ours_rate, "points/s",
-               reference=points / query_only, higher_is_better=True,
-               note="reference: STRtree.query on prebuilt shapely points only"),
+        metric(
+            "geo.locate.batch",
+            ours_rate,
+            "points/s",
+            reference=points / reference,
+            target=200_000,
+            ratio_target=0.5,
+            higher_is_better=True,
+            note="locate_many (WGS-84 in, codes out) vs shapely.points + "
+            "STRtree.query(predicate='intersects') on the same projected coordinates",
+        ),
+        metric(
+            "geo.locate.batch_vs_query_only",
+            ours_rate,
+            "points/s",
+            reference=points / query_only,
+            higher_is_better=True,
+            note="reference: STRtree.query on prebuilt shapely points only",
+        ),
         metric("geo.locate.single_p95", percentile(samples, 95) * 1e6, "µs"),
     ]
 
@@ -81,8 +93,14 @@ def bench_homes(repeat: int) -> list[dict]:
         for _ in range(3):
             assert client.get("/").status_code == 200
         samples = timed(lambda c=client: c.get("/"), repeat)
-        results.append(metric(f"http.home.{username}.p95", percentile(samples, 95) * 1000, "ms",
-                              note=f"p50 {percentile(samples, 50) * 1000:.1f} ms"))
+        results.append(
+            metric(
+                f"http.home.{username}.p95",
+                percentile(samples, 95) * 1000,
+                "ms",
+                note=f"p50 {percentile(samples, 50) * 1000:.1f} ms",
+            )
+        )
     return results
 
 

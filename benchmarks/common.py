@@ -36,8 +36,7 @@ def database_url(scale: str, db: str) -> str:
 def configure(scale: str, db: str) -> str:
     """Point Django at the benchmark database (created and seeded on first use)."""
     url = database_url(scale, db)
-    os.environ.update(SHEQU_ENV="demo", DATABASE_URL=url,
-                      SHEQU_VAR_DIR=str(data_dir(scale, db)))
+    os.environ.update(SHEQU_ENV="demo", DATABASE_URL=url, SHEQU_VAR_DIR=str(data_dir(scale, db)))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shequ.settings")
     sys.path.insert(0, str(ROOT))
     if db == "postgres":
@@ -81,8 +80,17 @@ def timed(fn, repeat: int) -> list[float]:
     return samples
 
 
-def metric(name: str, value, unit: str, *, reference=None, target=None, higher_is_better=False,
-           ratio_target=None, note: str = "") -> dict:
+def metric(
+    name: str,
+    value,
+    unit: str,
+    *,
+    reference=None,
+    target=None,
+    higher_is_better=False,
+    ratio_target=None,
+    note: str = "",
+) -> dict:
     ratio = (value / reference) if value is not None and reference else None
     passed = None
     if value is not None:
@@ -92,9 +100,17 @@ def metric(name: str, value, unit: str, *, reference=None, target=None, higher_i
         if ratio_target is not None and ratio is not None:
             checks.append(ratio >= ratio_target if higher_is_better else ratio <= ratio_target)
         passed = all(checks) if checks else None
-    return {"metric": name, "value": value, "unit": unit, "reference": reference,
-            "ratio": ratio, "target": target, "ratio_target": ratio_target, "pass": passed,
-            "note": note}
+    return {
+        "metric": name,
+        "value": value,
+        "unit": unit,
+        "reference": reference,
+        "ratio": ratio,
+        "target": target,
+        "ratio_target": ratio_target,
+        "pass": passed,
+        "note": note,
+    }
 
 
 def machine() -> dict:
@@ -109,9 +125,21 @@ def machine() -> dict:
 def save(name: str, scale: str, db: str, metrics: list[dict]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{date.today():%Y-%m-%d}-{name}-{scale}-{db}.json"
-    path.write_text(json.dumps({"name": name, "scale": scale, "db": db, "date": str(date.today()),
-                                "machine": machine(), "metrics": metrics},
-                               ensure_ascii=False, indent=2) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "name": name,
+                "scale": scale,
+                "db": db,
+                "date": str(date.today()),
+                "machine": machine(),
+                "metrics": metrics,
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+        + "\n"
+    )
     return path
 
 
