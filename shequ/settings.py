@@ -436,6 +436,7 @@ SHEQU_QUEUE_OPTIONS = {
     "BACKOFF_BASE": env_int("SHEQU_QUEUE_BACKOFF_BASE", 5, minimum=0, maximum=3600),
     "BACKOFF_MAX": env_int("SHEQU_QUEUE_BACKOFF_MAX", 3600, minimum=1, maximum=86400),
     "LEASE_SECONDS": env_int("SHEQU_QUEUE_LEASE_SECONDS", 300, minimum=1, maximum=86400),
+    "POLL_SECONDS": env_int("SHEQU_QUEUE_POLL_SECONDS", 1, minimum=0, maximum=60),
 }
 if TESTING and not env_bool("SHEQU_TEST_REAL_QUEUE", False):
     TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
@@ -443,7 +444,11 @@ elif SHEQU_QUEUE_URL:
     TASKS = {
         "default": {
             "BACKEND": "shequ.queue.backends.redis.RedisBackend",
-            "OPTIONS": {"URL": SHEQU_QUEUE_URL, **SHEQU_QUEUE_OPTIONS},
+            "OPTIONS": {
+                "URL": SHEQU_QUEUE_URL,
+                "PREFIX": os.environ.get("SHEQU_QUEUE_PREFIX", "shequ:q:"),
+                **SHEQU_QUEUE_OPTIONS,
+            },
         }
     }
 else:

@@ -32,7 +32,7 @@ class QueuedTaskAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("重新排队（失败的任务）"))
+    @admin.action(description=_("重新排队（失败的任务）"), permissions=["retry"])
     def retry_tasks(self, request, queryset):
         done = 0
         for row in queryset.filter(status="FAILED"):
@@ -43,11 +43,8 @@ class QueuedTaskAdmin(admin.ModelAdmin):
                 self.message_user(request, error.message, messages.ERROR)
         self.message_user(request, _("已重新排队 %(n)d 个任务。") % {"n": done})
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not request.user.has_perm("queue.change_queuedtask"):
-            actions.pop("retry_tasks", None)
-        return actions
+    def has_retry_permission(self, request):
+        return request.user.has_perm("queue.change_queuedtask")
 
 
 @admin.register(PeriodicRun)

@@ -35,6 +35,17 @@ except ImportError:  # pragma: no cover
 TRANSIENT = (DatabaseError, RedisError, OSError)
 
 
+def _tidy_connections(*, close_all: bool = False) -> None:
+    """Like a request's end: drop stale or broken database connections (kept in
+    CONN_MAX_AGE otherwise). Never inside a transaction (a test's, or a caller's)."""
+    if any(conn.in_atomic_block for conn in connections.all(initialized_only=True)):
+        return
+    if close_all:
+        connections.close_all()
+    else:
+        close_old_connections()
+
+
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{get_random_string(6)}"[:60]
 
@@ -131,7 +142,7 @@ class Worker:
             except TRANSIENT:
                 failures += 1
                 logger.exception("queue unavailable (attempt %s); retrying", failures)
-                close_old_connections()
+                _tidy_connections()
                 self.stopping.wait(min(30, 2**failures))
                 continue
             if claimed is not None:
@@ -142,16 +153,16 @@ class Worker:
                 continue
             if self.burst:
                 break
-            close_old_connections()
+            _tidy_connections()
             self.stopping.wait(self.backend.poll_seconds)
-        connections.close_all()
+        _tidy_connections(close_all=True)
         logger.info("worker %s stopped after %s task(s)", self.worker_id, self.processed)
         return self.processed
 
     def execute(self, claimed: Claimed) -> None:
         result, backend = claimed.result, self.backend
         task = result.task
-        close_old_connections()
+        _tidy_connections()
         if isinstance(task, UnloadableTask) or claimed.attempt > backend.max_attempts:
             reason = (
                 ImportError(f"task {task.module_path} cannot be imported")
@@ -223,5 +234,5 @@ class Worker:
                 return
             except TRANSIENT:
                 logger.exception("could not record the outcome of %s", kwargs["result_id"])
-                close_old_connections()
+                _tidy_connections()
                 time.sleep(2**attempt)

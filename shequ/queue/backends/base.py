@@ -48,12 +48,16 @@ def new_task_id() -> str:
     return get_random_string(32)
 
 
-def load_task(task_path: str, *, priority: int, queue_name: str, run_after=None):
-    """The Task object behind a stored path (raises ImportError/ValueError if it is gone)."""
+def load_task(task_path: str, *, priority: int, queue_name: str):
+    """The Task object behind a stored path (raises ImportError/ValueError if it is gone).
+
+    `run_after` is not carried over: the stored row decides when the task runs."""
     task = import_string(task_path)
     if not hasattr(task, "func") or not hasattr(task, "enqueue"):
         raise ValueError(f"{task_path!r} is not a task")
-    return replace(task, priority=priority, queue_name=queue_name, run_after=run_after)
+    if (task.priority, task.queue_name) == (priority, queue_name):
+        return task
+    return replace(task, priority=priority, queue_name=queue_name)
 
 
 class UnloadableTask:
@@ -132,7 +136,6 @@ class QueueBackend(BaseTaskBackend):
                 record["task_path"],
                 priority=record.get("priority", 0),
                 queue_name=record.get("queue_name", "default"),
-                run_after=record.get("run_after"),
             )
         except (ImportError, ValueError):
             task = UnloadableTask(record["task_path"])

@@ -12,7 +12,8 @@ Enqueueing happens when the surrounding database transaction commits (`on_commit
 rolled-back request never leaves a task behind. Redis must persist (appendonly yes) for queued
 work to survive a Redis restart; see docs/operations.md.
 
-OPTIONS: URL (redis://…), PREFIX (default "shequ:q:").
+OPTIONS: URL (redis://…), PREFIX (default "shequ:q:"), ON_COMMIT (default True; tests that run
+inside one never-committed transaction turn it off).
 """
 
 import json
@@ -122,6 +123,7 @@ class RedisBackend(QueueBackend):
     def __init__(self, alias, params):
         super().__init__(alias, params)
         self.prefix = self.options.get("PREFIX", "shequ:q:")
+        self.on_commit = bool(self.options.get("ON_COMMIT", True))
         self.client = redis.Redis.from_url(self.options["URL"], decode_responses=True)
         self._claim = self.client.register_script(CLAIM)
         self._finish = self.client.register_script(FINISH)
@@ -164,7 +166,10 @@ class RedisBackend(QueueBackend):
             self._push(record)
             task_enqueued.send(type(self), task_result=result)
 
-        transaction.on_commit(push, robust=False)
+        if self.on_commit:
+            transaction.on_commit(push, robust=False)
+        else:
+            push()
         return result
 
     def _get(self, task_id: str) -> dict | None:
