@@ -6,6 +6,7 @@ DATABASE_URL points at PostgreSQL) shared by the test and the `manage.py worker`
 Redis variants use a private key prefix.
 """
 
+import itertools
 import os
 import signal
 import subprocess
@@ -158,13 +159,15 @@ def test_work_survives_a_killed_worker(setup, tmp_path):
     quick = [enqueue(backend, queue_tasks.record, str(trace), f"q{n}") for n in range(5)]
     first = start_worker(env, tmp_path / "worker1.log")
     try:
-        wait_for(lambda: any(l.startswith("start slow") for l in lines(trace)), 60, "slow start")
+        wait_for(
+            lambda: any(line.startswith("start slow") for line in lines(trace)), 60, "slow start"
+        )
         first.send_signal(signal.SIGKILL)  # dies in the middle of the slow task
         first.wait(timeout=10)
     finally:
         stop(first)
     assert backend.get_result(slow.id).status == TaskResultStatus.RUNNING
-    assert not any(l.startswith("done slow") for l in lines(trace))
+    assert not any(line.startswith("done slow") for line in lines(trace))
 
     second = start_worker(env, tmp_path / "worker2.log")
     try:
@@ -178,9 +181,9 @@ def test_work_survives_a_killed_worker(setup, tmp_path):
         stop(second)
     assert second.returncode == 0  # SIGTERM: finished cleanly
     trace_lines = lines(trace)
-    assert sum(l.startswith("done slow") for l in trace_lines) == 1
+    assert sum(line.startswith("done slow") for line in trace_lines) == 1
     for n in range(5):  # each quick task exactly once
-        assert sum(l.split()[0] == f"q{n}" for l in trace_lines) == 1
+        assert sum(line.split()[0] == f"q{n}" for line in trace_lines) == 1
     again = backend.get_result(slow.id)
     assert again.attempts == 2  # the killed attempt and the one that finished
     assert again.worker_ids[0] != again.worker_ids[1]
@@ -202,14 +205,14 @@ def test_failing_task_is_retried_by_the_worker_then_fails(setup, tmp_path):
     assert failed.attempts == 3
     assert len(failed.errors) == 3
     runs = [float(line.split()[1]) for line in lines(tmp_path / "flaky")]
-    gaps = [later - earlier for earlier, later in zip(runs, runs[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(runs)]
     assert len(gaps) == 2
     assert gaps[0] >= 0.8 - 0.05  # backoff 1 s ± 20 %
     assert gaps[1] >= 1.6 - 0.05  # then doubled
 
 
 def test_periodic_job_runs_once_per_period_with_two_workers(setup, tmp_path):
-    backend, env = setup
+    _backend, env = setup
     ticks = tmp_path / "ticks"
     env = {**env, "SHEQU_TEST_TICK_FILE": str(ticks)}
     workers = [
