@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
 
-@register(Tags.security, deploy=True)
+@register(Tags.security, "shequ", deploy=True)
 def shared_cache_check(app_configs, **kwargs):
     backend = settings.CACHES["default"]["BACKEND"]
     if settings.PRODUCTION and backend.endswith("LocMemCache"):
@@ -18,7 +18,7 @@ def shared_cache_check(app_configs, **kwargs):
     return []
 
 
-@register(Tags.database, deploy=True)
+@register("shequ", deploy=True)
 def production_database_check(app_configs, **kwargs):
     engine = settings.DATABASES["default"]["ENGINE"]
     if settings.PRODUCTION and engine.endswith("sqlite3"):
