@@ -471,6 +471,7 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "shequ.accounts.lockout.lockout_response"
+AXES_HANDLER = "shequ.accounts.lockout.SafeAxesDatabaseHandler"
 AXES_USERNAME_CALLABLE = "shequ.accounts.lockout.lockout_username"
 AXES_IPWARE_PROXY_COUNT = env_int("SHEQU_PROXY_COUNT", 0, minimum=0, maximum=5) or None
 AXES_VERBOSE = False

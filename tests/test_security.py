@@ -255,3 +255,9 @@ def test_check_upload():
     with pytest.raises(InvalidInput) as error:
         check_upload(SimpleUploadedFile("b.jpg", b"x" * 200), max_bytes=100)
     assert error.value.code == "file_too_large"
+
+
+def test_broken_multipart_login_is_400_not_500(client, db):
+    """Found by fuzzing: axes parsed the body of a failed login and crashed on it."""
+    response = client.post("/api/v1/auth/token", b"--x--", content_type="multipart/form-data")
+    assert response.status_code in (400, 401)

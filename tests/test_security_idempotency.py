@@ -137,3 +137,15 @@ def test_concurrent_retries_make_one_effect(reseed_after_flush, transactional_db
     assert len({r.json()["token"] for r in responses}) == 1
     assert ApiToken.objects.filter(user__username="grid").count() == 1
     assert sum(r.get("Idempotent-Replayed") == "true" for r in responses) == 3
+
+
+def test_openapi_documents_the_header_and_the_error_shape(client, db):
+    schema = client.get("/api/v1/openapi.json").json()
+    token = schema["paths"]["/api/v1/auth/token"]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in token["parameters"])
+    assert {"400", "409", "422", "429"} <= set(token["responses"])
+    assert schema["components"]["schemas"]["Error"]["required"] == ["code", "message", "details"]
+    me = schema["paths"]["/api/v1/auth/me"]["get"]
+    assert ("401" in me["responses"] and "parameters" not in me) or all(
+        p["name"] != "Idempotency-Key" for p in me.get("parameters", [])
+    )

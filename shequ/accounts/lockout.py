@@ -1,7 +1,10 @@
 """django-axes hooks: which account a failed login counts against, and the lockout answer."""
 
-from django.http import JsonResponse
+from axes.handlers.database import AxesDatabaseHandler
+from django.http import JsonResponse, QueryDict, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 
 LOCKOUT_MINUTES = 15
@@ -45,3 +48,17 @@ def lockout_response(request, original_response=None, credentials=None):
         )
     response["Retry-After"] = str(LOCKOUT_MINUTES * 60)
     return response
+
+
+class SafeAxesDatabaseHandler(AxesDatabaseHandler):
+    """axes records the request's form data with each failure; a JSON API call with a broken
+    multipart Content-Type made that parsing raise (a 500 found by fuzzing). Treat an
+    unparseable body as an empty form instead."""
+
+    def user_login_failed(self, sender, credentials, request=None, **kwargs):
+        if request is not None:
+            try:
+                request.POST  # noqa: B018 - parse now, inside the guard
+            except (MultiPartParserError, UnreadablePostError, ValueError):
+                request._post, request._files = QueryDict(), MultiValueDict()
+        return super().user_login_failed(sender, credentials, request, **kwargs)
