@@ -18,6 +18,7 @@ Environment (all optional outside production):
   SHEQU_LOG_FORMAT     json | plain (default json in production)
   SHEQU_METRICS_TOKEN  bearer token for /metrics (without it, production answers loopback only)
   SHEQU_PROXY_COUNT    trusted reverse proxies in front (reads X-Forwarded-For; default 0)
+  SHEQU_REPLICA_URL    postgres://… of a read replica for the cockpit (optional)
 """
 
 import base64
@@ -181,6 +182,9 @@ if not _raw_data_key:
         _raw_data_key = generated_secret("data_key", new_data_key)
 SHEQU_DATA_KEYS = parse_data_keys(_raw_data_key)
 
+# Rotation: the new key in SECRET_KEY, the old one here until sessions signed with it expire.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"]
 )
@@ -248,6 +252,9 @@ def database_from_url(url: str) -> dict:
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///var/shequ.sqlite3")
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+if os.environ.get("SHEQU_REPLICA_URL"):  # read-only replica for the cockpit (core/replica.py)
+    DATABASES["replica"] = database_from_url(os.environ["SHEQU_REPLICA_URL"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [

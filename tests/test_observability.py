@@ -168,3 +168,11 @@ def test_server_errors_show_no_trace_or_personal_data(client_as, monkeypatch):
     assert "服务器内部错误" in text
     for leak in ("Traceback", "RuntimeError", "13812345678", "张三", "321181199001011234"):
         assert leak not in text
+
+
+def test_read_replica_alias(settings):
+    from shequ.core.replica import read_db
+
+    assert read_db() == "default"
+    settings.DATABASES = {**settings.DATABASES, "replica": settings.DATABASES["default"]}
+    assert read_db() == "replica"
