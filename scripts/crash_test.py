@@ -13,7 +13,8 @@ SHEQU_ENV=production) and then:
 2. after K responses, SIGKILLs the whole process group (gunicorn master and workers and the
    queue worker) while requests are in flight;
 3. restarts the stack and re-sends every request that did not get a 2xx, with the same key and
-   body (a client's retry), plus a sample of those that did (they must replay, not re-create);
+   body (a client's retry, repeated with backoff on no answer or 503 busy), plus a sample of
+   those that did (they must replay, not re-create);
 4. checks, in the database: every key that got a 2xx exists exactly once, every retried key
    exists exactly once, nothing else was created; the target's invariants (for cases: no case
    without its first timeline row); `verify_ledger` when that command exists.
@@ -47,6 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 PASSWORD = "crash-test-password"
+RETRIES = 6
 
 
 # --- targets -------------------------------------------------------------------------------
@@ -375,15 +377,23 @@ def run(
             retry = [k for k in keys if k not in ok_before]
             sample = random.Random(1).sample(sorted(ok_before), min(50, len(ok_before)))
             second: dict[str, tuple[int, object, dict]] = {}
+            busy = [0]
 
             def resend(key):
-                status, body, headers = http(
-                    stack.base_url,
-                    "POST",
-                    target.path,
-                    target.body(key),
-                    {**target.headers(), "Idempotency-Key": key},
-                )
+                # A client's retry: again on "no answer" and on 503 (busy), with backoff.
+                for attempt in range(RETRIES):
+                    status, body, headers = http(
+                        stack.base_url,
+                        "POST",
+                        target.path,
+                        target.body(key),
+                        {**target.headers(), "Idempotency-Key": key},
+                    )
+                    if status not in (0, 502, 503):
+                        break
+                    with lock:
+                        busy[0] += 1
+                    time.sleep(min(8, 2**attempt))
                 with lock:
                     second[key] = (status, body, headers)
 
@@ -393,6 +403,7 @@ def run(
             figures["phase2_s"] = round(time.monotonic() - phase2, 1)
             figures["retried"] = len(retry)
             figures["retried_ok"] = sum(1 for k in retry if 200 <= second[k][0] < 300)
+            figures["busy_503_or_no_answer_then_retried"] = busy[0]
             figures["retried_replayed"] = sum(
                 1 for k in retry if second[k][2].get("Idempotent-Replayed") == "true"
             )

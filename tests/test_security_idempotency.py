@@ -149,3 +149,26 @@ def test_openapi_documents_the_header_and_the_error_shape(client, db):
     assert ("401" in me["responses"] and "parameters" not in me) or all(
         p["name"] != "Idempotency-Key" for p in me.get("parameters", [])
     )
+
+
+def test_sqlite_lock_timeout_is_503_busy(db, monkeypatch):
+    """On SQLite a creating request that cannot get the write lock in time did nothing: it is
+    answered 503 with Retry-After (clients retry), not 500."""
+    from django.db import OperationalError
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's write lock")
+
+    class Locked:
+        def __enter__(self):
+            raise OperationalError("database is locked")
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(idempotency.transaction, "atomic", lambda *a, **k: Locked())
+    response = post(Client(), BODY, "busy-1")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert json.loads(response.content)["code"] == "busy"
+    assert not ApiToken.objects.exists()

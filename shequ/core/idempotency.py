@@ -9,7 +9,8 @@ same key. The same key with a different body (or path) is refused with 422.
 Concurrency: two requests with the same key race on the unique (client, key) index. On
 PostgreSQL the second INSERT waits for the first transaction and then fails, and the second
 request replays the first one's response; on SQLite the write lock (transaction_mode=IMMEDIATE)
-serialises them the same way. Stored responses are encrypted with the data key (they can hold
+serialises them the same way — and every other creating request too, for as long as its view
+runs; one that waits longer than SQLite's busy timeout gets 503 + Retry-After (nothing done). Stored responses are encrypted with the data key (they can hold
 tokens or personal data) and forgotten after SHEQU_IDEMPOTENCY_HOURS (the hourly
 `core.purge_idempotency` job deletes them; expired rows are ignored until then).
 """
@@ -19,7 +20,7 @@ import hashlib
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -121,6 +122,17 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
     return response
 
 
+def _busy() -> JsonResponse:
+    response = _error(503, "busy", _("系统繁忙，请稍后重试（请求未被处理）。"))
+    response["Retry-After"] = "2"
+    return response
+
+
+def _lock_timeout(error: OperationalError) -> bool:
+    """SQLite gave up waiting for the write lock (busy timeout): nothing was written."""
+    return connection.vendor == "sqlite" and "locked" in str(error)
+
+
 class _Discard(Exception):
     def __init__(self, response):
         self.response = response
@@ -167,6 +179,12 @@ class IdempotencyMiddleware:
                 record.save(update_fields=["status_code", "content_type", "body"])
         except _Discard as discarded:
             return discarded.response
+        except OperationalError as error:
+            # On SQLite every creating request waits for the one write lock; when it waited
+            # longer than the busy timeout, say "busy, retry" (503) instead of a 500.
+            if _lock_timeout(error):
+                return _busy()
+            raise
         except IntegrityError:
             existing = IdempotencyRecord.objects.filter(client=client, key=key).first()
             if existing is None:

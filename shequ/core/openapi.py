@@ -33,6 +33,7 @@ CREATE_ERRORS = {
     "401": "认证失败",
     "409": "冲突（如相同请求正在处理）",
     "422": "Idempotency-Key 已用于内容不同的请求",
+    "503": "系统繁忙，请稍后重试（请求未被处理）",
 }
 IDEMPOTENCY_HEADER = {
     "in": "header",
