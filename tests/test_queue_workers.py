@@ -36,6 +36,11 @@ ALIAS = "workers"
 @pytest.fixture(scope="module")
 def worker_database(tmp_path_factory, django_db_blocker):
     """A migrated database for the worker processes, also reachable here as ALIAS."""
+    # Playwright's sync API (the browser tests, same session) leaves an event loop marked as
+    # running in this thread, and Django then refuses to open a new connection here. Our use
+    # is plainly synchronous.
+    allow = pytest.MonkeyPatch()
+    allow.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     tmp = tmp_path_factory.mktemp("queue-workers")
     outer = os.environ.get("DATABASE_URL", "")
     drop = None
@@ -74,6 +79,7 @@ def worker_database(tmp_path_factory, django_db_blocker):
     del connections.settings[ALIAS]
     if drop:
         drop()
+    allow.undo()
 
 
 def base_env(tmp: Path, url: str) -> dict:

@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from shequ.accounts.second_factor import CHECKED, totp_needed
+from shequ.accounts.second_factor import CHECKED, totp_needed, totp_required_for
 
 
 class TotpRequiredMiddleware:
@@ -15,28 +15,32 @@ class TotpRequiredMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and self._must_check(request):
-            if totp_needed(user):
-                logout(request)
-                if request.path.startswith("/api/"):
-                    return JsonResponse(
-                        {
-                            "code": "otp_required",
-                            "message": _("该账号需要两步验证，请重新登录。"),
-                            "details": None,
-                        },
-                        status=401,
-                        json_dumps_params={"ensure_ascii": False},
-                    )
-                return redirect("login")
-            request.session[CHECKED] = "password"
+        if user is not None and user.is_authenticated and self._must_stop(request, user):
+            logout(request)
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {
+                        "code": "otp_required",
+                        "message": _("该账号需要两步验证，请重新登录。"),
+                        "details": None,
+                    },
+                    status=401,
+                    json_dumps_params={"ensure_ascii": False},
+                )
+            return redirect("login")
         return self.get_response(request)
 
     @staticmethod
-    def _must_check(request) -> bool:
+    def _must_stop(request, user) -> bool:
         checked = request.session.get(CHECKED)
         if checked == "totp":
             return False
-        # A password-only session is re-checked while the second factor is required, so
-        # turning the requirement on takes effect for sessions that already exist.
-        return checked != "password" or settings.SHEQU_REQUIRE_TOTP
+        if checked == "password":
+            # Re-checked while the second factor is required, so that an account given the
+            # city-operator role (or the requirement itself) takes effect for open sessions.
+            # The assignments query is cached on request.user and reused by the scoping helper.
+            return settings.SHEQU_REQUIRE_TOTP and totp_required_for(user)
+        if totp_needed(user):  # a session that never went through our login (e.g. older)
+            return True
+        request.session[CHECKED] = "password"
+        return False
