@@ -280,6 +280,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "shequ.core.observability.RequestMiddleware",
     "shequ.core.uploads.RequestSizeMiddleware",
+    "shequ.core.sanitize.NulByteMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -261,3 +261,38 @@ def test_broken_multipart_login_is_400_not_500(client, db):
     """Found by fuzzing: axes parsed the body of a failed login and crashed on it."""
     response = client.post("/api/v1/auth/token", b"--x--", content_type="multipart/form-data")
     assert response.status_code in (400, 401)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "content_type"),
+    [
+        ("/api/v1/auth/token", '{"username": "a\\u0000b", "password": "x"}', "application/json"),
+        ("/api/v1/auth/token", "username=a%00b&password=x", "application/x-www-form-urlencoded"),
+        ("/login/", "username=a%00b&password=x", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_nul_characters_are_refused_with_400(client, db, path, body, content_type):
+    """Found by fuzzing on PostgreSQL: a NUL in text made the database raise (500)."""
+    response = client.post(path, body, content_type=content_type)
+    assert response.status_code == 400
+    assert "无效字符" in response.content.decode()
+
+
+def test_nul_in_query_string_is_400(client_as):
+    response = client_as("grid").get("/api/v1/geo/locate?lat=32&lng=119%00")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_character"
+
+
+def test_multipart_uploads_may_contain_nul_bytes(client, db):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("photo.jpg", b"\xff\xd8\x00\x00binary", content_type="image/jpeg")
+    response = client.post("/login/", {"username": "x", "password": "y", "photo": upload})
+    assert response.status_code == 200  # reached the view (wrong password), not refused
+
+
+def test_percent_signs_and_escaped_backslashes_are_fine(client, db):
+    body = '{"username": "100%00 \\\\u0000 not a nul", "password": "x"}'
+    response = client.post("/api/v1/auth/token", body, content_type="application/json")
+    assert response.status_code == 401  # reached the view

@@ -15,7 +15,7 @@ def lockout_username(request, credentials) -> str:
     raw = (credentials or {}).get("username")
     if raw is None and request is not None and hasattr(request, "POST"):
         raw = request.POST.get("username", "")
-    name = (raw or "").strip().lower()
+    name = (raw or "").replace("\x00", "").strip().lower()
     if name and any(ch.isdigit() for ch in name):
         from shequ.accounts.services import user_find_by_mobile
 
