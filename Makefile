@@ -16,6 +16,7 @@ help:
 	@echo "make test        set up and run the whole test suite"
 	@echo "make lint        ruff (check + format check) and djLint"
 	@echo "make reset-demo  delete the demo database, media and keys under var/"
+	@echo "make bench       benchmarks: SCALE=small|medium|city DB=sqlite|postgres"
 
 prerequisites:
 	@missing=0; \
@@ -56,6 +57,9 @@ lint: install
 
 messages: install
 	$(PY) scripts/messages
+
+bench: install
+	$(PY) benchmarks/run.py --scale $(SCALE) --db $(DB)
 
 reset-demo:
 	rm -f var/shequ.sqlite3 var/shequ.sqlite3-wal var/shequ.sqlite3-shm
