@@ -18,6 +18,7 @@ help:
 	@echo "make reset-demo  delete the demo database, media and keys under var/"
 	@echo "make serve       production-like: migrate, collectstatic, gunicorn (several workers) + task worker on PORT"
 	@echo "make prod-check  manage.py check --deploy with production settings"
+	@echo "make bench       benchmarks: SCALE=small|medium|city DB=sqlite|postgres"
 
 prerequisites:
 	@missing=0; \
@@ -58,6 +59,9 @@ lint: install
 
 messages: install
 	$(PY) scripts/messages
+
+bench: install
+	$(PY) benchmarks/run.py --scale $(SCALE) --db $(DB)
 
 reset-demo:
 	rm -f var/shequ.sqlite3 var/shequ.sqlite3-wal var/shequ.sqlite3-shm

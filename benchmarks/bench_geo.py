@@ -106,7 +106,7 @@ def bench_homes(repeat: int) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", default="city", choices=["small", "city"])
+    parser.add_argument("--scale", default="city", choices=["small", "medium", "city"])
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgres"])
     parser.add_argument("--points", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=50)

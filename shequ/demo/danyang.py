@@ -147,14 +147,17 @@ UNITS_PER_TOWNSHIP = {
     "small": {"321181001": (6, 2), "321181002": (4, 2), "default": (2, 3)},
     "city": {"321181001": (19, 16), "321181002": (15, 22), "default": (4, 12)},
 }
+UNITS_PER_TOWNSHIP["medium"] = UNITS_PER_TOWNSHIP["city"]
 # Grids per unit: urban communities have more than villages.
 GRIDS_PER_UNIT = {
     "small": {"community": (5, 7), "village": (3, 5), "flagship": 6},
     "city": {"community": (5, 8), "village": (2, 4), "flagship": 8},
 }
+GRIDS_PER_UNIT["medium"] = GRIDS_PER_UNIT["city"]
 # Target dwellings per grid (± 30 %).
 HOUSES_PER_GRID = {
     "small": {"community": 110, "village": 40},
+    "medium": {"community": 60, "village": 35},
     "city": {"community": 520, "village": 300},
 }
 

@@ -14,7 +14,7 @@ from typing import Any
 from django.apps import apps
 from django.db import transaction
 
-SCALES = ("small", "city")
+SCALES = ("small", "medium", "city")  # medium: city geography, one tenth of the volume
 
 
 @dataclass
