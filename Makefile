@@ -16,6 +16,8 @@ help:
 	@echo "make test        set up and run the whole test suite"
 	@echo "make lint        ruff (check + format check) and djLint"
 	@echo "make reset-demo  delete the demo database, media and keys under var/"
+	@echo "make serve       production-like: migrate, collectstatic, gunicorn (several workers) + task worker on PORT"
+	@echo "make prod-check  manage.py check --deploy with production settings"
 	@echo "make bench       benchmarks: SCALE=small|medium|city DB=sqlite|postgres"
 
 prerequisites:
@@ -65,3 +67,24 @@ reset-demo:
 	rm -f var/shequ.sqlite3 var/shequ.sqlite3-wal var/shequ.sqlite3-shm
 	rm -rf var/media
 	@echo "演示数据库已删除；再次运行 make demo 将重新生成。"
+
+# Production-like stack on PORT: several gunicorn processes + the task-queue worker, static
+# files collected for whitenoise. Uses the environment as given (SHEQU_ENV, DATABASE_URL, …);
+# see docs/operations.md for the production variables.
+serve: install
+	@$(PY) manage.py migrate --no-input -v0
+	@$(PY) manage.py collectstatic --no-input -v0
+	@exec $(PY) manage.py serve --port $(PORT)
+
+# `check --deploy` under production settings. Secrets not given are throwaway values for the
+# check only; pass the real DATABASE_URL/SHEQU_CACHE_URL to check a real configuration.
+PROD_CHECK_ENV = SHEQU_ENV=production \
+	SECRET_KEY="$${SECRET_KEY:-prod-check-only-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=')}" \
+	SHEQU_DATA_KEY="$${SHEQU_DATA_KEY:-$$($(PY) -c 'from shequ.settings import new_data_key; print(new_data_key())' 2>/dev/null || echo k1:$$(head -c 32 /dev/zero | base64 | tr '+/' '-_' | tr -d =))}" \
+	ALLOWED_HOSTS="$${ALLOWED_HOSTS:-shequ.example.cn}" \
+	DATABASE_URL="$${DATABASE_URL:-postgres://shequ@127.0.0.1:5432/shequ}" \
+	SHEQU_CACHE_URL="$${SHEQU_CACHE_URL:-redis://127.0.0.1:6379/1}" \
+	SHEQU_VAR_DIR="$${SHEQU_VAR_DIR:-$$(mktemp -d)}"
+
+prod-check: install
+	@env $(PROD_CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING

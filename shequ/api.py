@@ -16,6 +16,7 @@ from ninja.renderers import JSONRenderer
 
 from shequ.accounts.auth import api_auth
 from shequ.core.errors import ServiceError
+from shequ.core.openapi import document_platform_behaviour
 
 logger = logging.getLogger("shequ.api")
 
@@ -26,7 +27,12 @@ class ReadableJSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+class ShequAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return document_platform_behaviour(super().get_openapi_schema(*args, **kwargs))
+
+
+api = ShequAPI(
     title="Shequ API",
     version="1",
     description="丹阳市智慧社区治理平台 API。认证：POST /api/v1/auth/token 获取令牌，"
@@ -87,7 +93,10 @@ def on_validation_error(request, exc: ValidationError):
 
 @api.exception_handler(ServiceError)
 def on_service_error(request, exc: ServiceError):
-    return api.create_response(request, exc.as_dict(), status=exc.status)
+    response = api.create_response(request, exc.as_dict(), status=exc.status)
+    if getattr(exc, "retry_after", None):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(AuthenticationError)

@@ -11,6 +11,14 @@ Environment (all optional outside production):
   SHEQU_DEBUG          1/0 (default 1 only when SHEQU_ENV=development)
   SHEQU_MAP_TILE_URL   optional tile URL template for the map (offline without it)
   SHEQU_VAR_DIR        where the SQLite file, media and generated keys live (default ./var)
+  SHEQU_QUEUE_URL      redis://host:6379/0 for the Redis task queue (default: the database)
+  SHEQU_CACHE_URL      redis://host:6379/1 for the shared cache (rate limits); default in-process
+  SHEQU_REQUIRE_TOTP   1/0: second factor for superusers and city operators (default 1 in
+                       production)
+  SHEQU_LOG_FORMAT     json | plain (default json in production)
+  SHEQU_METRICS_TOKEN  bearer token for /metrics (without it, production answers loopback only)
+  SHEQU_PROXY_COUNT    trusted reverse proxies in front (reads X-Forwarded-For; default 0)
+  SHEQU_REPLICA_URL    postgres://… of a read replica for the cockpit (optional)
 """
 
 import base64
@@ -18,6 +26,7 @@ import os
 import secrets
 import sys
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -173,6 +182,9 @@ if not _raw_data_key:
         _raw_data_key = generated_secret("data_key", new_data_key)
 SHEQU_DATA_KEYS = parse_data_keys(_raw_data_key)
 
+# Rotation: the new key in SECRET_KEY, the old one here until sessions signed with it expire.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"]
 )
@@ -240,6 +252,9 @@ def database_from_url(url: str) -> dict:
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///var/shequ.sqlite3")
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+if os.environ.get("SHEQU_REPLICA_URL"):  # read-only replica for the cockpit (core/replica.py)
+    DATABASES["replica"] = database_from_url(os.environ["SHEQU_REPLICA_URL"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
@@ -252,15 +267,20 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "ninja",
+    "axes",
     "shequ.core",
     "shequ.accounts",
     "shequ.geo",
     "shequ.property",
     "shequ.web",
     "shequ.demo",
+    "shequ.queue",
 ]
 
 MIDDLEWARE = [
+    "shequ.core.observability.RequestMiddleware",
+    "shequ.core.uploads.RequestSizeMiddleware",
+    "shequ.core.sanitize.NulByteMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -268,10 +288,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shequ.accounts.middleware.TotpRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "shequ.core.idempotency.IdempotencyMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "shequ.urls"
@@ -296,7 +318,10 @@ TEMPLATES = [
 ]
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["shequ.accounts.backends.UsernameOrMobileBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # login lockout; must come first
+    "shequ.accounts.backends.UsernameOrMobileBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -343,13 +368,23 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+SHEQU_MAX_REQUEST_BYTES = env_int(
+    "SHEQU_MAX_REQUEST_BYTES", 25 * 1024 * 1024, minimum=1024 * 1024, maximum=1024**3
+)
+SHEQU_UPLOAD_MAX_BYTES = env_int(
+    "SHEQU_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1024, maximum=1024**3
+)
 
 # Security headers. HSTS and secure cookies only when served over HTTPS (production).
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 12
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
@@ -370,23 +405,130 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "shequ",
+
+def redis_url(name: str) -> str:
+    url = os.environ.get(name, "").strip()
+    if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ImproperlyConfigured(
+            f"{name} 应为 redis://…（或 rediss://）地址，实际为 {url!r}。"
+            f" {name} must be a redis:// URL."
+        )
+    return url
+
+
+SHEQU_CACHE_URL = redis_url("SHEQU_CACHE_URL")
+if SHEQU_CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": SHEQU_CACHE_URL,
+            "KEY_PREFIX": "shequ",
+        }
     }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "shequ",
+        }
+    }
+
+# Background tasks (django.tasks). Tests run tasks at once; otherwise the persistent queue:
+# the database by default, Redis when SHEQU_QUEUE_URL is set. `manage.py worker` runs them.
+SHEQU_QUEUE_URL = redis_url("SHEQU_QUEUE_URL")
+SHEQU_QUEUE_OPTIONS = {
+    "MAX_ATTEMPTS": env_int("SHEQU_QUEUE_MAX_ATTEMPTS", 5, minimum=1, maximum=100),
+    "BACKOFF_BASE": env_int("SHEQU_QUEUE_BACKOFF_BASE", 5, minimum=0, maximum=3600),
+    "BACKOFF_MAX": env_int("SHEQU_QUEUE_BACKOFF_MAX", 3600, minimum=1, maximum=86400),
+    "LEASE_SECONDS": env_int("SHEQU_QUEUE_LEASE_SECONDS", 300, minimum=1, maximum=86400),
+    "POLL_SECONDS": env_int("SHEQU_QUEUE_POLL_SECONDS", 1, minimum=0, maximum=60),
+}
+if TESTING and not env_bool("SHEQU_TEST_REAL_QUEUE", False):
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+elif SHEQU_QUEUE_URL:
+    TASKS = {
+        "default": {
+            "BACKEND": "shequ.queue.backends.redis.RedisBackend",
+            "OPTIONS": {
+                "URL": SHEQU_QUEUE_URL,
+                "PREFIX": os.environ.get("SHEQU_QUEUE_PREFIX", "shequ:q:"),
+                **SHEQU_QUEUE_OPTIONS,
+            },
+        }
+    }
+else:
+    TASKS = {
+        "default": {
+            "BACKEND": "shequ.queue.backends.database.DatabaseBackend",
+            "OPTIONS": SHEQU_QUEUE_OPTIONS,
+        }
+    }
+SHEQU_QUEUE_KEEP_DAYS = 7
+SHEQU_QUEUE_KEEP_FAILED_DAYS = 30
+
+# Login lockout (django-axes): 5 failures for one account → locked for 15 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for the IP address in the lockout key. Locking per account is the rule here
+# (等保: limit failed logins per account); attempts per IP are bounded separately by the
+# "login" rate limit below, and an IP lockout would lock a whole community office behind NAT.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "shequ.accounts.lockout.lockout_response"
+AXES_HANDLER = "shequ.accounts.lockout.SafeAxesDatabaseHandler"
+AXES_USERNAME_CALLABLE = "shequ.accounts.lockout.lockout_username"
+AXES_IPWARE_PROXY_COUNT = env_int("SHEQU_PROXY_COUNT", 0, minimum=0, maximum=5) or None
+AXES_VERBOSE = False
+SHEQU_PROXY_COUNT = AXES_IPWARE_PROXY_COUNT or 0
+
+# Second factor (TOTP) for superusers and city operators.
+SHEQU_REQUIRE_TOTP = env_bool("SHEQU_REQUIRE_TOTP", PRODUCTION)
+
+# Rate limits (count/period) per client IP, on the shared cache. See shequ/core/ratelimit.py.
+SHEQU_RATE_LIMIT_ENABLED = env_bool("SHEQU_RATE_LIMIT_ENABLED", not TESTING)
+SHEQU_RATE_LIMITS = {
+    "login": "20/m",  # login form and POST /api/v1/auth/token, per IP
+    "totp": "10/m",  # second-factor codes, per pending login
+    "report": "30/h",  # residents' reports (cases), per IP
+    "open311_post": "60/h",  # Open311 POST requests, per API key or IP
 }
 
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+SHEQU_METRICS_DIR = os.environ.get("SHEQU_METRICS_DIR") or str(VAR_DIR / "metrics")
+SHEQU_METRICS_TOKEN = os.environ.get("SHEQU_METRICS_TOKEN", "")
 
+LOG_FORMAT = os.environ.get("SHEQU_LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(
+        f"SHEQU_LOG_FORMAT 应为 json 或 plain，实际为 {LOG_FORMAT!r}。 Expected json or plain."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "shequ.core.observability.RequestIdFilter"},
+        "redact": {"()": "shequ.core.observability.RedactFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "shequ.core.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("SHEQU_LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING" if TESTING else "INFO"}},
+    "loggers": {
+        "django.server": {"level": "WARNING" if TESTING else "INFO"},
+        "shequ.request": {"level": "WARNING" if TESTING or not PRODUCTION else "INFO"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Shequ's own settings.

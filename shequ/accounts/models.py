@@ -136,3 +136,26 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class TotpDevice(models.Model):
+    """A user's authenticator app (TOTP second factor). The secret is encrypted at rest."""
+
+    user = models.OneToOneField(
+        User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="totp_device"
+    )
+    secret = EncryptedTextField(_("密钥"), context="accounts.totpdevice.secret")
+    confirmed_at = models.DateTimeField(_("启用时间"), null=True, blank=True)
+    last_used_step = models.BigIntegerField(default=0)  # a code is accepted once (no replay)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("两步验证设备")
+        verbose_name_plural = _("两步验证设备")
+
+    def __str__(self) -> str:
+        return f"TOTP · {self.user}"
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None

@@ -8,6 +8,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("基础")
 
     def ready(self) -> None:
-        from shequ.core import roles
+        from shequ.core import checks, roles  # noqa: F401 - checks register themselves
 
         roles.collect_grants()

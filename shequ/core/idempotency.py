@@ -1,29 +1,47 @@
 """Idempotency-Key for creating requests: a retried POST replays the first response.
 
-The record and the request's effects commit in one transaction, so a crash between them cannot
-leave an effect without its record (or the reverse). Only 2xx responses are remembered: a failed
-request changed nothing and may be retried with the same key. The same key with a different body
-is refused with 422.
+Applies to POST/PUT/PATCH under SHEQU_IDEMPOTENT_PREFIXES (/api/v1/ and /open311/) that carry
+the header. The record and the request's effects commit in one transaction, so a crash between
+them cannot leave an effect without its record (or the reverse). Only 2xx responses are
+remembered: a failed request is rolled back (it changed nothing) and may be retried with the
+same key. The same key with a different body (or path) is refused with 422.
+
+Concurrency: two requests with the same key race on the unique (client, key) index. On
+PostgreSQL the second INSERT waits for the first transaction and then fails, and the second
+request replays the first one's response; on SQLite the write lock (transaction_mode=IMMEDIATE)
+serialises them the same way — and every other creating request too, for as long as its view
+runs; one that waits longer than SQLite's busy timeout gets 503 + Retry-After (nothing done). Stored responses are encrypted with the data key (they can hold
+tokens or personal data) and forgotten after SHEQU_IDEMPOTENCY_HOURS (the hourly
+`core.purge_idempotency` job deletes them; expired rows are ignored until then).
 """
 
+import base64
 import hashlib
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.http import HttpResponse, JsonResponse, QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.crypto import DecryptionError, decrypt, encrypt
 from shequ.core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 METHODS = {"POST", "PUT", "PATCH"}
 MAX_KEY_LENGTH = 200
 MAX_STORED_BODY = 1024 * 1024
+SEALED = b"enc1:"
+BODY_CONTEXT = "core.idempotency.body"
 
 
-def _applies(request) -> bool:
-    prefixes = getattr(settings, "SHEQU_IDEMPOTENT_PREFIXES", ("/api/v1/", "/open311/"))
-    return request.method in METHODS and request.path.startswith(tuple(prefixes))
+def prefixes() -> tuple[str, ...]:
+    return tuple(getattr(settings, "SHEQU_IDEMPOTENT_PREFIXES", ("/api/v1/", "/open311/")))
+
+
+def applies_to(method: str, path: str) -> bool:
+    return method in METHODS and path.startswith(prefixes())
 
 
 def _client_id(request) -> str:
@@ -52,9 +70,32 @@ def _fingerprint(request) -> str:
     return digest.hexdigest()
 
 
+def seal(body: bytes) -> bytes:
+    return SEALED + encrypt(base64.b64encode(body).decode(), context=BODY_CONTEXT).encode()
+
+
+def unseal(stored: bytes) -> bytes:
+    stored = bytes(stored)
+    if not stored.startswith(SEALED):
+        return stored
+    return base64.b64decode(decrypt(stored[len(SEALED) :].decode(), context=BODY_CONTEXT))
+
+
+def expiry_cutoff():
+    return timezone.now() - timedelta(hours=settings.SHEQU_IDEMPOTENCY_HOURS)
+
+
+def purge_expired() -> int:
+    """Delete records older than the idempotency window (run hourly by the worker)."""
+    return IdempotencyRecord.objects.filter(created_at__lt=expiry_cutoff()).delete()[0]
+
+
 def _error(status: int, code: str, message: str) -> JsonResponse:
-    response = JsonResponse({"code": code, "message": message, "details": None}, status=status)
-    return response
+    return JsonResponse(
+        {"code": code, "message": message, "details": None},
+        status=status,
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
@@ -66,11 +107,30 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
         )
     if record.status_code == 0:
         return _error(409, "idempotency_in_progress", _("相同的请求正在处理中，请稍后重试。"))
-    response = HttpResponse(
-        bytes(record.body), status=record.status_code, content_type=record.content_type
-    )
+    try:
+        body = unseal(record.body)
+    except (DecryptionError, ValueError):
+        body = b""
+    if not body and record.content_type == "":
+        return _error(
+            record.status_code,
+            "idempotent_replay",
+            _("该请求已处理成功（原响应未保存，无法重放内容）。"),
+        )
+    response = HttpResponse(body, status=record.status_code, content_type=record.content_type)
     response["Idempotent-Replayed"] = "true"
     return response
+
+
+def _busy() -> JsonResponse:
+    response = _error(503, "busy", _("系统繁忙，请稍后重试（请求未被处理）。"))
+    response["Retry-After"] = "2"
+    return response
+
+
+def _lock_timeout(error: OperationalError) -> bool:
+    """SQLite gave up waiting for the write lock (busy timeout): nothing was written."""
+    return connection.vendor == "sqlite" and "locked" in str(error)
 
 
 class _Discard(Exception):
@@ -84,7 +144,7 @@ class IdempotencyMiddleware:
 
     def __call__(self, request):
         key = request.headers.get(HEADER)
-        if key is None or not _applies(request):
+        if key is None or not applies_to(request.method, request.path):
             return self.get_response(request)
         key = key.strip()
         if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
@@ -97,7 +157,9 @@ class IdempotencyMiddleware:
         fingerprint = _fingerprint(request)
         existing = IdempotencyRecord.objects.filter(client=client, key=key).first()
         if existing is not None:
-            return _replay(existing, fingerprint)
+            if existing.created_at >= expiry_cutoff():
+                return _replay(existing, fingerprint)
+            IdempotencyRecord.objects.filter(pk=existing.pk).delete()  # expired: a new request
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
@@ -108,18 +170,21 @@ class IdempotencyMiddleware:
                     fingerprint=fingerprint,
                 )
                 response = self.get_response(request)
-                if not 200 <= response.status_code < 300 or response.streaming:
-                    raise _Discard(response)
-                body = response.content
-                if len(body) <= MAX_STORED_BODY:
-                    record.status_code = response.status_code
+                if not 200 <= response.status_code < 300:
+                    raise _Discard(response)  # roll back: a failed request changes nothing
+                record.status_code = response.status_code
+                if not response.streaming and len(response.content) <= MAX_STORED_BODY:
                     record.content_type = response.get("Content-Type", "")
-                    record.body = body
-                    record.save(update_fields=["status_code", "content_type", "body"])
-                else:
-                    raise _Discard(response)
+                    record.body = seal(response.content)
+                record.save(update_fields=["status_code", "content_type", "body"])
         except _Discard as discarded:
             return discarded.response
+        except OperationalError as error:
+            # On SQLite every creating request waits for the one write lock; when it waited
+            # longer than the busy timeout, say "busy, retry" (503) instead of a 500.
+            if _lock_timeout(error):
+                return _busy()
+            raise
         except IntegrityError:
             existing = IdempotencyRecord.objects.filter(client=client, key=key).first()
             if existing is None:

@@ -1,10 +1,31 @@
-"""The processes of a running Shequ: web server and (when there is background work) worker."""
+"""The processes of a running Shequ: web server (gunicorn) and task-queue worker(s).
 
+`make demo` runs `demo_commands` (one small gunicorn + one worker); `make serve` and the
+production units run `serve_commands` (several gunicorn workers + the queue workers). Both are
+supervised by `supervise()`: when one process dies, the others are stopped too, so a process
+manager (systemd, the container runtime) sees the failure and restarts the whole set.
+"""
+
+import os
+import signal
+import subprocess
 import sys
+import time
+from pathlib import Path
+
+MANAGE = str(Path(__file__).resolve().parents[2] / "manage.py")
 
 
-def web_command(host: str, port: int, *, workers: int = 2, threads: int = 4) -> list[str]:
-    return [
+def web_command(
+    host: str,
+    port: int,
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    access_log: bool = True,
+    max_requests: int = 0,
+) -> list[str]:
+    command = [
         sys.executable,
         "-m",
         "gunicorn",
@@ -15,14 +36,67 @@ def web_command(host: str, port: int, *, workers: int = 2, threads: int = 4) -> 
         str(workers),
         "--threads",
         str(threads),
-        "--access-logfile",
-        "-",
         "--error-logfile",
         "-",
         "--graceful-timeout",
         "10",
     ]
+    if access_log:
+        command += ["--access-logfile", "-"]
+    if max_requests:  # recycle workers now and then (guards against slow leaks)
+        command += ["--max-requests", str(max_requests), "--max-requests-jitter", "50"]
+    return command
+
+
+def worker_command(*extra: str) -> list[str]:
+    return [sys.executable, MANAGE, "worker", *extra]
 
 
 def demo_commands(host: str, port: int) -> list[list[str]]:
-    return [web_command(host, port)]
+    return [web_command(host, port), worker_command()]
+
+
+def default_web_workers() -> int:
+    return min(8, 2 * (os.cpu_count() or 1) + 1)
+
+
+def serve_commands(
+    host: str, port: int, *, web_workers: int | None = None, queue_workers: int = 1
+) -> list[list[str]]:
+    """Production layout: gunicorn with several processes (our JSON request log replaces
+    gunicorn's access log) and `queue_workers` task workers."""
+    web = web_command(
+        host,
+        port,
+        workers=web_workers or default_web_workers(),
+        threads=4,
+        access_log=False,
+        max_requests=2000,
+    )
+    return [web] + [worker_command() for _ in range(queue_workers)]
+
+
+def supervise(commands: list[list[str]], *, env: dict | None = None) -> int:
+    """Run the commands until one exits or we are told to stop; return the exit code."""
+    children = [subprocess.Popen(command, env=env) for command in commands]
+
+    def stop(signum=None, frame=None):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        code = next(child.returncode for child in children if child.poll() is not None)
+    except KeyboardInterrupt:
+        pass
+    stop()
+    for child in children:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return code

@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from shequ.accounts import second_factor
 from shequ.accounts.services import user_set_elder_mode
+from shequ.core import ratelimit
 from shequ.core.roles import Role
 from shequ.core.scoping import scoped
 from shequ.geo.models import Estate
@@ -33,9 +35,26 @@ class LoginForm(AuthenticationForm):
 
 
 class LoginView(auth_views.LoginView):
+    """Password step; accounts that need a second factor continue at /login/totp/."""
+
     form_class = LoginForm
     template_name = "web/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        try:
+            ratelimit.check(request, "login")
+        except ratelimit.RateLimited as error:
+            context = self.get_context_data(form=self.get_form(), lockout_message=error.message)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        if second_factor.begin_login(
+            self.request, form.get_user(), redirect_to=self.get_success_url()
+        ):
+            return redirect("login-totp")
+        return redirect(self.get_success_url())
 
 
 def _safe_next(request, fallback: str = "home") -> str:

@@ -96,7 +96,7 @@ def live_url(tmp_path_factory, chromium_path):
         )
     port = _free_port()
     sys.path.insert(0, str(ROOT))
-    from shequ.demo.processes import web_command
+    from shequ.demo.processes import web_command, worker_command
 
     log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed in teardown
     server = subprocess.Popen(
@@ -105,6 +105,10 @@ def live_url(tmp_path_factory, chromium_path):
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
+    )
+    # The task-queue worker runs beside the server, as in `make demo`.
+    worker = subprocess.Popen(
+        worker_command(), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -120,8 +124,9 @@ def live_url(tmp_path_factory, chromium_path):
             raise RuntimeError("server did not start: " + (tmp / "server.log").read_text())
         time.sleep(0.3)
     yield url
-    server.terminate()
-    server.wait(timeout=20)
+    for process in (worker, server):
+        process.terminate()
+        process.wait(timeout=20)
     log.close()
     drop()
 

@@ -53,7 +53,10 @@
       },
       onEachFeature: function (f, layer) {
         layer.on("click", function () { show(f.properties, layer); });
-        layer.bindTooltip(f.properties.name, { sticky: true });
+        // Leaflet puts a string tooltip in as HTML: pass an element holding plain text.
+        var label = document.createElement("span");
+        label.textContent = f.properties.name;
+        layer.bindTooltip(label, { sticky: true });
         if (layer.getElement) {
           layer.on("add", function () {
             var el = layer.getElement();

@@ -1,0 +1,250 @@
+"""The queue with real worker processes: queued work survives a worker killed with SIGKILL in
+the middle of a task, and a periodic job runs once per period with two workers.
+
+Each test database here is a throwaway one (a SQLite file, or a fresh PostgreSQL database when
+DATABASE_URL points at PostgreSQL) shared by the test and the `manage.py worker` processes; the
+Redis variants use a private key prefix.
+"""
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.db import connections
+from django.tasks import TaskResultStatus
+from django.tasks.backends.base import BaseTaskBackend
+
+from shequ.queue.backends.database import DatabaseBackend
+from shequ.queue.backends.redis import RedisBackend
+from shequ.queue.models import PeriodicRun, QueuedTask
+from shequ.settings import database_from_url
+from tests import queue_tasks
+from tests.test_queue import REDIS_URL, require_redis
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+ALIAS = "workers"
+
+
+@pytest.fixture(scope="module")
+def worker_database(tmp_path_factory, django_db_blocker):
+    """A migrated database for the worker processes, also reachable here as ALIAS."""
+    # Playwright's sync API (the browser tests, same session) leaves an event loop marked as
+    # running in this thread, and Django then refuses to open a new connection here. Our use
+    # is plainly synchronous.
+    allow = pytest.MonkeyPatch()
+    allow.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    tmp = tmp_path_factory.mktemp("queue-workers")
+    outer = os.environ.get("DATABASE_URL", "")
+    drop = None
+    if outer.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        parts = urlsplit(outer)
+        name = f"{parts.path.lstrip('/')}_workers_{os.getpid()}"
+        admin = urlunsplit(parts._replace(path="/postgres"))
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = urlunsplit(parts._replace(path=f"/{name}"))
+
+        def drop():
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        url = f"sqlite:///{tmp}/queue.sqlite3"
+    env = base_env(tmp, url)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    configured = connections.configure_settings(
+        {"default": connections.settings["default"], ALIAS: database_from_url(url)}
+    )
+    connections.settings[ALIAS] = configured[ALIAS]
+    with django_db_blocker.unblock():
+        yield {"url": url, "tmp": tmp, "env": env}
+        connections[ALIAS].close()
+    del connections.settings[ALIAS]
+    if drop:
+        drop()
+    allow.undo()
+
+
+def base_env(tmp: Path, url: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHEQU_")}
+    env.update(
+        SHEQU_ENV="demo",
+        SHEQU_VAR_DIR=str(tmp),
+        DATABASE_URL=url,
+        PYTHONUNBUFFERED="1",
+        SHEQU_QUEUE_LEASE_SECONDS="2",
+        SHEQU_QUEUE_BACKOFF_BASE="1",
+        SHEQU_QUEUE_POLL_SECONDS="0",
+    )
+    return env
+
+
+@pytest.fixture(params=["database", "redis"])
+def setup(request, worker_database):
+    """(backend seen from the test, environment for the workers)."""
+    env = dict(worker_database["env"])
+    options = {"LEASE_SECONDS": 2, "POLL_SECONDS": 0}
+    if request.param == "database":
+        backend = DatabaseBackend("default", {"OPTIONS": {**options, "DATABASE": ALIAS}})
+        QueuedTask.objects.using(ALIAS).all().delete()
+        PeriodicRun.objects.using(ALIAS).all().delete()
+        yield backend, env
+        return
+    require_redis()
+    prefix = f"shequ-workers-{uuid.uuid4().hex[:8]}:"
+    env.update(SHEQU_QUEUE_URL=REDIS_URL, SHEQU_QUEUE_PREFIX=prefix)
+    backend = RedisBackend(
+        "default", {"OPTIONS": {**options, "URL": REDIS_URL, "PREFIX": prefix, "ON_COMMIT": False}}
+    )
+    PeriodicRun.objects.using(ALIAS).all().delete()
+    yield backend, env
+    backend.flush()
+
+
+def enqueue(backend, task, *args):
+    # Validate against the backend under test, not the test settings' ImmediateBackend.
+    BaseTaskBackend.validate_task(backend, task)
+    return backend.enqueue(task, list(args), {})
+
+
+def start_worker(env, log: Path, *extra) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "worker", *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "a"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def stop(process: subprocess.Popen):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_work_survives_a_killed_worker(setup, tmp_path):
+    backend, env = setup
+    trace = tmp_path / "trace"
+    # Enqueued while no worker runs: the work waits in the queue.
+    slow = enqueue(backend, queue_tasks.slow, str(trace), "slow", 1.5)
+    quick = [enqueue(backend, queue_tasks.record, str(trace), f"q{n}") for n in range(5)]
+    first = start_worker(env, tmp_path / "worker1.log")
+    try:
+        wait_for(
+            lambda: any(line.startswith("start slow") for line in lines(trace)), 60, "slow start"
+        )
+        first.send_signal(signal.SIGKILL)  # dies in the middle of the slow task
+        first.wait(timeout=10)
+    finally:
+        stop(first)
+    assert backend.get_result(slow.id).status == TaskResultStatus.RUNNING
+    assert not any(line.startswith("done slow") for line in lines(trace))
+
+    second = start_worker(env, tmp_path / "worker2.log")
+    try:
+        ids = [slow.id] + [result.id for result in quick]
+        wait_for(
+            lambda: all(backend.get_result(i).status == TaskResultStatus.SUCCESSFUL for i in ids),
+            60,
+            "all tasks done after the restart",
+        )
+    finally:
+        stop(second)
+    assert second.returncode == 0  # SIGTERM: finished cleanly
+    trace_lines = lines(trace)
+    assert sum(line.startswith("done slow") for line in trace_lines) == 1
+    for n in range(5):  # each quick task exactly once
+        assert sum(line.split()[0] == f"q{n}" for line in trace_lines) == 1
+    again = backend.get_result(slow.id)
+    assert again.attempts == 2  # the killed attempt and the one that finished
+    assert again.worker_ids[0] != again.worker_ids[1]
+
+
+def test_failing_task_is_retried_by_the_worker_then_fails(setup, tmp_path):
+    backend, env = setup
+    result = enqueue(backend, queue_tasks.flaky, str(tmp_path / "flaky"), 99)
+    worker = start_worker({**env, "SHEQU_QUEUE_MAX_ATTEMPTS": "3"}, tmp_path / "worker.log")
+    try:
+        wait_for(
+            lambda: backend.get_result(result.id).status == TaskResultStatus.FAILED,
+            60,
+            "three attempts with backoff",
+        )
+    finally:
+        stop(worker)
+    failed = backend.get_result(result.id)
+    assert failed.attempts == 3
+    assert len(failed.errors) == 3
+    runs = [float(line.split()[1]) for line in lines(tmp_path / "flaky")]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(runs)]
+    assert len(gaps) == 2
+    assert gaps[0] >= 0.8 - 0.05  # backoff 1 s ± 20 %
+    assert gaps[1] >= 1.6 - 0.05  # then doubled
+
+
+def test_periodic_job_runs_once_per_period_with_two_workers(setup, tmp_path):
+    _backend, env = setup
+    ticks = tmp_path / "ticks"
+    env = {**env, "SHEQU_TEST_TICK_FILE": str(ticks)}
+    workers = [
+        start_worker(env, tmp_path / f"worker{n}.log", "--import", "tests.queue_tasks")
+        for n in (1, 2)
+    ]
+    try:
+        wait_for(lambda: len(lines(ticks)) >= 5, 60, "five ticks")
+        time.sleep(1.2)
+    finally:
+        for worker in workers:
+            stop(worker)
+    drain = subprocess.run(
+        [sys.executable, "manage.py", "worker", "--burst", "--no-periodic"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert drain.returncode == 0, drain.stdout
+    runs = list(
+        PeriodicRun.objects.using(ALIAS).filter(name="tests.tick").values_list("slot", "worker_id")
+    )
+    slots = [slot for slot, _worker in runs]
+    assert len(slots) == len(set(slots))  # the database refuses a second run of a slot
+    assert max(slots) - min(slots) + 1 >= len(slots)
+    # Every claimed slot ran exactly once: as many ticks as runs (none twice, none lost).
+    assert len(lines(ticks)) == len(runs)
+    assert all(worker.returncode == 0 for worker in workers)
