@@ -256,6 +256,7 @@ INSTALLED_APPS = [
     "shequ.accounts",
     "shequ.geo",
     "shequ.property",
+    "shequ.people",
     "shequ.web",
     "shequ.demo",
 ]
