@@ -257,6 +257,7 @@ INSTALLED_APPS = [
     "shequ.geo",
     "shequ.property",
     "shequ.people",
+    "shequ.points",
     "shequ.web",
     "shequ.demo",
 ]
