@@ -106,7 +106,7 @@ def merchant_redeem(
         pay_code=pay_code,
         points=points,
         point_kind=pay_code.point_kind,
-        yuan=(Decimal(points) * merchant.yuan_per_point).quantize(Decimal("0.01")),
+        yuan=(Decimal(points) * Decimal(str(merchant.yuan_per_point))).quantize(Decimal("0.01")),
         description=description,
         transfer=transfer,
         region_code=merchant.region_code,
@@ -133,7 +133,7 @@ def month_totals(merchant: Merchant, month: date, point_kind: str = PointKind.VO
     return {
         "count": totals["count"] or 0,
         "points": totals["points"] or 0,
-        "yuan": totals["yuan"] or Decimal("0.00"),
+        "yuan": Decimal(totals["yuan"] or 0).quantize(Decimal("0.01")),
     }
 
 

@@ -317,6 +317,7 @@ def _return_escrow(*, actor, task: Task, reason: str) -> int:
 @transaction.atomic
 def task_cancel(*, actor, task: Task, reason: str) -> Task:
     """Cancel (from draft to in progress); escrow goes back to where it came from."""
+    task.refresh_from_db()
     _require_manage(actor, task)
     reason = check_text(reason, field="reason", label=_("取消原因"), max_length=200)
     if task.claims.filter(status=ClaimStatus.CONFIRMED).exists():
@@ -345,6 +346,7 @@ def task_cancel(*, actor, task: Task, reason: str) -> Task:
 @transaction.atomic
 def task_complete(*, actor, task: Task) -> Task:
     """Close a task: unconfirmed claims become 未完成, the escrow left goes back."""
+    task.refresh_from_db()
     _require_manage(actor, task)
     if task.status not in OPEN_TASK_STATUSES:
         raise _task_error(_("该任务不在可完成的状态。"), "task_closed")
@@ -387,6 +389,7 @@ def _check_can_claim(actor, person, task: Task) -> None:
 def task_claim(*, actor, task: Task) -> Claim:
     """Claim a task: one claim per (task, person), never one's own task, within the quota."""
     person = require_person(actor)
+    task.refresh_from_db()
     _check_can_claim(actor, person, task)
     existing = Claim.objects.filter(task=task, person=person).first()
     if existing is not None and existing.status != ClaimStatus.WITHDRAWN:
@@ -449,6 +452,7 @@ def _code_failed(claim: Claim) -> None:
 def claim_check(*, actor, task: Task, code: str) -> Claim:
     """On-site check-in (then check-out) with the code the publisher shows."""
     person = require_person(actor)
+    task.refresh_from_db()
     claim = Claim.objects.filter(task=task, person=person).first()
     if claim is None or claim.status not in (ClaimStatus.CLAIMED, ClaimStatus.CHECKED_IN):
         raise _task_error(_("您没有待签到或签退的报名。"), "no_active_claim")
