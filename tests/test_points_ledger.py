@@ -12,14 +12,13 @@ from shequ.points import ledger
 from shequ.points.choices import AccountKind, FunderKind, PointKind, TransferKind
 from shequ.points.models import Account, Entry, FundingRecord, PointsRule, Transfer
 from shequ.points.services import account_adjust, pool_allocate, pool_fund
-from tests.points_factories import (  # noqa: F401 - fixtures
-    assert_ledger_exact,
-    exact_ledger,
-    give_points,
-    make_person,
-    pool,
-    resident,
-)
+from tests import points_factories as pf
+from tests.points_factories import assert_ledger_exact, give_points, make_person
+
+# fixtures
+exact_ledger = pf.exact_ledger
+pool = pf.pool
+resident = pf.resident
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exact_ledger")]
 
@@ -143,16 +142,19 @@ def test_entries_are_immutable_in_the_database(resident):
     _user, person = resident
     give_points(person, 5)
     entry = Entry.objects.first()
-    with pytest.raises(Exception, match="immutable"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE points_entry SET amount = 1000 WHERE id = %s", [entry.pk])
-    with pytest.raises(Exception, match="immutable"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE points_transfer SET reason = 'x' WHERE id = %s", [entry.transfer_id])
+    statements = [
+        ("UPDATE points_entry SET amount = 1000 WHERE id = %s", entry.pk),
+        ("UPDATE points_transfer SET reason = 'x' WHERE id = %s", entry.transfer_id),
+    ]
     if connection.vendor == "postgresql":
-        with pytest.raises(Exception, match="immutable"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM points_entry WHERE id = %s", [entry.pk])
+        statements.append(("DELETE FROM points_entry WHERE id = %s", entry.pk))
+    for sql, pk in statements:
+        with (
+            pytest.raises(Exception, match="immutable"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [pk])
 
 
 def test_verify_ledger_passes_and_fails(resident, pool):
@@ -177,8 +179,12 @@ def test_verify_ledger_detects_an_unbalanced_transfer(resident):
     give_points(person, 5)
     # A hand-written, one-legged transfer (bypassing the service): 5 points out of nowhere.
     transfer = Transfer.objects.create(
-        key="forged", kind=TransferKind.ADJUSTMENT, point_kind="volunteer", amount=5,
-        reason="forged", region_code=person.region_code,
+        key="forged",
+        kind=TransferKind.ADJUSTMENT,
+        point_kind="volunteer",
+        amount=5,
+        reason="forged",
+        region_code=person.region_code,
     )
     account = ledger.resident_account(person)
     Entry.objects.create(transfer=transfer, account=account, amount=5, balance_after=10)
@@ -188,7 +194,9 @@ def test_verify_ledger_detects_an_unbalanced_transfer(resident):
     with pytest.raises(SystemExit):
         call_command("verify_ledger", stdout=StringIO(), stderr=StringIO())
     # Undo with a balancing entry so the module's invariant check passes.
-    Entry.objects.create(transfer=transfer, account=ledger.issuer_account(), amount=-5, balance_after=-5)
+    Entry.objects.create(
+        transfer=transfer, account=ledger.issuer_account(), amount=-5, balance_after=-5
+    )
     Account.objects.filter(pk=ledger.issuer_account().pk).update(
         balance=ledger.issuer_account().balance - 5
     )
@@ -222,17 +230,32 @@ def test_grid_worker_cannot_fund_and_grid2_pool_out_of_scope(persona, world):
 
 def test_township_allocates_to_a_community_pool(persona, world):
     township_pool = ledger.pool_account(world["township"])
-    pool_fund(actor=persona("township"), pool=township_pool, funder_kind="city",
-              funder_name="丹阳市财政", amount=1000)
+    pool_fund(
+        actor=persona("township"),
+        pool=township_pool,
+        funder_kind="city",
+        funder_name="丹阳市财政",
+        amount=1000,
+    )
     community_pool = ledger.pool_account(world["community"])
-    pool_allocate(actor=persona("township"), source=township_pool, target=community_pool,
-                  amount=300, reason="季度划拨")
+    pool_allocate(
+        actor=persona("township"),
+        source=township_pool,
+        target=community_pool,
+        amount=300,
+        reason="季度划拨",
+    )
     township_pool.refresh_from_db()
     community_pool.refresh_from_db()
     assert (township_pool.balance, community_pool.balance) == (700, 300)
     with pytest.raises(InvalidInput):
-        pool_allocate(actor=persona("township"), source=community_pool, target=township_pool,
-                      amount=1, reason="向上")
+        pool_allocate(
+            actor=persona("township"),
+            source=community_pool,
+            target=township_pool,
+            amount=1,
+            reason="向上",
+        )
 
 
 class TestAdjustments:
@@ -281,8 +304,9 @@ class TestAdjustments:
 
 def test_account_kinds_enforced_by_database():
     with pytest.raises(IntegrityError), transaction.atomic():
-        Account.objects.create(kind=AccountKind.RESIDENT, point_kind="volunteer", name="x",
-                               region_code="321181")
+        Account.objects.create(
+            kind=AccountKind.RESIDENT, point_kind="volunteer", name="x", region_code="321181"
+        )
 
 
 def test_ledger_exact_helper_runs():

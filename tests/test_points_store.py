@@ -23,15 +23,15 @@ from shequ.points.services import (
     paycode_issue,
     stock_in,
 )
-from tests.points_factories import (  # noqa: F401 - fixtures
-    exact_ledger,
-    give_points,
-    make_item,
-    make_resident_user,
-    resident,
-    store,
-    volunteer,
-)
+from tests import points_factories as pf
+from tests.points_factories import give_points, make_resident_user
+
+# fixtures
+exact_ledger = pf.exact_ledger
+make_item = pf.make_item
+resident = pf.resident
+store = pf.store
+volunteer = pf.volunteer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exact_ledger")]
 
@@ -117,7 +117,11 @@ class TestRedemption:
         from shequ.geo.models import Region
 
         item = make_item()
-        grid = Region.objects.filter(level="grid").exclude(code__startswith=item.store.region_code).first()
+        grid = (
+            Region.objects.filter(level="grid")
+            .exclude(code__startswith=item.store.region_code)
+            .first()
+        )
         user, person = make_resident_user("elsewhere", grid.code)
         give_points(person, 100)
         with pytest.raises(PermissionDeniedError):
@@ -138,7 +142,9 @@ class TestPickupAndCancel:
             order_pickup(actor=persona("community"), store=store, code="bad")
         assert error.value.code == "invalid_pickup_code"
         picked = order_pickup(actor=persona("community"), store=store, code=order.pickup_code)
-        assert picked.status == OrderStatus.PICKED_UP and picked.picked_up_by == persona("community")
+        assert picked.status == OrderStatus.PICKED_UP and picked.picked_up_by == persona(
+            "community"
+        )
         with pytest.raises(ConflictError) as error:
             order_pickup(actor=persona("community"), store=store, code=order.pickup_code)
         assert error.value.code == "already_picked_up"
@@ -185,8 +191,13 @@ class TestStockAndReconciliation:
             stock_in(actor=persona("community"), item=item, quantity=5, source=StockSource.DONATION)
         with pytest.raises(InvalidInput):
             stock_in(actor=persona("community"), item=item, quantity=0, source=StockSource.PURCHASE)
-        stock_in(actor=persona("community"), item=item, quantity=5, source=StockSource.DONATION,
-                 donor="丹阳农商银行（示例）")
+        stock_in(
+            actor=persona("community"),
+            item=item,
+            quantity=5,
+            source=StockSource.DONATION,
+            donor="丹阳农商银行（示例）",
+        )
         item.refresh_from_db()
         assert item.stock == 5
         assert StockIn.objects.get(item=item).donor == "丹阳农商银行（示例）"
@@ -231,8 +242,9 @@ class TestMerchants:
         user, person = resident
         give_points(person, 100)
         code = paycode_issue(actor=user)
-        payment = merchant_redeem(actor=cashier, merchant=shop, code=code.code, points=30,
-                                  description="购物抵扣")
+        payment = merchant_redeem(
+            actor=cashier, merchant=shop, code=code.code, points=30, description="购物抵扣"
+        )
         assert str(payment.yuan) == "3.00"
         assert ledger.merchant_account(shop).balance == 30
         assert ledger.resident_account(person).balance == 70
@@ -259,9 +271,11 @@ class TestMerchants:
         new = paycode_issue(actor=user)
         old.refresh_from_db()
         assert old.status == PayCodeStatus.REVOKED
-        with time_machine.travel(timezone.now() + timedelta(minutes=6)):
-            with pytest.raises(ConflictError) as error:
-                merchant_redeem(actor=cashier, merchant=shop, code=new.code, points=5)
+        with (
+            time_machine.travel(timezone.now() + timedelta(minutes=6)),
+            pytest.raises(ConflictError) as error,
+        ):
+            merchant_redeem(actor=cashier, merchant=shop, code=new.code, points=5)
         assert error.value.code == "paycode_expired"
 
     def test_only_the_merchants_cashier(self, merchant, resident, persona):

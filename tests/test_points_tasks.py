@@ -27,17 +27,16 @@ from shequ.points.services import (
     task_create,
     task_publish,
 )
-from tests.points_factories import (  # noqa: F401 - fixtures
-    exact_ledger,
-    give_points,
-    make_resident_user,
-    make_task,
-    pool,
-    resident,
-    volunteer,
-    volunteer2,
-    window,
-)
+from tests import points_factories as pf
+from tests.points_factories import give_points, make_resident_user, window
+
+# fixtures
+exact_ledger = pf.exact_ledger
+make_task = pf.make_task
+pool = pf.pool
+resident = pf.resident
+volunteer = pf.volunteer
+volunteer2 = pf.volunteer2
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exact_ledger")]
 
@@ -130,9 +129,16 @@ class TestStates:
         start, end = window()
         with pytest.raises(ledger.InsufficientPoints):
             task_create(
-                actor=persona("community"), kind=TaskKind.VOLUNTEER, title="x", category="other",
-                region_code=world["grid_a"], starts_at=start, ends_at=end, quota=2,
-                points_per_person=10, publish=True,
+                actor=persona("community"),
+                kind=TaskKind.VOLUNTEER,
+                title="x",
+                category="other",
+                region_code=world["grid_a"],
+                starts_at=start,
+                ends_at=end,
+                quota=2,
+                points_per_person=10,
+                publish=True,
             )
         assert not Task.objects.exists()  # nothing half-written
 
@@ -245,7 +251,11 @@ class TestClaims:
     def test_other_community_cannot_claim(self, make_task):
         from shequ.geo.models import Region
 
-        other = Region.objects.filter(level="grid").exclude(code__startswith=make_task().region_code[:12]).first()
+        other = (
+            Region.objects.filter(level="grid")
+            .exclude(code__startswith=make_task().region_code[:12])
+            .first()
+        )
         user, _person = make_resident_user("faraway", other.code)
         with pytest.raises(ConflictError) as error:
             task_claim(actor=user, task=make_task())
@@ -314,8 +324,10 @@ class TestCheckInAndConfirmation:
         assert claim.status == ClaimStatus.CHECKED_IN
 
     def test_check_in_outside_the_window(self, make_task, volunteer):
-        task = make_task(starts_at=timezone.now() + timedelta(hours=5),
-                         ends_at=timezone.now() + timedelta(hours=8))
+        task = make_task(
+            starts_at=timezone.now() + timedelta(hours=5),
+            ends_at=timezone.now() + timedelta(hours=8),
+        )
         user, _person = volunteer
         task_claim(actor=user, task=task)
         with pytest.raises(ConflictError) as error:
@@ -387,13 +399,17 @@ class TestHonour:
         assert error.value.code == "required"
         for points, hours in ((11, 1), (5, "2.5")):
             with pytest.raises(InvalidInput) as error:
-                claim_grant_honour(actor=staff, claim=claim, points=points, hours=hours, reason="忘记签到")
+                claim_grant_honour(
+                    actor=staff, claim=claim, points=points, hours=hours, reason="忘记签到"
+                )
             assert error.value.code == "over_honour_cap"
         for bad in (0, -1, "x", 1.5):
             with pytest.raises(InvalidInput):
                 claim_grant_honour(actor=staff, claim=claim, points=bad, hours=1, reason="忘记签到")
         assert ledger.resident_account(person).balance == 0
-        claim = claim_grant_honour(actor=staff, claim=claim, points=8, hours="1.5", reason="忘记签到")
+        claim = claim_grant_honour(
+            actor=staff, claim=claim, points=8, hours="1.5", reason="忘记签到"
+        )
         assert claim.record_type == RecordType.HONOUR and claim.points_awarded == 8
         assert ledger.resident_account(person).balance == 8
         event = AuditEvent.objects.get(action="points.honour_grant")
@@ -436,7 +452,7 @@ class TestCaps:
 
 class TestExpiry:
     def test_old_unspent_points_go_back_to_the_pool_once(self, resident, world, pool):
-        user, person = resident
+        _user, person = resident
         PointsRule.objects.create(region_code=world["community"], expiry_enabled=True)
         tz = timezone.get_current_timezone()
         from datetime import datetime
@@ -448,9 +464,8 @@ class TestExpiry:
         with clock.at(datetime(2025, 6, 1, 10, tzinfo=tz)):
             give_points(person, 30)
         account = ledger.resident_account(person)
-        with time_machine.travel(datetime(2025, 12, 1, tzinfo=tz)):
-            with pytest.raises(ConflictError):
-                points_expire(year=2026)
+        with time_machine.travel(datetime(2025, 12, 1, tzinfo=tz)), pytest.raises(ConflictError):
+            points_expire(year=2026)
         with time_machine.travel(datetime(2026, 1, 1, 3, tzinfo=tz)):
             result = points_expire(year=2026)
             again = points_expire(year=2026)

@@ -21,7 +21,9 @@ class PointsConfig(AppConfig):
             NavEntry("welfare", _("我的任务"), "points:my-tasks", perm=P.PARTICIPATE, order=11),
             NavEntry("welfare", _("我的积分"), "points:me", perm=P.PARTICIPATE, order=12),
             NavEntry("welfare", _("发起求助"), "points:help-new", perm=P.PARTICIPATE, order=13),
-            NavEntry("welfare", _("任务管理"), "points:manage-tasks", perm=P.MANAGE_TASKS, order=20),
+            NavEntry(
+                "welfare", _("任务管理"), "points:manage-tasks", perm=P.MANAGE_TASKS, order=20
+            ),
             NavEntry("welfare", _("志愿排行"), "points:leaderboard", perm=P.LEADERBOARD, order=25),
             NavEntry("welfare", _("积分报表"), "points:reports", perm=P.REPORTS, order=26),
             # 商务服务: the store and partner merchants

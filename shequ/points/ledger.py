@@ -253,11 +253,15 @@ def ledger_violations(*, account_ids: Iterable[int] | None = None) -> list[Viola
         ids = list(account_ids)
         accounts = accounts.filter(pk__in=ids)
         entries = entries.filter(account_id__in=ids)
-    sums = dict(entries.values("account_id").annotate(s=Sum("amount")).values_list("account_id", "s"))
+    sums = dict(
+        entries.values("account_id").annotate(s=Sum("amount")).values_list("account_id", "s")
+    )
     for pk, kind, balance in accounts.values_list("pk", "kind", "balance").iterator(10_000):
         recomputed = sums.get(pk) or 0
         if recomputed != balance:
-            violations.append(Violation("balance_equals_entries", f"account {pk}", recomputed, balance))
+            violations.append(
+                Violation("balance_equals_entries", f"account {pk}", recomputed, balance)
+            )
         if balance < 0 and kind != AccountKind.ISSUER:
             violations.append(Violation("balance_non_negative", f"account {pk}", ">= 0", balance))
     if account_ids is None:
@@ -296,7 +300,9 @@ def _transfer_violations() -> list[Violation]:
             if legs < 2:
                 violations.append(Violation("transfer_has_entries", f"transfer {pk}", ">= 2", legs))
             if positive != amount:
-                violations.append(Violation("amount_matches_entries", f"transfer {pk}", amount, positive))
+                violations.append(
+                    Violation("amount_matches_entries", f"transfer {pk}", amount, positive)
+                )
         cursor.execute(
             f"""
             SELECT e.id FROM {entry_table} e

@@ -543,9 +543,7 @@ class PointsRule(models.Model):
         ordering = ["region_code"]
         constraints = [
             models.CheckConstraint(condition=Q(daily_cap__gte=1), name="rule_daily_cap_positive"),
-            models.CheckConstraint(
-                condition=Q(per_task_cap__gte=1), name="rule_task_cap_positive"
-            ),
+            models.CheckConstraint(condition=Q(per_task_cap__gte=1), name="rule_task_cap_positive"),
         ]
 
     def __str__(self) -> str:

@@ -65,7 +65,11 @@ def task_square(person, *, tab: str = "near", limit: int = 50) -> list[Task]:
 def visible_task(user, pk: int) -> Task | None:
     """A task the user may open: staff in scope, or residents of its community (open tasks and
     tasks they claimed or asked for)."""
-    task = Task.objects.select_related("funding_account", "beneficiary", "publisher").filter(pk=pk).first()
+    task = (
+        Task.objects.select_related("funding_account", "beneficiary", "publisher")
+        .filter(pk=pk)
+        .first()
+    )
     if task is None:
         return None
     if has_perm(user, P.VIEW, task.region_code):
@@ -134,10 +138,9 @@ def balances(person) -> Balances:
         kind=AccountKind.RESIDENT, person=person
     ).values_list("point_kind", "balance"):
         setattr(result, kind, balance)
-    result.hours = (
-        VolunteerRecord.objects.filter(person=person).aggregate(h=Sum("hours"))["h"]
-        or Decimal("0")
-    )
+    result.hours = VolunteerRecord.objects.filter(person=person).aggregate(h=Sum("hours"))[
+        "h"
+    ] or Decimal("0")
     return result
 
 
@@ -250,9 +253,7 @@ def reconciliation(store: Store) -> dict:
         or 0
     )
     points_balance = (
-        Account.objects.filter(kind=AccountKind.STORE, store=store).aggregate(b=Sum("balance"))[
-            "b"
-        ]
+        Account.objects.filter(kind=AccountKind.STORE, store=store).aggregate(b=Sum("balance"))["b"]
         or 0
     )
     donations = (
@@ -359,7 +360,9 @@ def leaderboard(
 def certificate(person, start: date, end: date) -> dict:
     """志愿服务记录证明: each record in the period with who recorded it (谁记录谁证明)."""
     records = list(
-        VolunteerRecord.objects.filter(person=person, service_date__gte=start, service_date__lte=end)
+        VolunteerRecord.objects.filter(
+            person=person, service_date__gte=start, service_date__lte=end
+        )
         .select_related("task")
         .order_by("service_date", "id")
     )
@@ -391,9 +394,9 @@ def parse_date(value, default: date) -> date:
 
 
 def pools_for(user):
-    return scoped(
-        Account.objects.filter(kind=AccountKind.POOL), user, P.REPORTS
-    ).order_by("region_code", "point_kind")
+    return scoped(Account.objects.filter(kind=AccountKind.POOL), user, P.REPORTS).order_by(
+        "region_code", "point_kind"
+    )
 
 
 def report_summary(user) -> dict:

@@ -95,7 +95,12 @@ def pool_allocate(*, actor, source: Account, target: Account, amount, reason: st
 
 @transaction.atomic
 def account_adjust(
-    *, actor, person, amount, reason: str, point_kind: str = PointKind.VOLUNTEER,
+    *,
+    actor,
+    person,
+    amount,
+    reason: str,
+    point_kind: str = PointKind.VOLUNTEER,
     request_key: str | None = None,
 ):
     """A staff adjustment of a resident's balance against the community pool: signed amount,
@@ -170,8 +175,9 @@ def points_expire(*, year: int, actor=None) -> dict:
         with transaction.atomic():
             account = ledger.lock_accounts([Account(pk=pk)])[pk]
             recent = (
-                Entry.objects.filter(account=account, amount__gt=0, created_at__gte=cutoff)
-                .aggregate(total=Sum("amount"))["total"]
+                Entry.objects.filter(
+                    account=account, amount__gt=0, created_at__gte=cutoff
+                ).aggregate(total=Sum("amount"))["total"]
                 or 0
             )
             amount = account.balance - recent

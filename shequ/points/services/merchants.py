@@ -77,15 +77,20 @@ def merchant_redeem(
     now = clock.now()
     pay_code = PayCode.objects.filter(code=code, status=PayCodeStatus.ACTIVE).first()
     if pay_code is None:
-        raise InvalidInput(_("付款码无效或已使用。"), code="invalid_paycode", details={"field": "code"})
+        raise InvalidInput(
+            _("付款码无效或已使用。"), code="invalid_paycode", details={"field": "code"}
+        )
     if pay_code.expires_at < now:
         PayCode.objects.filter(pk=pay_code.pk, status=PayCodeStatus.ACTIVE).update(
             status=PayCodeStatus.EXPIRED
         )
         raise ConflictError(_("付款码已过期，请居民刷新后重试。"), code="paycode_expired")
-    if PayCode.objects.filter(pk=pay_code.pk, status=PayCodeStatus.ACTIVE).update(
-        status=PayCodeStatus.USED
-    ) != 1:
+    if (
+        PayCode.objects.filter(pk=pay_code.pk, status=PayCodeStatus.ACTIVE).update(
+            status=PayCodeStatus.USED
+        )
+        != 1
+    ):
         raise ConflictError(_("付款码已被使用。"), code="paycode_used")
     person = pay_code.person
     transfer = ledger.transfer_post(
@@ -156,7 +161,8 @@ def merchant_settle(
         transfer = ledger.transfer_post(
             key=f"settle:{merchant.pk}:{month:%Y-%m}:{point_kind}",
             kind=TransferKind.MERCHANT_SETTLEMENT,
-            reason=_("%(merchant)s %(month)s 月结") % {"merchant": merchant.name, "month": f"{month:%Y-%m}"},
+            reason=_("%(merchant)s %(month)s 月结")
+            % {"merchant": merchant.name, "month": f"{month:%Y-%m}"},
             legs=[
                 (ledger.merchant_account(merchant, point_kind), -totals["points"]),
                 (ledger.issuer_account(point_kind), totals["points"]),
@@ -184,6 +190,10 @@ def merchant_settle(
         actor=actor,
         action="points.merchant_settle",
         obj=merchant,
-        details={"month": f"{month:%Y-%m}", "points": totals["points"], "yuan": str(totals["yuan"])},
+        details={
+            "month": f"{month:%Y-%m}",
+            "points": totals["points"],
+            "yuan": str(totals["yuan"]),
+        },
     )
     return settlement

@@ -32,7 +32,9 @@ def _photo(upload) -> ContentFile:
     from PIL import Image, UnidentifiedImageError
 
     if upload.size > MAX_PHOTO_BYTES:
-        raise InvalidInput(_("图片不能超过5MB。"), code="photo_too_large", details={"field": "photo"})
+        raise InvalidInput(
+            _("图片不能超过5MB。"), code="photo_too_large", details={"field": "photo"}
+        )
     try:
         image = Image.open(upload)
         image.verify()
@@ -41,7 +43,9 @@ def _photo(upload) -> ContentFile:
         image = image.convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError):
         raise InvalidInput(
-            _("图片格式无法识别（支持 JPEG、PNG）。"), code="invalid_photo", details={"field": "photo"}
+            _("图片格式无法识别（支持 JPEG、PNG）。"),
+            code="invalid_photo",
+            details={"field": "photo"},
         ) from None
     image.thumbnail((800, 800))
     out = BytesIO()
@@ -73,7 +77,9 @@ def store_item_create(
         name=name,
         price=ledger.check_amount(price, field="price"),
         monthly_limit=_limit(monthly_limit),
-        category=check_text(category, field="category", label=_("类别"), max_length=20, required=False),
+        category=check_text(
+            category, field="category", label=_("类别"), max_length=20, required=False
+        ),
         description=check_text(
             description, field="description", label=_("说明"), max_length=300, required=False
         ),
@@ -128,7 +134,7 @@ def store_item_update(
         action="points.item_update",
         obj=item,
         region_code=item.store.region_code,
-        details={k: v for k, v in changes.items()} | ({"photo": True} if photo else {}),
+        details=dict(changes.items()) | ({"photo": True} if photo else {}),
     )
     item.refresh_from_db()
     return item
@@ -190,7 +196,9 @@ def order_redeem(
     person = require_person(actor)
     quantity = ledger.check_amount(quantity, field="quantity")
     if quantity > MAX_QUANTITY:
-        raise InvalidInput(_("一次最多兑换%(n)s件。") % {"n": MAX_QUANTITY}, code="invalid_quantity")
+        raise InvalidInput(
+            _("一次最多兑换%(n)s件。") % {"n": MAX_QUANTITY}, code="invalid_quantity"
+        )
     if point_kind not in PointKind.values:
         raise InvalidInput(_("积分类型无效。"), code="invalid_point_kind")
     request_key = (request_key or "").strip()[:200]
@@ -200,9 +208,7 @@ def order_redeem(
             return existing
     store = item.store
     if not person.region_code.startswith(store.region_code):
-        raise PermissionDeniedError(
-            _("只能在本社区的爱心超市兑换。"), code="other_community_store"
-        )
+        raise PermissionDeniedError(_("只能在本社区的爱心超市兑换。"), code="other_community_store")
     if not item.is_active or not store.is_active:
         raise ConflictError(_("该物品已下架。"), code="item_unavailable")
     try:
@@ -217,9 +223,7 @@ def _redeem(person, item, store, quantity, point_kind, request_key, actor) -> Or
         stock=F("stock") - quantity
     )
     if taken != 1:
-        raise ConflictError(
-            _("“%(item)s”库存不足。") % {"item": item.name}, code="out_of_stock"
-        )
+        raise ConflictError(_("“%(item)s”库存不足。") % {"item": item.name}, code="out_of_stock")
     now = clock.now()
     used = (
         Order.objects.filter(person=person, item=item, created_at__gte=month_start(now))
@@ -253,7 +257,10 @@ def _redeem(person, item, store, quantity, point_kind, request_key, actor) -> Or
                 )
             break
         except IntegrityError:
-            if request_key and Order.objects.filter(person=person, request_key=request_key).exists():
+            if (
+                request_key
+                and Order.objects.filter(person=person, request_key=request_key).exists()
+            ):
                 raise _Duplicate from None
     if order is None:
         raise ConflictError(_("取货码生成失败，请重试。"), code="pickup_code_busy")
@@ -278,7 +285,9 @@ def order_pickup(*, actor, store: Store, code: str) -> Order:
     code = (code or "").strip()
     order = Order.objects.filter(store=store, pickup_code=code, status=OrderStatus.PENDING).first()
     if order is None:
-        if Order.objects.filter(store=store, pickup_code=code, status=OrderStatus.PICKED_UP).exists():
+        if Order.objects.filter(
+            store=store, pickup_code=code, status=OrderStatus.PICKED_UP
+        ).exists():
             raise ConflictError(_("该取货码的物品已领取。"), code="already_picked_up")
         raise InvalidInput(_("取货码无效。"), code="invalid_pickup_code", details={"field": "code"})
     return _pickup(actor, order)
@@ -334,12 +343,16 @@ def order_cancel(*, actor, order: Order, reason: str = "") -> Order:
         region_code=order.person.region_code,
     )
     if not is_owner:
-        audit_record(actor=actor, action="points.order_cancel", obj=order,
-                     region_code=order.region_code, reason=reason)
+        audit_record(
+            actor=actor,
+            action="points.order_cancel",
+            obj=order,
+            region_code=order.region_code,
+            reason=reason,
+        )
     order.refresh_from_db()
     return order
 
 
 def can_manage_store(user, store: Store) -> bool:
     return has_perm(user, P.MANAGE_STORE, store.region_code)
-

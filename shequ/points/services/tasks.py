@@ -102,9 +102,7 @@ def _validate_common(*, title, category, quota, points, hours, point_kind, regio
         raise InvalidInput(_("积分类型无效。"), code="invalid_point_kind")
     quota = ledger.check_amount(quota, field="quota")
     if quota > MAX_QUOTA:
-        raise InvalidInput(
-            _("招募人数不能超过%(n)s人。") % {"n": MAX_QUOTA}, code="invalid_quota"
-        )
+        raise InvalidInput(_("招募人数不能超过%(n)s人。") % {"n": MAX_QUOTA}, code="invalid_quota")
     points = ledger.check_amount(points, field="points_per_person")
     cap = rules_for(region_code).per_task_cap
     if points > cap:
@@ -180,7 +178,9 @@ def task_create(
         ),
         region_code=building.region_code if building is not None else region_code,
         building=building,
-        address=check_text(address, field="address", label=_("地点"), max_length=200, required=False),
+        address=check_text(
+            address, field="address", label=_("地点"), max_length=200, required=False
+        ),
         lat=lat,
         lng=lng,
         starts_at=starts_at,
@@ -240,7 +240,9 @@ def help_request_create(
             description, field="description", label=_("内容"), max_length=2000, required=False
         ),
         region_code=person.region_code,
-        address=check_text(address, field="address", label=_("地点"), max_length=200, required=False),
+        address=check_text(
+            address, field="address", label=_("地点"), max_length=200, required=False
+        ),
         starts_at=starts_at,
         ends_at=ends_at,
         quota=quota,
@@ -281,9 +283,12 @@ def task_publish(*, actor, task: Task) -> Task:
 
 
 def _publish(*, actor, task: Task) -> Task:
-    if Task.objects.filter(pk=task.pk, status=TaskStatus.DRAFT).update(
-        status=TaskStatus.PUBLISHED, published_at=clock.now()
-    ) != 1:
+    if (
+        Task.objects.filter(pk=task.pk, status=TaskStatus.DRAFT).update(
+            status=TaskStatus.PUBLISHED, published_at=clock.now()
+        )
+        != 1
+    ):
         raise _task_error(_("只有草稿可以发布。"), "not_draft")
     escrow = ledger.escrow_account(task)
     ledger.transfer_post(
@@ -465,9 +470,7 @@ def claim_check(*, actor, task: Task, code: str) -> Claim:
     now = clock.now()
     checking_in = claim.status == ClaimStatus.CLAIMED
     if checking_in and not (task.starts_at - CHECKIN_EARLY <= now <= task.ends_at):
-        raise _task_error(
-            _("不在签到时间内（开始前1小时至结束）。"), "outside_window"
-        )
+        raise _task_error(_("不在签到时间内（开始前1小时至结束）。"), "outside_window")
     if not checking_in and now > task.ends_at + CHECKOUT_LATE:
         raise _task_error(_("已超过签退时间（结束后3小时）。"), "outside_window")
     expected = task.checkin_code if checking_in else task.checkout_code
@@ -511,7 +514,9 @@ def claim_confirm(*, actor, claim: Claim) -> Claim:
         raise _task_error(_("已确认过，积分不会重复发放。"), "already_confirmed")
     if claim.status not in allowed:
         raise _task_error(
-            _("该志愿者尚未完成现场签到和签退，不能确认信用积分；如确有服务，可发放荣誉积分并说明理由。"),
+            _(
+                "该志愿者尚未完成现场签到和签退，不能确认信用积分；如确有服务，可发放荣誉积分并说明理由。"
+            ),
             "not_verified",
         )
     return _credit(
@@ -585,7 +590,8 @@ def _credit(*, actor, claim, allowed, record_type, points, hours, reason) -> Cla
             reason=(
                 _("完成任务：%(title)s") % {"title": task.title}
                 if record_type == RecordType.CREDIT
-                else _("荣誉积分：%(title)s（%(reason)s）") % {"title": task.title, "reason": reason}
+                else _("荣誉积分：%(title)s（%(reason)s）")
+                % {"title": task.title, "reason": reason}
             ),
             legs=[(escrow, -awarded), (account, awarded)],
             actor=actor,
