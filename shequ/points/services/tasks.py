@@ -436,6 +436,7 @@ def task_claim(*, actor, task: Task) -> Claim:
 @transaction.atomic
 def claim_withdraw(*, actor, claim: Claim) -> Claim:
     person = require_person(actor)
+    claim.refresh_from_db()
     if claim.person_id != person.pk:
         raise PermissionDeniedError(_("只能取消自己的报名。"), code="not_your_claim")
     if claim.task.status not in (TaskStatus.PUBLISHED, TaskStatus.FULL):
@@ -503,6 +504,7 @@ def claim_check(*, actor, task: Task, code: str) -> Claim:
 
 def claim_confirm(*, actor, claim: Claim) -> Claim:
     """Confirm a completion (信用): staff after a verified check-in/out, or the beneficiary."""
+    claim.refresh_from_db()
     task = claim.task
     by_beneficiary = _is_owner(actor, task)
     if by_beneficiary:
@@ -532,6 +534,7 @@ def claim_confirm(*, actor, claim: Claim) -> Claim:
 
 def claim_grant_honour(*, actor, claim: Claim, points, hours, reason: str) -> Claim:
     """荣誉 points by staff: a reason, capped at the task's points and hours, audited."""
+    claim.refresh_from_db()
     task = claim.task
     require_perm(actor, P.HONOUR, task.region_code)
     reason = check_text(reason, field="reason", label=_("理由"), max_length=200)
