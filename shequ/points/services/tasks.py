@@ -377,11 +377,13 @@ def task_complete(*, actor, task: Task) -> Task:
 # Claims
 
 
-def _check_can_claim(actor, person, task: Task) -> None:
+def _check_can_claim(actor, person, task: Task, existing: Claim | None) -> None:
     if task.publisher_id == actor.pk or task.beneficiary_id == person.pk:
         raise _task_error(_("不能认领自己发布的任务。"), "own_task")
     if not person.region_code.startswith(task.region_code[:12]):
         raise _task_error(_("只能认领本社区的任务。"), "other_community")
+    if existing is not None and existing.status != ClaimStatus.WITHDRAWN:
+        raise _task_error(_("您已认领过该任务。"), "already_claimed")
     if task.status == TaskStatus.FULL:
         raise _task_error(_("该任务已满员。"), "task_full")
     if task.status != TaskStatus.PUBLISHED:
@@ -395,10 +397,8 @@ def task_claim(*, actor, task: Task) -> Claim:
     """Claim a task: one claim per (task, person), never one's own task, within the quota."""
     person = require_person(actor)
     task.refresh_from_db()
-    _check_can_claim(actor, person, task)
     existing = Claim.objects.filter(task=task, person=person).first()
-    if existing is not None and existing.status != ClaimStatus.WITHDRAWN:
-        raise _task_error(_("您已认领过该任务。"), "already_claimed")
+    _check_can_claim(actor, person, task, existing)
     taken = Task.objects.filter(
         pk=task.pk, status=TaskStatus.PUBLISHED, claims_count__lt=F("quota")
     ).update(claims_count=F("claims_count") + 1)
