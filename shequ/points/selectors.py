@@ -405,7 +405,10 @@ def report_summary(user) -> dict:
     records = scoped(VolunteerRecord.objects.all(), user, P.REPORTS)
     since = timezone.make_aware(datetime.combine(clock.today() - timedelta(days=30), time.min))
     return {
-        "tasks_by_status": dict(tasks.values_list("status").annotate(n=Count("id"))),
+        "tasks_by_status": [
+            (TaskStatus(status).label, n)
+            for status, n in tasks.values_list("status").annotate(n=Count("id")).order_by("status")
+        ],
         "records_30d": records.filter(recorded_at__gte=since).aggregate(
             n=Count("id"), points=Sum("points"), hours=Sum("hours")
         ),
