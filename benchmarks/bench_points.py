@@ -1,11 +1,13 @@
 """Points benchmarks: redemptions per second under concurrency, and verify_ledger on a big ledger.
 
   python benchmarks/bench_points.py [--db postgres|sqlite] [--concurrency 32] [--per-thread 40]
-                                    [--entries 10000000] [--skip-redeem] [--skip-verify]
+                                    [--mode both|threads|processes] [--entries 10000000]
+                                    [--skip-redeem] [--skip-verify]
 
-redeem: `--concurrency` threads, each with its own buyers, call the redemption service (the one
-the pages and the API use) as fast as they can against one store; redemptions/s = successful
-orders / wall time. After the run the ledger is verified (sum zero, balances equal entries), no
+redeem: `--concurrency` clients — threads in one process, and forked processes with one database
+connection each (like gunicorn workers) — each with its own buyers, call the redemption service
+(the one the pages and the API use) as fast as they can against one store; redemptions/s =
+successful orders / wall time. After the run the ledger is verified (sum zero, balances equal entries), no
 resident or pool balance may be negative and the store must reconcile (账物相符) — any
 violation fails the metric. A single-thread run is the reference.
 
@@ -16,11 +18,12 @@ shequ_points_bench; SQLite: var/bench/points-sqlite/), never the demo's.
 """
 
 import argparse
+import multiprocessing
 import os
 import subprocess
 import sys
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -111,7 +114,7 @@ def _setup_redemption(run: str, buyers: int, items: int):
     return store, [i.pk for i in stock_items], users
 
 
-def _one_run(threads: int, per_thread: int) -> dict:
+def _one_run(threads: int, per_thread: int, mode: str) -> dict:
     from django.db import connections
 
     from shequ.accounts.models import User
@@ -124,16 +127,13 @@ def _one_run(threads: int, per_thread: int) -> dict:
     run = str(int(time.time() * 1000) % 10**9)
     buyers_per_thread = max(1, per_thread // 20 + 1)
     store, item_ids, user_ids = _setup_redemption(run, threads * buyers_per_thread, 20)
-    barrier = threading.Barrier(threads + 1)
-    outcome: dict[str, int] = {}
-    lock = threading.Lock()
 
-    def worker(index: int) -> None:
+    def worker(index: int, start_at: float) -> dict[str, int]:
         mine = user_ids[index * buyers_per_thread : (index + 1) * buyers_per_thread]
         users = [User.objects.get(pk=pk) for pk in mine]
         items = list(StoreItem.objects.select_related("store").filter(pk__in=item_ids))
         local: dict[str, int] = {}
-        barrier.wait()
+        time.sleep(max(0.0, start_at - time.time()))
         for n in range(per_thread):
             user = users[n % len(users)]
             item = items[(n // len(users)) % len(items)]
@@ -146,23 +146,37 @@ def _one_run(threads: int, per_thread: int) -> dict:
                 key = type(error).__name__
             local[key] = local.get(key, 0) + 1
         connections.close_all()
-        with lock:
-            for key, value in local.items():
-                outcome[key] = outcome.get(key, 0) + value
+        return local
 
-    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in pool:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    start_at = time.time() + 3
+    if mode == "processes":
+        # Like gunicorn workers: one process (and one connection) per concurrent client.
+        connections.close_all()
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+
+        def child(index: int) -> None:
+            results.put(worker(index, start_at))
+
+        children = [context.Process(target=child, args=(i,)) for i in range(threads)]
+        for process in children:
+            process.start()
+        parts = [results.get() for _ in children]
+        for process in children:
+            process.join()
+    else:
+        with ThreadPoolExecutor(threads) as executor:
+            parts = list(executor.map(worker, range(threads), [start_at] * threads))
+    elapsed = time.time() - start_at
+    outcome: dict[str, int] = {}
+    for part in parts:
+        for key, value in part.items():
+            outcome[key] = outcome.get(key, 0) + value
     violations = ledger_violations()
     negative = Account.objects.filter(balance__lt=0).exclude(kind="issuer").count()
     matched = reconciliation(store)["matched"]
     print(
-        f"  concurrency {threads}: {outcome} in {elapsed:.1f} s; "
+        f"  concurrency {threads} ({mode}): {outcome} in {elapsed:.1f} s; "
         f"violations={len(violations)} negative={negative} reconciled={matched}"
     )
     return {
@@ -173,14 +187,14 @@ def _one_run(threads: int, per_thread: int) -> dict:
     }
 
 
-def bench_redeem(concurrency: int, per_thread: int) -> list[dict]:
+def bench_redeem(concurrency: int, per_thread: int, mode: str) -> list[dict]:
     results = []
     for threads in sorted({1, concurrency}):
-        run = _one_run(threads, per_thread)
+        run = _one_run(threads, per_thread * (4 if threads == 1 else 1), mode)
         clean = run["violations"] == 0 and "ok" in run["outcome"]
         results.append(
             metric(
-                f"points.redeem.c{threads}",
+                f"points.redeem.{mode}.c{threads}",
                 run["ok"] / run["elapsed"] if clean else None,
                 "orders/s",
                 note=f"{run['ok']} orders, outcomes {run['outcome']}; "
@@ -309,6 +323,7 @@ def main() -> None:
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--per-thread", type=int, default=40)
+    parser.add_argument("--mode", choices=("both", "processes", "threads"), default="both")
     parser.add_argument("--entries", type=int, default=10_000_000)
     parser.add_argument("--skip-redeem", action="store_true")
     parser.add_argument("--skip-verify", action="store_true")
@@ -316,7 +331,8 @@ def main() -> None:
     configure(args.db)
     metrics = []
     if not args.skip_redeem:
-        metrics += bench_redeem(args.concurrency, args.per_thread)
+        for mode in ("threads", "processes") if args.mode == "both" else (args.mode,):
+            metrics += bench_redeem(args.concurrency, args.per_thread, mode)
     if not args.skip_verify:
         metrics += bench_verify(args.entries)
     print_table(metrics)
