@@ -194,4 +194,3 @@ def test_sequential_redemptions_of_the_last_10_items(world):
     assert item.stock == 0 and Order.objects.count() == 10
     assert not Account.objects.filter(balance__lt=0).exclude(kind="issuer").exists()
     assert_ledger_exact()
-

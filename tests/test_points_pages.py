@@ -11,7 +11,7 @@ from shequ.points.choices import ClaimStatus, OrderStatus, TaskStatus
 from shequ.points.models import Claim, Merchant, Order, Task
 from shequ.points.services import claim_check, order_redeem, task_claim
 from tests import points_factories as pf
-from tests.points_factories import give_points, make_person
+from tests.points_factories import give_points
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exact_ledger")]
 
@@ -63,7 +63,7 @@ class TestResidentPages:
         assert "近处任务" in body and "<html" not in body
 
     def test_claim_and_check_in_through_the_pages(self, client_as, resident, make_task):
-        user, person = resident
+        _user, person = resident
         task = make_task()
         client = client_as("resident")
         response = client.post(reverse("points:task-claim", args=[task.pk]), follow=True)

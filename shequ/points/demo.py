@@ -10,6 +10,7 @@ yet) a few Persons are created here through the registry's models — a fallback
 the registry's seeder has landed.
 """
 
+import contextlib
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -354,12 +355,10 @@ class _History:
         with clock.at(_aware(first_of_month + timedelta(days=1), 10)):
             for merchant in self.merchants:
                 if merchant.payments.filter(created_at__lt=_aware(first_of_month, 0)).exists():
-                    try:
+                    with contextlib.suppress(ConflictError):
                         services.merchant_settle(
                             actor=self.staff, merchant=merchant, month=previous
                         )
-                    except ConflictError:
-                        pass
 
 
 def _address(grid: str) -> str:
@@ -380,7 +379,7 @@ def seed(ctx: SeedContext) -> None:
         grids[1]: User.objects.get(username="grid2"),
     }
     people = _people(ctx, rng, grids)
-    resident, volunteers, party = people
+    resident, _volunteers, _party = people
 
     PointsRule.objects.create(
         region_code=settings.SHEQU_CITY_CODE, daily_cap=60, per_task_cap=50, adjustment_cap=100
@@ -567,7 +566,7 @@ def _current(ctx, rng, *, grids, staff, grid_staff, people, items):
         services.order_redeem(actor=resident.user, item=cheap)
 
 
-def DIGEST():  # noqa: N802 - the seeding pipeline's hook name
+def DIGEST():
     from shequ.points.models import Entry, Order, Transfer
 
     yield (
