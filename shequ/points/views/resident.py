@@ -332,8 +332,9 @@ def leaderboard(request):
     month = selectors.parse_month(request.GET.get("month"))
     person = person_of(request.user)
     choices = []
-    if person is not None and has_perm(request.user, P.PARTICIPATE):
-        choices = [(person.region_code, _("本网格")), (person.region_code[:12], _("本社区"))]
+    home = person.region_code if person is not None else _resident_grid(request.user)
+    if home and has_perm(request.user, P.PARTICIPATE):
+        choices = [(home, _("本网格")), (home[:12], _("本社区"))]
         masked = True
     else:
         codes = scope_codes(request.user, P.LEADERBOARD)
@@ -358,6 +359,13 @@ def leaderboard(request):
             "masked": masked,
         },
     )
+
+
+def _resident_grid(user) -> str:
+    """The grid of a resident's assignment (when the login has no registry record yet)."""
+    from shequ.core.scoping import user_assignments
+
+    return next((a.scope_code for a in user_assignments(user) if a.role == "resident"), "")
 
 
 @resident_page

@@ -430,7 +430,7 @@ def till(request):
         require(request, P.MERCHANT_TILL)
     merchants = selectors.till_merchants(request.user)
     if not merchants:
-        raise Http404
+        return render(request, "points/till.html", {"merchant": None})
     merchant = next(
         (m for m in merchants if str(m.pk) == request.POST.get("merchant")), merchants[0]
     )
