@@ -433,3 +433,13 @@ class TestQueryCounts:
             resident_client.get(reverse("points:store"))
         with django_assert_max_num_queries(12):
             resident_client.get(reverse("points:orders"))
+
+
+def test_admin_lists_are_scoped_and_ledger_is_read_only(client_as, world, pool):
+    Merchant.objects.create(name="商户甲", region_code=world["grid_a"])
+    Merchant.objects.create(name="商户乙", region_code="321181002001001")
+    body = client_as("community").get("/admin/points/merchant/").content.decode()
+    assert "商户甲" in body and "商户乙" not in body
+    for url in ("/admin/points/account/", "/admin/points/transfer/", "/admin/points/pointsrule/"):
+        assert client_as("city").get(url).status_code == 200, url
+    assert client_as("city").get("/admin/points/transfer/add/").status_code == 403

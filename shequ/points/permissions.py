@@ -16,14 +16,35 @@ MERCHANT_TILL = "points.merchant_till"  # a merchant's cashier redeeming residen
 LEADERBOARD = "points.leaderboard"  # monthly leaderboards (names masked for residents)
 
 _task_work = {VIEW, MANAGE_TASKS, CONFIRM, HONOUR, LEADERBOARD}
-_all_staff = {*_task_work, ADJUST, FUND, MANAGE_STORE, MANAGE_MERCHANTS, REPORTS}
+_all_staff = {
+    *_task_work,
+    ADJUST,
+    FUND,
+    MANAGE_STORE,
+    MANAGE_MERCHANTS,
+    REPORTS,
+    # admin (configuration; ledger rows are view-only)
+    "points.view_store",
+    "points.change_store",
+    "points.view_merchant",
+    "points.add_merchant",
+    "points.change_merchant",
+    "points.view_account",
+    "points.view_transfer",
+    "points.view_pointsrule",
+}
 
 GRANTS = {
     Role.RESIDENT: {PARTICIPATE, LEADERBOARD},
     Role.GRID_WORKER: _task_work,
     Role.COMMUNITY_STAFF: _all_staff,
     Role.TOWNSHIP_OFFICER: _all_staff,
-    Role.CITY_OPERATOR: _all_staff,
+    Role.CITY_OPERATOR: {
+        *_all_staff,
+        "points.add_store",
+        "points.add_pointsrule",
+        "points.change_pointsrule",
+    },
     Role.AUDITOR: {VIEW, REPORTS, LEADERBOARD},
     Role.PARTNER_CONTACT: {MERCHANT_TILL},
 }
