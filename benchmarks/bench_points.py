@@ -148,7 +148,7 @@ def _one_run(threads: int, per_thread: int, mode: str) -> dict:
         connections.close_all()
         return local
 
-    start_at = time.time() + 3
+    start_at = time.time() + 3 + 0.3 * threads  # every client connected and ready
     if mode == "processes":
         # Like gunicorn workers: one process (and one connection) per concurrent client.
         connections.close_all()
