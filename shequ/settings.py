@@ -272,6 +272,8 @@ INSTALLED_APPS = [
     "shequ.accounts",
     "shequ.geo",
     "shequ.property",
+    "shequ.people",
+    "shequ.points",
     "shequ.web",
     "shequ.demo",
     "shequ.queue",

@@ -6,3 +6,12 @@ class AccountsConfig(AppConfig):
     name = "shequ.accounts"
     label = "accounts"
     verbose_name = _("账号与权限")
+
+    def ready(self) -> None:
+        from shequ.core.crypto import register_encrypted_field
+        from shequ.core.phones import normalize_mobile
+
+        # Registered once so lookups, writes and `rotate_data_key` hash it the same way.
+        register_encrypted_field(
+            "accounts.user", "mobile", hash_field="mobile_hash", normalize=normalize_mobile
+        )

@@ -12,6 +12,8 @@ import functools
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -116,3 +118,116 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(value, context=self.context)
+
+
+def encrypt_bytes(data: bytes, *, context: str) -> bytes:
+    """Encrypt binary data (an uploaded file) with the active key: b"<key id>$" ‖ nonce ‖ ct."""
+    key_id, key = _keyring()[0]
+    nonce = secrets.token_bytes(12)
+    return key_id.encode() + b"$" + nonce + AESGCM(key).encrypt(nonce, data, context.encode())
+
+
+def decrypt_bytes(token: bytes, *, context: str) -> bytes:
+    key_id, sep, raw = bytes(token).partition(b"$")
+    if not sep:
+        raise DecryptionError("not an encrypted value")
+    try:
+        return AESGCM(_key(key_id.decode())).decrypt(raw[:12], raw[12:], context.encode())
+    except DecryptionError:
+        raise
+    except Exception as exc:
+        raise DecryptionError("cannot decrypt stored value") from exc
+
+
+class EncryptedBinaryField(models.BinaryField):
+    """Binary data stored encrypted (e.g. an import file waiting for the worker)."""
+
+    def __init__(self, *args, context: str = "", **kwargs):
+        self.context = context
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["context"] = self.context
+        return name, path, args, kwargs
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or len(value) == 0:
+            return b"" if value is not None else None
+        return decrypt_bytes(bytes(value), context=self.context)
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is not None and len(value) > 0:
+            value = encrypt_bytes(bytes(value), context=self.context)
+        return super().get_db_prep_value(value, connection, prepared)
+
+
+ENCRYPTED_FIELD_TYPES = (EncryptedTextField, EncryptedBinaryField)
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry of encrypted fields. An app registers each encrypted field once, with the field
+# holding its keyed hash (if any) and the normaliser applied before hashing, e.g.
+#
+#     register_encrypted_field("people.person", "mobile", hash_field="mobile_hash",
+#                              normalize=normalize_mobile)
+#
+# Lookups (`lookup_hashes`), writes (`hash_for`) and key rotation (`rotate_data_key`) all read
+# it, so a value and its hash can never be computed two different ways. Rotation also walks
+# every EncryptedTextField/EncryptedBinaryField of every model, registered or not, and a system
+# check reports encrypted fields that were never registered.
+
+
+@dataclass(frozen=True)
+class EncryptedFieldSpec:
+    model: str  # app_label.model_name
+    field: str
+    hash_field: str | None = None
+    normalize: Callable[[str], str] | None = None
+
+
+_registry: dict[tuple[str, str], EncryptedFieldSpec] = {}
+
+
+def register_encrypted_field(
+    model: str,
+    field: str,
+    *,
+    hash_field: str | None = None,
+    normalize: Callable[[str], str] | None = None,
+) -> EncryptedFieldSpec:
+    """Declare an encrypted field (and its keyed-hash field and normaliser). Idempotent."""
+    spec = EncryptedFieldSpec(model.lower(), field, hash_field, normalize)
+    _registry[(spec.model, field)] = spec
+    return spec
+
+
+def encrypted_field_spec(model: str, field: str) -> EncryptedFieldSpec:
+    return _registry[(model.lower(), field)]
+
+
+def registered_encrypted_fields() -> list[EncryptedFieldSpec]:
+    return list(_registry.values())
+
+
+def _field_context(spec: EncryptedFieldSpec) -> str:
+    from django.apps import apps
+
+    return apps.get_model(spec.model)._meta.get_field(spec.field).context
+
+
+def hash_for(model: str, field: str, plaintext: str | None) -> str | None:
+    """The keyed hash (active key) to store beside a normalised plaintext; None when empty."""
+    if not plaintext:
+        return None
+    spec = encrypted_field_spec(model, field)
+    return blind_index(plaintext, context=_field_context(spec))
+
+
+def lookup_hashes(model: str, field: str, raw: str) -> list[str]:
+    """Hashes under every configured key of a raw (un-normalised) value, for exact lookup.
+
+    Raises whatever the normaliser raises on a value that cannot be normalised."""
+    spec = encrypted_field_spec(model, field)
+    value = spec.normalize(raw) if spec.normalize else raw
+    return blind_index_candidates(value, context=_field_context(spec))

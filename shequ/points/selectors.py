@@ -1,0 +1,435 @@
+"""Reads of the points platform: task lists, balances and history, the store, reports,
+leaderboards and the volunteer-service certificate. Scoped lists go through core.scoping."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.utils import timezone
+
+from shequ.core.masking import mask_name
+from shequ.core.scoping import has_perm, scoped
+from shequ.points import clock
+from shequ.points import permissions as P
+from shequ.points.choices import (
+    AccountKind,
+    ClaimStatus,
+    OrderStatus,
+    PointKind,
+    TaskKind,
+    TaskStatus,
+)
+from shequ.points.models import (
+    Account,
+    Claim,
+    Entry,
+    Merchant,
+    MerchantPayment,
+    MerchantSettlement,
+    Order,
+    StockIn,
+    Store,
+    StoreItem,
+    Task,
+    VolunteerRecord,
+)
+from shequ.points.services.common import person_of
+from shequ.points.services.merchants import month_bounds
+
+# ---------------------------------------------------------------------------------------------
+# Tasks
+
+
+def task_square(person, *, tab: str = "near", limit: int = 50) -> list[Task]:
+    """Open tasks of the resident's community: their own grid first ("near"), or newest first."""
+    community = person.region_code[:12]
+    qs = Task.objects.filter(
+        region_code__startswith=community,
+        status__in=(TaskStatus.PUBLISHED, TaskStatus.FULL, TaskStatus.IN_PROGRESS),
+        ends_at__gt=clock.now(),
+    )
+    if tab == "new":
+        qs = qs.order_by("-published_at", "-id")
+    else:
+        qs = qs.annotate(
+            near=Case(
+                When(region_code__startswith=person.region_code, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        ).order_by("near", "starts_at", "id")
+    return list(qs[:limit])
+
+
+def visible_task(user, pk: int) -> Task | None:
+    """A task the user may open: staff in scope, or residents of its community (open tasks and
+    tasks they claimed or asked for)."""
+    task = (
+        Task.objects.select_related("funding_account", "beneficiary", "publisher")
+        .filter(pk=pk)
+        .first()
+    )
+    if task is None:
+        return None
+    if has_perm(user, P.VIEW, task.region_code):
+        return task
+    person = person_of(user)
+    if person is None or not has_perm(user, P.PARTICIPATE):
+        return None
+    if task.beneficiary_id == person.pk or task.claims.filter(person=person).exists():
+        return task
+    if task.status != TaskStatus.DRAFT and person.region_code.startswith(task.region_code[:12]):
+        return task
+    return None
+
+
+def staff_tasks(user, *, status: str = "", q: str = ""):
+    qs = scoped(Task.objects.all(), user, P.VIEW).order_by("-starts_at", "-id")
+    if status in TaskStatus.values:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(title__icontains=q[:50])
+    return qs
+
+
+def pending_confirmations(user, *, limit: int = 50) -> list[Claim]:
+    claims = scoped(
+        Claim.objects.filter(status=ClaimStatus.CHECKED_OUT).select_related("task", "person"),
+        user,
+        P.CONFIRM,
+        field="task__region_code",
+    )
+    return list(claims.order_by("checked_out_at", "id")[:limit])
+
+
+def task_claims(task: Task) -> list[Claim]:
+    return list(task.claims.select_related("person", "confirmed_by").order_by("claimed_at", "id"))
+
+
+def my_claims(person) -> list[Claim]:
+    return list(
+        Claim.objects.filter(person=person)
+        .select_related("task")
+        .order_by("-task__starts_at", "-id")[:100]
+    )
+
+
+def my_help_requests(person) -> list[Task]:
+    return list(
+        Task.objects.filter(kind=TaskKind.HELP, beneficiary=person).order_by("-created_at")[:50]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Balances and history
+
+
+@dataclass
+class Balances:
+    volunteer: int = 0
+    party: int = 0
+    hours: Decimal = Decimal("0")
+
+
+def balances(person) -> Balances:
+    result = Balances()
+    for kind, balance in Account.objects.filter(
+        kind=AccountKind.RESIDENT, person=person
+    ).values_list("point_kind", "balance"):
+        setattr(result, kind, balance)
+    result.hours = VolunteerRecord.objects.filter(person=person).aggregate(h=Sum("hours"))[
+        "h"
+    ] or Decimal("0")
+    return result
+
+
+def history(person, *, before: int | None = None, limit: int = 20) -> list[Entry]:
+    """The person's entries, newest first (keyset paging on the entry id)."""
+    qs = Entry.objects.filter(
+        account__kind=AccountKind.RESIDENT, account__person=person
+    ).select_related("transfer", "account")
+    if before:
+        qs = qs.filter(id__lt=before)
+    return list(qs.order_by("-id")[:limit])
+
+
+# ---------------------------------------------------------------------------------------------
+# Store
+
+
+def store_for(person) -> Store | None:
+    return (
+        Store.objects.filter(is_active=True, region_code=person.region_code[:12])
+        .order_by("id")
+        .first()
+    )
+
+
+def store_items(store: Store, *, active_only: bool = True) -> list[StoreItem]:
+    qs = store.items.all()
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return list(qs.order_by("price", "name"))
+
+
+def month_used(person, store: Store) -> dict[int, int]:
+    """Quantity of each item the person redeemed this month (cancelled orders excluded)."""
+    from shequ.points.services.common import month_start
+
+    rows = (
+        Order.objects.filter(person=person, store=store, created_at__gte=month_start())
+        .exclude(status=OrderStatus.CANCELLED)
+        .values("item_id")
+        .annotate(n=Sum("quantity"))
+    )
+    return {row["item_id"]: row["n"] for row in rows}
+
+
+def my_orders(person) -> list[Order]:
+    return list(Order.objects.filter(person=person).select_related("item", "store")[:100])
+
+
+def staff_stores(user):
+    return scoped(Store.objects.all(), user, P.MANAGE_STORE).order_by("region_code", "name")
+
+
+def staff_orders(user, store: Store, *, status: str = OrderStatus.PENDING, limit: int = 100):
+    qs = scoped(
+        Order.objects.filter(store=store).select_related("item", "person", "picked_up_by"),
+        user,
+        P.MANAGE_STORE,
+    )
+    if status in OrderStatus.values:
+        qs = qs.filter(status=status)
+    return list(qs.order_by("-created_at", "-id")[:limit])
+
+
+def reconciliation(store: Store) -> dict:
+    """账物相符: per item, stock in − handed out − awaiting pickup = stock on the shelf; and the
+    store's points balance = the points of orders not cancelled."""
+    items = list(store.items.order_by("name"))
+    stock_in = dict(
+        StockIn.objects.filter(item__store=store)
+        .values("item_id")
+        .annotate(n=Sum("quantity"))
+        .values_list("item_id", "n")
+    )
+    by_status: dict[tuple[int, str], dict] = {}
+    for row in (
+        Order.objects.filter(store=store)
+        .values("item_id", "status")
+        .annotate(n=Sum("quantity"), points=Sum("points"))
+    ):
+        by_status[(row["item_id"], row["status"])] = row
+    rows = []
+    all_matched = True
+    for item in items:
+        received = stock_in.get(item.pk, 0)
+        out = by_status.get((item.pk, OrderStatus.PICKED_UP), {}).get("n") or 0
+        pending = by_status.get((item.pk, OrderStatus.PENDING), {}).get("n") or 0
+        expected = received - out - pending
+        matched = expected == item.stock
+        all_matched &= matched
+        rows.append(
+            {
+                "item": item,
+                "stock_in": received,
+                "handed_out": out,
+                "pending": pending,
+                "expected": expected,
+                "stock": item.stock,
+                "matched": matched,
+                "points_handed_out": by_status.get((item.pk, OrderStatus.PICKED_UP), {}).get(
+                    "points"
+                )
+                or 0,
+            }
+        )
+    points_expected = (
+        Order.objects.filter(store=store)
+        .exclude(status=OrderStatus.CANCELLED)
+        .aggregate(p=Sum("points"))["p"]
+        or 0
+    )
+    points_balance = (
+        Account.objects.filter(kind=AccountKind.STORE, store=store).aggregate(b=Sum("balance"))["b"]
+        or 0
+    )
+    donations = (
+        StockIn.objects.filter(item__store=store, source="donation")
+        .values("donor")
+        .annotate(n=Sum("quantity"), times=Count("id"))
+        .order_by("-n")
+    )
+    return {
+        "store": store,
+        "items": rows,
+        "points_expected": points_expected,
+        "points_balance": points_balance,
+        "matched": all_matched and points_expected == points_balance,
+        "donations": list(donations),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Merchants
+
+
+def merchants_for(user):
+    return scoped(Merchant.objects.all(), user, P.MANAGE_MERCHANTS).order_by("name")
+
+
+def settlement_report(user, month: date, point_kind: str = PointKind.VOLUNTEER) -> list[dict]:
+    start, end = month_bounds(month)
+    merchants = list(merchants_for(user))
+    totals = {
+        row["merchant_id"]: row
+        for row in MerchantPayment.objects.filter(
+            merchant__in=merchants, point_kind=point_kind, created_at__gte=start, created_at__lt=end
+        )
+        .values("merchant_id")
+        .annotate(count=Count("id"), points=Sum("points"), yuan=Sum("yuan"))
+    }
+    settled = {
+        s.merchant_id: s
+        for s in MerchantSettlement.objects.filter(
+            merchant__in=merchants, month=month.replace(day=1), point_kind=point_kind
+        )
+    }
+    return [
+        {
+            "merchant": m,
+            "count": totals.get(m.pk, {}).get("count") or 0,
+            "points": totals.get(m.pk, {}).get("points") or 0,
+            "yuan": Decimal(totals.get(m.pk, {}).get("yuan") or 0).quantize(Decimal("0.01")),
+            "settlement": settled.get(m.pk),
+        }
+        for m in merchants
+    ]
+
+
+def till_merchants(user) -> list[Merchant]:
+    if user.is_superuser:
+        return list(Merchant.objects.filter(is_active=True))
+    return list(user.points_merchants.filter(is_active=True))
+
+
+def recent_payments(merchant: Merchant, limit: int = 20) -> list[MerchantPayment]:
+    return list(merchant.payments.select_related("person")[:limit])
+
+
+# ---------------------------------------------------------------------------------------------
+# Recognition
+
+
+def parse_month(value: str | None) -> date:
+    today = clock.today()
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        return date(year, month, 1)
+    except (TypeError, ValueError):
+        return today.replace(day=1)
+
+
+def leaderboard(
+    region_code: str, month: date, *, masked: bool = True, limit: int = 20
+) -> list[dict]:
+    """Monthly ranking of a grid or community by points from verified service (and hours)."""
+    start, end = month_bounds(month)
+    rows = (
+        VolunteerRecord.objects.filter(
+            region_code__startswith=region_code, recorded_at__gte=start, recorded_at__lt=end
+        )
+        .values("person_id", "person__name")
+        .annotate(points=Sum("points"), hours=Sum("hours"), services=Count("id"))
+        .order_by("-points", "-hours", "person_id")[:limit]
+    )
+    return [
+        {
+            "rank": index + 1,
+            "name": mask_name(row["person__name"]) if masked else row["person__name"],
+            "points": row["points"] or 0,
+            "hours": row["hours"] or Decimal("0"),
+            "services": row["services"],
+        }
+        for index, row in enumerate(rows)
+    ]
+
+
+def certificate(person, start: date, end: date) -> dict:
+    """志愿服务记录证明: each record in the period with who recorded it (谁记录谁证明)."""
+    records = list(
+        VolunteerRecord.objects.filter(
+            person=person, service_date__gte=start, service_date__lte=end
+        )
+        .select_related("task")
+        .order_by("service_date", "id")
+    )
+    return {
+        "person": person,
+        "start": start,
+        "end": end,
+        "records": records,
+        "hours": sum((r.hours for r in records), Decimal("0")),
+        "points": sum(r.points for r in records),
+        "issued": clock.today(),
+    }
+
+
+def default_period() -> tuple[date, date]:
+    today = clock.today()
+    return date(today.year, 1, 1), today
+
+
+def parse_date(value, default: date) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return default
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports
+
+
+def pools_for(user):
+    return scoped(Account.objects.filter(kind=AccountKind.POOL), user, P.REPORTS).order_by(
+        "region_code", "point_kind"
+    )
+
+
+def report_summary(user) -> dict:
+    """Scope-wide figures for the staff report page."""
+    tasks = scoped(Task.objects.all(), user, P.REPORTS)
+    records = scoped(VolunteerRecord.objects.all(), user, P.REPORTS)
+    since = timezone.make_aware(datetime.combine(clock.today() - timedelta(days=30), time.min))
+    return {
+        "tasks_by_status": [
+            (TaskStatus(status).label, n)
+            for status, n in tasks.values_list("status").annotate(n=Count("id")).order_by("status")
+        ],
+        "records_30d": records.filter(recorded_at__gte=since).aggregate(
+            n=Count("id"), points=Sum("points"), hours=Sum("hours")
+        ),
+        "honour_30d": records.filter(recorded_at__gte=since, record_type="honour").count(),
+        "open_claims": scoped(
+            Claim.objects.filter(status__in=(ClaimStatus.CLAIMED, ClaimStatus.CHECKED_IN)),
+            user,
+            P.REPORTS,
+            field="task__region_code",
+        ).count(),
+    }
+
+
+def community_accounts(user, *, q: str = "") -> list[Account]:
+    """Resident accounts in scope (for adjustments), masked names; at most 50."""
+    qs = scoped(
+        Account.objects.filter(kind=AccountKind.RESIDENT).select_related("person"),
+        user,
+        P.ADJUST,
+        field="person__region_code",
+    )
+    if q:
+        qs = qs.filter(Q(person__name__startswith=q[:20]))
+    return list(qs.order_by("-balance", "id")[:50])

@@ -1,0 +1,635 @@
+"""Tasks (微心愿 / 志愿任务 / 互助求助), claims, on-site check-in/out and crediting.
+
+States: draft → published → full → in progress → completed / cancelled. Publishing escrows
+quota × points from the funding account (a pool, or the asking resident's own balance for 互助);
+each confirmation pays one claim out of escrow, once (the transfer key is per claim); completing
+or cancelling returns what is left. 信用 points come only from a verified check-in and check-out
+or from the beneficiary's confirmation; 荣誉 points are granted by staff with a reason, capped at
+the task's own points and hours, and audited.
+"""
+
+import hmac
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shequ.core.audit import audit_record
+from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
+from shequ.core.regions import Level, level_of
+from shequ.core.scoping import has_perm, require_perm
+from shequ.points import clock, ledger
+from shequ.points import permissions as P
+from shequ.points.choices import (
+    ACTIVE_CLAIM_STATUSES,
+    OPEN_TASK_STATUSES,
+    AccountKind,
+    ClaimStatus,
+    PointKind,
+    RecordType,
+    TaskCategory,
+    TaskKind,
+    TaskStatus,
+    TransferKind,
+)
+from shequ.points.models import Account, Claim, Task, VolunteerRecord
+from shequ.points.services.common import (
+    cas,
+    check_text,
+    day_start,
+    digits,
+    require_person,
+    rules_for,
+)
+
+MAX_CODE_FAILURES = 5
+CHECKIN_EARLY = timedelta(hours=1)  # check-in opens an hour before the start
+CHECKOUT_LATE = timedelta(hours=3)  # check-out closes three hours after the end
+MAX_QUOTA = 500
+
+
+def _task_error(message, code) -> ConflictError:
+    return ConflictError(message, code=code)
+
+
+def _hours(value, *, field: str = "hours") -> Decimal:
+    try:
+        hours = Decimal(str(value if value not in (None, "") else "0"))
+    except InvalidOperation:
+        raise InvalidInput(
+            _("志愿时长应为数字（小时）。"), code="invalid_hours", details={"field": field}
+        ) from None
+    if not hours.is_finite() or hours < 0 or hours > 24 or hours * 2 != int(hours * 2):
+        raise InvalidInput(
+            _("志愿时长应在0到24小时之间，以半小时为单位。"),
+            code="invalid_hours",
+            details={"field": field},
+        )
+    return hours
+
+
+def _validate_window(starts_at, ends_at) -> None:
+    if starts_at is None or ends_at is None:
+        raise InvalidInput(_("请填写开始和结束时间。"), code="invalid_window")
+    if ends_at <= starts_at:
+        raise InvalidInput(
+            _("结束时间必须晚于开始时间。"), code="invalid_window", details={"field": "ends_at"}
+        )
+    if ends_at <= clock.now():
+        raise InvalidInput(
+            _("结束时间已过，不能发布。"), code="invalid_window", details={"field": "ends_at"}
+        )
+    if ends_at - starts_at > timedelta(days=31):
+        raise InvalidInput(_("任务时间跨度不能超过31天。"), code="invalid_window")
+
+
+def _codes() -> tuple[str, str]:
+    checkin = digits(6)
+    checkout = digits(6)
+    while checkout == checkin:
+        checkout = digits(6)
+    return checkin, checkout
+
+
+def _validate_common(*, title, category, quota, points, hours, point_kind, region_code):
+    title = check_text(title, field="title", label=_("标题"), max_length=100)
+    if category not in TaskCategory.values:
+        raise InvalidInput(_("请选择任务类别。"), code="invalid_category")
+    if point_kind not in PointKind.values:
+        raise InvalidInput(_("积分类型无效。"), code="invalid_point_kind")
+    quota = ledger.check_amount(quota, field="quota")
+    if quota > MAX_QUOTA:
+        raise InvalidInput(_("招募人数不能超过%(n)s人。") % {"n": MAX_QUOTA}, code="invalid_quota")
+    points = ledger.check_amount(points, field="points_per_person")
+    cap = rules_for(region_code).per_task_cap
+    if points > cap:
+        raise InvalidInput(
+            _("每人积分不能超过单个任务上限 %(cap)s 分。") % {"cap": cap},
+            code="over_task_cap",
+            details={"field": "points_per_person", "cap": cap},
+        )
+    return title, quota, points, _hours(hours, field="hours_per_person")
+
+
+@transaction.atomic
+def task_create(
+    *,
+    actor,
+    kind: str,
+    title: str,
+    category: str,
+    region_code: str,
+    starts_at,
+    ends_at,
+    quota,
+    points_per_person,
+    hours_per_person=0,
+    point_kind: str = PointKind.VOLUNTEER,
+    description: str = "",
+    address: str = "",
+    building=None,
+    lat=None,
+    lng=None,
+    funding_account: Account | None = None,
+    beneficiary=None,
+    publish: bool = False,
+) -> Task:
+    """Staff create a 微心愿 or 志愿任务 funded from a pool (optionally publishing it at once)."""
+    if kind not in (TaskKind.WISH, TaskKind.VOLUNTEER):
+        raise InvalidInput(_("任务类型无效。"), code="invalid_kind")
+    if level_of(region_code) not in (Level.COMMUNITY, Level.GRID):
+        raise InvalidInput(
+            _("任务地点应为社区或网格。"), code="invalid_region", details={"field": "region_code"}
+        )
+    require_perm(actor, P.MANAGE_TASKS, region_code)
+    title, quota, points, hours = _validate_common(
+        title=title,
+        category=category,
+        quota=quota,
+        points=points_per_person,
+        hours=hours_per_person,
+        point_kind=point_kind,
+        region_code=region_code,
+    )
+    _validate_window(starts_at, ends_at)
+    if funding_account is None:
+        funding_account = ledger.pool_account(region_code[:12], point_kind)
+    if (
+        funding_account.kind != AccountKind.POOL
+        or not region_code.startswith(funding_account.region_code)
+        or funding_account.point_kind != point_kind
+    ):
+        raise InvalidInput(
+            _("积分来源应为任务所在社区或镇/街道的积分池（积分类型一致）。"),
+            code="invalid_funding",
+        )
+    if building is not None and not building.region_code.startswith(region_code):
+        raise InvalidInput(_("楼栋不在任务所在区域内。"), code="invalid_building")
+    checkin, checkout = _codes()
+    task = Task.objects.create(
+        kind=kind,
+        title=title,
+        category=category,
+        description=check_text(
+            description, field="description", label=_("内容"), max_length=2000, required=False
+        ),
+        region_code=building.region_code if building is not None else region_code,
+        building=building,
+        address=check_text(
+            address, field="address", label=_("地点"), max_length=200, required=False
+        ),
+        lat=lat,
+        lng=lng,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        quota=quota,
+        point_kind=point_kind,
+        points_per_person=points,
+        hours_per_person=hours,
+        funding_account=funding_account,
+        publisher=actor,
+        beneficiary=beneficiary,
+        checkin_code=checkin,
+        checkout_code=checkout,
+        created_at=clock.now(),
+    )
+    audit_record(actor=actor, action="points.task_create", obj=task)
+    if publish:
+        task_publish(actor=actor, task=task)
+        task.refresh_from_db()
+    return task
+
+
+@transaction.atomic
+def help_request_create(
+    *,
+    actor,
+    title: str,
+    category: str = TaskCategory.NEIGHBOUR,
+    description: str = "",
+    address: str = "",
+    starts_at,
+    ends_at,
+    points,
+    hours=0,
+    quota=1,
+) -> Task:
+    """A resident asks for help (互助): the reward is escrowed from their own balance."""
+    person = require_person(actor)
+    title, quota, points, hours = _validate_common(
+        title=title,
+        category=category,
+        quota=quota,
+        points=points,
+        hours=hours,
+        point_kind=PointKind.VOLUNTEER,
+        region_code=person.region_code,
+    )
+    if quota > 5:
+        raise InvalidInput(_("求助最多招募5人。"), code="invalid_quota")
+    _validate_window(starts_at, ends_at)
+    checkin, checkout = _codes()
+    task = Task.objects.create(
+        kind=TaskKind.HELP,
+        title=title,
+        category=category,
+        description=check_text(
+            description, field="description", label=_("内容"), max_length=2000, required=False
+        ),
+        region_code=person.region_code,
+        address=check_text(
+            address, field="address", label=_("地点"), max_length=200, required=False
+        ),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        quota=quota,
+        point_kind=PointKind.VOLUNTEER,
+        points_per_person=points,
+        hours_per_person=hours,
+        funding_account=ledger.resident_account(person, PointKind.VOLUNTEER),
+        publisher=actor,
+        beneficiary=person,
+        checkin_code=checkin,
+        checkout_code=checkout,
+        created_at=clock.now(),
+    )
+    _publish(actor=actor, task=task)
+    task.refresh_from_db()
+    return task
+
+
+def _is_owner(actor, task: Task) -> bool:
+    """The resident who asked for help (or the beneficiary of a wish)."""
+    if task.beneficiary_id is None:
+        return False
+    return task.beneficiary.user_id is not None and task.beneficiary.user_id == actor.pk
+
+
+def _require_manage(actor, task: Task, perm: str = P.MANAGE_TASKS) -> None:
+    if task.kind == TaskKind.HELP and _is_owner(actor, task):
+        return
+    require_perm(actor, perm, task.region_code)
+
+
+@transaction.atomic
+def task_publish(*, actor, task: Task) -> Task:
+    _require_manage(actor, task)
+    if task.ends_at <= clock.now():
+        raise _task_error(_("任务结束时间已过，不能发布。"), "task_expired")
+    return _publish(actor=actor, task=task)
+
+
+def _publish(*, actor, task: Task) -> Task:
+    if (
+        Task.objects.filter(pk=task.pk, status=TaskStatus.DRAFT).update(
+            status=TaskStatus.PUBLISHED, published_at=clock.now()
+        )
+        != 1
+    ):
+        raise _task_error(_("只有草稿可以发布。"), "not_draft")
+    escrow = ledger.escrow_account(task)
+    ledger.transfer_post(
+        key=f"task:{task.pk}:escrow",
+        kind=TransferKind.ESCROW,
+        reason=_("任务积分托管：%(title)s") % {"title": task.title},
+        legs=[(task.funding_account, -task.escrow_total), (escrow, task.escrow_total)],
+        actor=actor,
+        region_code=task.region_code,
+    )
+    audit_record(actor=actor, action="points.task_publish", obj=task)
+    return task
+
+
+def _return_escrow(*, actor, task: Task, reason: str) -> int:
+    escrow = ledger.escrow_account(task)
+    locked = ledger.lock_accounts([escrow, task.funding_account])
+    left = locked[escrow.pk].balance
+    if left > 0:
+        ledger.transfer_post(
+            key=f"task:{task.pk}:return",
+            kind=TransferKind.ESCROW_RETURN,
+            reason=reason,
+            legs=[(escrow, -left), (task.funding_account, left)],
+            actor=actor,
+            region_code=task.region_code,
+        )
+    return left
+
+
+@transaction.atomic
+def task_cancel(*, actor, task: Task, reason: str) -> Task:
+    """Cancel (from draft to in progress); escrow goes back to where it came from."""
+    task.refresh_from_db()
+    _require_manage(actor, task)
+    reason = check_text(reason, field="reason", label=_("取消原因"), max_length=200)
+    if task.claims.filter(status=ClaimStatus.CONFIRMED).exists():
+        raise _task_error(
+            _("已有志愿者获得积分，不能取消；请改为“完成任务”。"), "has_confirmed_claims"
+        )
+    old = task.status
+    if old not in (TaskStatus.DRAFT, *OPEN_TASK_STATUSES):
+        raise _task_error(_("该任务已结束，不能取消。"), "task_closed")
+    cas(
+        Task.objects.filter(pk=task.pk, status=old),
+        status=TaskStatus.CANCELLED,
+        closed_at=clock.now(),
+        cancel_reason=reason,
+    )
+    task.claims.filter(status__in=ACTIVE_CLAIM_STATUSES).update(status=ClaimStatus.TASK_CANCELLED)
+    if old != TaskStatus.DRAFT:
+        _return_escrow(
+            actor=actor, task=task, reason=_("任务取消，托管积分退回：%(r)s") % {"r": reason}
+        )
+    audit_record(actor=actor, action="points.task_cancel", obj=task, reason=reason)
+    task.refresh_from_db()
+    return task
+
+
+@transaction.atomic
+def task_complete(*, actor, task: Task) -> Task:
+    """Close a task: unconfirmed claims become 未完成, the escrow left goes back."""
+    task.refresh_from_db()
+    _require_manage(actor, task)
+    if task.status not in OPEN_TASK_STATUSES:
+        raise _task_error(_("该任务不在可完成的状态。"), "task_closed")
+    pending = task.claims.filter(status=ClaimStatus.CHECKED_OUT).count()
+    if pending:
+        raise _task_error(
+            _("还有 %(n)s 名志愿者已签退、待确认，请先确认。") % {"n": pending},
+            "pending_confirmation",
+        )
+    cas(
+        Task.objects.filter(pk=task.pk, status=task.status),
+        status=TaskStatus.COMPLETED,
+        closed_at=clock.now(),
+    )
+    task.claims.filter(status__in=ACTIVE_CLAIM_STATUSES).update(status=ClaimStatus.ABSENT)
+    _return_escrow(actor=actor, task=task, reason=_("任务完成，剩余托管积分退回"))
+    audit_record(actor=actor, action="points.task_complete", obj=task)
+    task.refresh_from_db()
+    return task
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims
+
+
+def _check_can_claim(actor, person, task: Task, existing: Claim | None) -> None:
+    if task.publisher_id == actor.pk or task.beneficiary_id == person.pk:
+        raise _task_error(_("不能认领自己发布的任务。"), "own_task")
+    if not person.region_code.startswith(task.region_code[:12]):
+        raise _task_error(_("只能认领本社区的任务。"), "other_community")
+    if existing is not None and existing.status != ClaimStatus.WITHDRAWN:
+        raise _task_error(_("您已认领过该任务。"), "already_claimed")
+    if task.status == TaskStatus.FULL:
+        raise _task_error(_("该任务已满员。"), "task_full")
+    if task.status != TaskStatus.PUBLISHED:
+        raise _task_error(_("该任务当前不接受报名。"), "task_closed")
+    if task.ends_at <= clock.now():
+        raise _task_error(_("该任务已结束。"), "task_closed")
+
+
+@transaction.atomic
+def task_claim(*, actor, task: Task) -> Claim:
+    """Claim a task: one claim per (task, person), never one's own task, within the quota."""
+    person = require_person(actor)
+    task.refresh_from_db()
+    existing = Claim.objects.filter(task=task, person=person).first()
+    _check_can_claim(actor, person, task, existing)
+    taken = Task.objects.filter(
+        pk=task.pk, status=TaskStatus.PUBLISHED, claims_count__lt=F("quota")
+    ).update(claims_count=F("claims_count") + 1)
+    if taken != 1:
+        task.refresh_from_db()
+        if task.status == TaskStatus.FULL or task.claims_count >= task.quota:
+            raise _task_error(_("该任务已满员。"), "task_full")
+        raise _task_error(_("该任务当前不接受报名。"), "task_closed")
+    now = clock.now()
+    if existing is not None:
+        cas(
+            Claim.objects.filter(pk=existing.pk, status=ClaimStatus.WITHDRAWN),
+            status=ClaimStatus.CLAIMED,
+            claimed_at=now,
+        )
+        claim = Claim.objects.get(pk=existing.pk)
+    else:
+        try:
+            with transaction.atomic():
+                claim = Claim.objects.create(
+                    task=task,
+                    person=person,
+                    beneficiary=task.beneficiary,
+                    region_code=person.region_code,
+                    claimed_at=now,
+                )
+        except IntegrityError:
+            raise _task_error(_("您已认领过该任务。"), "already_claimed") from None
+    Task.objects.filter(pk=task.pk, status=TaskStatus.PUBLISHED, claims_count=F("quota")).update(
+        status=TaskStatus.FULL
+    )
+    return claim
+
+
+@transaction.atomic
+def claim_withdraw(*, actor, claim: Claim) -> Claim:
+    person = require_person(actor)
+    claim.refresh_from_db()
+    if claim.person_id != person.pk:
+        raise PermissionDeniedError(_("只能取消自己的报名。"), code="not_your_claim")
+    if claim.task.status not in (TaskStatus.PUBLISHED, TaskStatus.FULL):
+        raise _task_error(_("任务已开始或已结束，不能取消报名。"), "task_started")
+    cas(Claim.objects.filter(pk=claim.pk, status=ClaimStatus.CLAIMED), status=ClaimStatus.WITHDRAWN)
+    Task.objects.filter(pk=claim.task_id).update(claims_count=F("claims_count") - 1)
+    Task.objects.filter(pk=claim.task_id, status=TaskStatus.FULL).update(
+        status=TaskStatus.PUBLISHED
+    )
+    claim.refresh_from_db()
+    return claim
+
+
+def _code_failed(claim: Claim) -> None:
+    with transaction.atomic():
+        Claim.objects.filter(pk=claim.pk).update(code_failures=F("code_failures") + 1)
+
+
+def claim_check(*, actor, task: Task, code: str) -> Claim:
+    """On-site check-in (then check-out) with the code the publisher shows."""
+    person = require_person(actor)
+    task.refresh_from_db()
+    claim = Claim.objects.filter(task=task, person=person).first()
+    if claim is None or claim.status not in (ClaimStatus.CLAIMED, ClaimStatus.CHECKED_IN):
+        raise _task_error(_("您没有待签到或签退的报名。"), "no_active_claim")
+    if claim.code_failures >= MAX_CODE_FAILURES:
+        raise _task_error(
+            _("验证码错误次数过多，请联系任务发布人现场确认。"), "too_many_code_failures"
+        )
+    if task.status not in OPEN_TASK_STATUSES:
+        raise _task_error(_("该任务已结束。"), "task_closed")
+    now = clock.now()
+    checking_in = claim.status == ClaimStatus.CLAIMED
+    if checking_in and not (task.starts_at - CHECKIN_EARLY <= now <= task.ends_at):
+        raise _task_error(_("不在签到时间内（开始前1小时至结束）。"), "outside_window")
+    if not checking_in and now > task.ends_at + CHECKOUT_LATE:
+        raise _task_error(_("已超过签退时间（结束后3小时）。"), "outside_window")
+    expected = task.checkin_code if checking_in else task.checkout_code
+    if not hmac.compare_digest(str(code or "").strip(), expected):
+        _code_failed(claim)
+        raise InvalidInput(
+            _("签到码不正确。") if checking_in else _("签退码不正确。"),
+            code="wrong_code",
+            details={"field": "code"},
+        )
+    with transaction.atomic():
+        if checking_in:
+            cas(
+                Claim.objects.filter(pk=claim.pk, status=ClaimStatus.CLAIMED),
+                status=ClaimStatus.CHECKED_IN,
+                checked_in_at=now,
+            )
+            Task.objects.filter(
+                pk=task.pk, status__in=(TaskStatus.PUBLISHED, TaskStatus.FULL)
+            ).update(status=TaskStatus.IN_PROGRESS)
+        else:
+            cas(
+                Claim.objects.filter(pk=claim.pk, status=ClaimStatus.CHECKED_IN),
+                status=ClaimStatus.CHECKED_OUT,
+                checked_out_at=now,
+            )
+    claim.refresh_from_db()
+    return claim
+
+
+def claim_confirm(*, actor, claim: Claim) -> Claim:
+    """Confirm a completion (信用): staff after a verified check-in/out, or the beneficiary."""
+    claim.refresh_from_db()
+    task = claim.task
+    by_beneficiary = _is_owner(actor, task)
+    if by_beneficiary:
+        allowed = ACTIVE_CLAIM_STATUSES
+    else:
+        require_perm(actor, P.CONFIRM, task.region_code)
+        allowed = (ClaimStatus.CHECKED_OUT,)
+    if claim.status == ClaimStatus.CONFIRMED:
+        raise _task_error(_("已确认过，积分不会重复发放。"), "already_confirmed")
+    if claim.status not in allowed:
+        raise _task_error(
+            _(
+                "该志愿者尚未完成现场签到和签退，不能确认信用积分；如确有服务，可发放荣誉积分并说明理由。"
+            ),
+            "not_verified",
+        )
+    return _credit(
+        actor=actor,
+        claim=claim,
+        allowed=allowed,
+        record_type=RecordType.CREDIT,
+        points=task.points_per_person,
+        hours=task.hours_per_person,
+        reason="",
+    )
+
+
+def claim_grant_honour(*, actor, claim: Claim, points, hours, reason: str) -> Claim:
+    """荣誉 points by staff: a reason, capped at the task's points and hours, audited."""
+    claim.refresh_from_db()
+    task = claim.task
+    require_perm(actor, P.HONOUR, task.region_code)
+    reason = check_text(reason, field="reason", label=_("理由"), max_length=200)
+    points = ledger.check_amount(points, field="points")
+    hours = _hours(hours)
+    if points > task.points_per_person or hours > task.hours_per_person:
+        raise InvalidInput(
+            _("荣誉积分和时长不能超过任务设定（每人 %(p)s 分、%(h)s 小时）。")
+            % {"p": task.points_per_person, "h": task.hours_per_person},
+            code="over_honour_cap",
+            details={"points_cap": task.points_per_person, "hours_cap": str(task.hours_per_person)},
+        )
+    if claim.status == ClaimStatus.CONFIRMED:
+        raise _task_error(_("已确认过，积分不会重复发放。"), "already_confirmed")
+    if claim.status not in ACTIVE_CLAIM_STATUSES:
+        raise _task_error(_("该报名不在可发放积分的状态。"), "claim_closed")
+    return _credit(
+        actor=actor,
+        claim=claim,
+        allowed=ACTIVE_CLAIM_STATUSES,
+        record_type=RecordType.HONOUR,
+        points=points,
+        hours=hours,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def _credit(*, actor, claim, allowed, record_type, points, hours, reason) -> Claim:
+    task = Task.objects.get(pk=claim.task_id)
+    if task.status not in OPEN_TASK_STATUSES:
+        raise _task_error(_("该任务已结束，不能再发放积分。"), "task_closed")
+    now = clock.now()
+    changed = Claim.objects.filter(pk=claim.pk, status__in=allowed).update(
+        status=ClaimStatus.CONFIRMED, confirmed_at=now, confirmed_by=actor
+    )
+    if changed != 1:
+        raise _task_error(_("已确认过，积分不会重复发放。"), "already_confirmed")
+    person = claim.person
+    escrow = ledger.escrow_account(task)
+    account = ledger.resident_account(person, task.point_kind)
+    ledger.lock_accounts([escrow, account])  # the daily-cap sum below is read under the lock
+    rules = rules_for(person.region_code)
+    today = (
+        VolunteerRecord.objects.filter(
+            person=person, point_kind=task.point_kind, recorded_at__gte=day_start(now)
+        ).aggregate(total=Sum("points"))["total"]
+        or 0
+    )
+    awarded = max(0, min(points, rules.per_task_cap, rules.daily_cap - today))
+    transfer = None
+    if awarded:
+        transfer = ledger.transfer_post(
+            key=f"claim:{claim.pk}:reward",
+            kind=TransferKind.REWARD if record_type == RecordType.CREDIT else TransferKind.HONOUR,
+            reason=(
+                _("完成任务：%(title)s") % {"title": task.title}
+                if record_type == RecordType.CREDIT
+                else _("荣誉积分：%(title)s（%(reason)s）")
+                % {"title": task.title, "reason": reason}
+            ),
+            legs=[(escrow, -awarded), (account, awarded)],
+            actor=actor,
+            region_code=person.region_code,
+        )
+    Claim.objects.filter(pk=claim.pk).update(
+        record_type=record_type, points_awarded=awarded, hours_awarded=hours
+    )
+    VolunteerRecord.objects.create(
+        person=person,
+        claim=claim,
+        task=task,
+        region_code=person.region_code,
+        service_date=timezone.localtime(claim.checked_in_at or now).date(),
+        hours=hours,
+        points=awarded,
+        point_kind=task.point_kind,
+        record_type=record_type,
+        reason=reason,
+        recorded_by=actor,
+        recorder_name=getattr(actor, "full_name", "") or actor.get_username(),
+        recorded_at=now,
+        transfer=transfer,
+    )
+    audit_record(
+        actor=actor,
+        action="points.honour_grant" if record_type == RecordType.HONOUR else "points.confirm",
+        obj=claim,
+        region_code=task.region_code,
+        reason=reason,
+        details={"points": awarded, "hours": str(hours), "capped": awarded < points},
+    )
+    claim.refresh_from_db()
+    return claim
+
+
+def can_confirm(user, task: Task) -> bool:
+    return _is_owner(user, task) or has_perm(user, P.CONFIRM, task.region_code)

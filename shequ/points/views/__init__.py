@@ -1,0 +1,1 @@
+"""Points pages: resident (mobile first) and staff."""
