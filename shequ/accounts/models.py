@@ -76,7 +76,7 @@ class Assignment(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(
-                        role__in=[r.value for r in REGION_ROLES],
+                        role__in=sorted(r.value for r in REGION_ROLES),
                         region__isnull=False,
                         property_company__isnull=True,
                     )

@@ -81,7 +81,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '岗位分配',
                 'verbose_name_plural': '岗位分配',
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('property_company__isnull', True), ('region__isnull', False), ('role__in', ['auditor', 'city_operator', 'community_staff', 'township_officer', 'grid_worker', 'resident'])), models.Q(('property_company__isnull', False), ('region__isnull', True), ('role', 'property_staff')), ('role', 'partner_contact'), _connector='OR'), name='assignment_scope_matches_role'), models.UniqueConstraint(condition=models.Q(('region__isnull', False)), fields=('user', 'role', 'region'), name='assignment_unique_region_role'), models.UniqueConstraint(condition=models.Q(('property_company__isnull', False)), fields=('user', 'role', 'property_company'), name='assignment_unique_company_role')],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('property_company__isnull', True), ('region__isnull', False), ('role__in', ['auditor', 'city_operator', 'community_staff', 'grid_worker', 'resident', 'township_officer'])), models.Q(('property_company__isnull', False), ('region__isnull', True), ('role', 'property_staff')), ('role', 'partner_contact'), _connector='OR'), name='assignment_scope_matches_role'), models.UniqueConstraint(condition=models.Q(('region__isnull', False)), fields=('user', 'role', 'region'), name='assignment_unique_region_role'), models.UniqueConstraint(condition=models.Q(('property_company__isnull', False)), fields=('user', 'role', 'property_company'), name='assignment_unique_company_role')],
             },
         ),
     ]
