@@ -83,3 +83,25 @@ class TestIdempotency:
         response = self.post(client, {"username": "grid", "password": "shequ-demo"}, "x" * 201)
         assert response.status_code == 400
         assert response.json()["code"] == "invalid_idempotency_key"
+
+
+def test_schema_names_are_unique_across_apps():
+    """OpenAPI components are keyed by class name: two apps' `MeOut` would overwrite each other."""
+    import inspect
+    from importlib import import_module
+
+    from django.apps import apps
+    from ninja import Schema
+
+    seen: dict[str, str] = {}
+    for config in apps.get_app_configs():
+        if not config.name.startswith("shequ."):
+            continue
+        try:
+            module = import_module(f"{config.name}.api")
+        except ModuleNotFoundError:
+            continue
+        for name, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, Schema) and obj.__module__ == module.__name__:
+                assert name not in seen, f"{name} defined in {seen.get(name)} and {module.__name__}"
+                seen[name] = module.__name__

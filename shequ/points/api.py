@@ -157,7 +157,7 @@ class EntryOut(Schema):
     reason: str
 
 
-class MeOut(Schema):
+class PointsMeOut(Schema):
     name: str
     volunteer: int
     party: int
@@ -166,7 +166,7 @@ class MeOut(Schema):
     next_before: int | None
 
 
-@router.get("/me", response=MeOut, summary="我的积分（余额与明细）")
+@router.get("/me", response=PointsMeOut, summary="我的积分（余额与明细）")
 def me(request, before: int | None = None, limit: int = 50):
     """Balances, volunteer hours and entries newest first (`before` = `next_before` pages on;
     `limit` up to 500)."""
