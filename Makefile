@@ -37,10 +37,11 @@ node_modules/.installed: package.json package-lock.json | prerequisites
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-shequ/web/static/vendor/htmx.min.js: node_modules/.installed
+shequ/web/static/vendor/.copied: node_modules/.installed scripts/vendor-static
 	@scripts/vendor-static
+	@touch $@
 
-install: $(VENV)/.installed shequ/web/static/vendor/htmx.min.js
+install: $(VENV)/.installed shequ/web/static/vendor/.copied
 	@$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v0
 
 demo: install

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.test import Client
 
 from shequ.accounts.models import User
+from shequ.accounts.second_factor import CHECKED
 from shequ.accounts.services import api_token_issue
 from shequ.demo import seeding
 
@@ -62,6 +63,9 @@ def client_as(db, persona):
     def make(username: str) -> Client:
         client = Client()
         client.force_login(persona(username))
+        session = client.session  # as after our login form: password checked, no 2FA needed
+        session[CHECKED] = "password"
+        session.save()
         return client
 
     return make
