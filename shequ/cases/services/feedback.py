@@ -19,7 +19,7 @@ def _rating(value) -> str:
 
 
 def case_rate(
-    *, case: Case, actor, rating: str, comment: str = "", reopen: bool = False, now=None
+    *, case: Case, actor, rating: str = "", comment: str = "", reopen: bool = False, now=None
 ) -> Case:
     """评价: the reporter rates the closed case once per round; 不满意 may reopen it (once,
     within 7 days)."""
@@ -65,7 +65,7 @@ def case_visit(
     *,
     case: Case,
     actor,
-    rating: str,
+    rating: str = "",
     contacted: bool = True,
     resolved: bool = True,
     note: str = "",

@@ -96,7 +96,7 @@ def case_register(
     )
 
 
-def case_void(*, case: Case, actor, reason: str, now=None) -> Case:
+def case_void(*, case: Case, actor, reason: str = "", now=None) -> Case:
     """作废: the report is not a case (no problem, out of scope, a test…) — with a reason."""
     _check(actor, case, Action.VOID, system_allowed=True)
     reason = require_text(reason, "reason", _("作废须填写理由。"), 500)
@@ -228,7 +228,7 @@ def case_accept(*, case: Case, actor, now=None) -> Case:
     )
 
 
-def case_handle(*, case: Case, actor, note: str, photos=(), now=None) -> Case:
+def case_handle(*, case: Case, actor, note: str = "", photos=(), now=None) -> Case:
     """处理反馈: the handler records what was done, with an "after" photo (required when the
     category requires photos). Stops the handling clock; starts the verification clock."""
     _check(actor, case, Action.HANDLE)
@@ -298,7 +298,7 @@ def case_verify(*, case: Case, actor, note: str = "", photos=(), now=None) -> Ca
     )
 
 
-def case_rework(*, case: Case, actor, note: str, now=None) -> Case:
+def case_rework(*, case: Case, actor, note: str = "", now=None) -> Case:
     """返工: the check failed; back to the handler, deadline unchanged."""
     _check(actor, case, Action.REWORK)
     note = require_text(note, "note", _("返工须说明原因。"))
@@ -325,7 +325,9 @@ def case_rework(*, case: Case, actor, note: str, now=None) -> Case:
     )
 
 
-def case_request_extension(*, case: Case, actor, amount, reason: str, now=None) -> Case:
+def case_request_extension(
+    *, case: Case, actor, amount=None, reason: str = "", now=None
+) -> Case:
     """申请延期: the handling party asks for more time (in the category's handling unit)."""
     _check(actor, case, Action.EXTEND)
     reason = require_text(reason, "reason", _("申请延期须说明理由。"), 500)
@@ -416,7 +418,7 @@ def case_approve_extension(
     )
 
 
-def case_return(*, case: Case, actor, reason: str, now=None) -> Case:
+def case_return(*, case: Case, actor, reason: str = "", now=None) -> Case:
     """退回: "not ours" — back to the dispatcher for re-dispatch (the old clock stops)."""
     _check(actor, case, Action.RETURN)
     reason = require_text(reason, "reason", _("退回须说明理由。"), 500)
@@ -452,7 +454,7 @@ def case_return(*, case: Case, actor, reason: str, now=None) -> Case:
     )
 
 
-def case_reopen(*, case: Case, actor, reason: str, now=None) -> Case:
+def case_reopen(*, case: Case, actor, reason: str = "", now=None) -> Case:
     """重新办理: the reporter says it is not fixed, within 7 days of closure, once. Counts as
     rework; back to the same unit with a fresh handling clock."""
     _check(actor, case, Action.REOPEN)
@@ -504,13 +506,15 @@ def case_reopen(*, case: Case, actor, reason: str, now=None) -> Case:
     )
 
 
-def case_merge(*, case: Case, actor, into: Case, note: str = "", now=None) -> Case:
+def case_merge(*, case: Case, actor, into: Case | None = None, note: str = "", now=None) -> Case:
     """合并重复: the case duplicates an open one; its reporter follows the surviving case."""
     from django.db.models import F
 
     from shequ.cases.models import CaseFollow
 
     _check(actor, case, Action.MERGE)
+    if into is None:
+        raise field_errors([{"field": "into", "message": _("请指定合并目标案件。")}])
     access.check_role(actor, into, Action.MERGE)
     if into.pk == case.pk:
         raise field_errors([{"field": "into", "message": _("不能与自身合并。")}])
