@@ -115,6 +115,10 @@ class WorkCalendar:
 
     def moment(self, position: int) -> dt.datetime:
         """The aware local datetime at a working-time position (an end of a period on a tie)."""
+        return timezone.make_aware(self.moment_naive(position))
+
+    def moment_naive(self, position: int) -> dt.datetime:
+        """The naive local datetime at a working-time position (bulk paths)."""
         k = bisect.bisect_left(self.cumulative, position) - 1
         if k < 0:
             k = 0
@@ -127,8 +131,7 @@ class WorkCalendar:
                 second = start + offset
                 break
             offset -= length
-        naive = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=second)
-        return timezone.make_aware(naive)
+        return dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=second)
 
     def add(self, start: dt.datetime, amount: float, unit: str) -> dt.datetime:
         """The moment `amount` units after `start` (a deadline)."""

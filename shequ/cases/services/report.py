@@ -318,13 +318,19 @@ def case_report(
     stored: list[str] = []
     try:
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    case.save(force_insert=True)
-            except IntegrityError:
-                if source_ref and Case.objects.filter(channel=channel, source_ref=source_ref).exists():
-                    raise _duplicate_source(source_ref) from None
-                raise
+            for attempt in range(3):
+                try:
+                    with transaction.atomic():
+                        case.save(force_insert=True)
+                    break
+                except IntegrityError:
+                    if source_ref and Case.objects.filter(
+                        channel=channel, source_ref=source_ref
+                    ).exists():
+                        raise _duplicate_source(source_ref) from None
+                    if attempt == 2 or not Case.objects.filter(code=case.code).exists():
+                        raise
+                    case.code = new_case_code(now)  # a rare collision of the random part
             name, role = actor_identity(actor, case, client)
             event = CaseEvent.objects.create(
                 case=case,
