@@ -11,6 +11,9 @@ Environment (all optional outside production):
   SHEQU_DEBUG          1/0 (default 1 only when SHEQU_ENV=development)
   SHEQU_MAP_TILE_URL   optional tile URL template for the map (offline without it)
   SHEQU_VAR_DIR        where the SQLite file, media and generated keys live (default ./var)
+  SHEQU_WORKING_HOURS  working periods of a working day (default 08:30-12:00,13:30-17:30)
+  SHEQU_SMS_BACKEND, SHEQU_WECHAT_BACKEND
+                       notification channel backends (default: log a masked line, send nothing)
 """
 
 import base64
@@ -401,7 +404,7 @@ SHEQU_IDEMPOTENCY_HOURS = env_int("SHEQU_IDEMPOTENCY_HOURS", 48, minimum=1, maxi
 
 
 def parse_working_hours(raw: str) -> list[tuple[int, int]]:
-    """"08:30-12:00,13:30-17:30" → [(510, 720), (810, 1050)] (minutes after midnight)."""
+    """Parse "08:30-12:00,13:30-17:30" into [(510, 720), (810, 1050)] (minutes of the day)."""
     periods: list[tuple[int, int]] = []
     try:
         for part in raw.split(","):

@@ -74,7 +74,13 @@ def point_near_boundary(grid_a: str, grid_b: str) -> tuple[float, float]:
 def report(actor, category: str = "0101", *, grid: str | None = None, **kwargs) -> Case:
     """Report through the service with sensible defaults (a photo, a point in `grid`)."""
     if "lat" not in kwargs and "building" not in kwargs:
-        grid = grid or Region.objects.filter(code__startswith="321181001001", level="grid").order_by("code").values_list("code", flat=True).first()
+        grid = (
+            grid
+            or Region.objects.filter(code__startswith="321181001001", level="grid")
+            .order_by("code")
+            .values_list("code", flat=True)
+            .first()
+        )
         kwargs["lat"], kwargs["lng"] = point_in(grid)
     kwargs.setdefault("description", "小区门口有一堆垃圾，已经好几天了")
     kwargs.setdefault("photos", [photo_bytes()])

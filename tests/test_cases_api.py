@@ -68,8 +68,14 @@ def test_create_by_building(api_client_as, world):
     building = managed_building(world["grid_a"])
     response = post(
         api_client_as("community"),
-        {"category": "0601", "description": "3 单元电梯停了", "building": building.code,
-         "attributes": {"trapped": "no"}, "channel": "phone", "contact_phone": "13912345678"},
+        {
+            "category": "0601",
+            "description": "3 单元电梯停了",
+            "building": building.code,
+            "attributes": {"trapped": "no"},
+            "channel": "phone",
+            "contact_phone": "13912345678",
+        },
     )
     assert response.status_code == 201, response.json()
     case = Case.objects.get(pk=response.json()["id"])
@@ -83,7 +89,9 @@ def test_idempotency_key_returns_the_first_case(api_client_as, body):
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json() and second["Idempotent-Replayed"] == "true"
     assert Case.objects.count() == 1
-    other = post(client, {**body, "description": "另一件事"}, headers={"Idempotency-Key": "report-1"})
+    other = post(
+        client, {**body, "description": "另一件事"}, headers={"Idempotency-Key": "report-1"}
+    )
     assert other.status_code == 422
     assert post(client, body, headers={"Idempotency-Key": "report-2"}).status_code == 201
     assert Case.objects.count() == 2
@@ -132,8 +140,14 @@ def test_schema_errors(api_client_as, body):
 
 def test_duplicate_source_ref_is_409(api_client_as, world):
     lat, lng = point_in(world["grid_a"])
-    data = {"category": "0202", "description": "路灯", "lat": lat, "lng": lng,
-            "channel": "hotline", "source_ref": "GD-9"}
+    data = {
+        "category": "0202",
+        "description": "路灯",
+        "lat": lat,
+        "lng": lng,
+        "channel": "hotline",
+        "source_ref": "GD-9",
+    }
     client = api_client_as("community")
     assert post(client, data).status_code == 201
     again = post(client, data)
@@ -147,7 +161,9 @@ def test_unauthenticated_is_401(client, body):
 def test_list_is_scoped_and_filtered(api_client_as, persona, world):
     a = report(persona("resident"), "0101", grid=world["grid_a"])
     b = report(persona("resident"), "0102", grid=world["grid_b"])
-    closed = drive(report(persona("resident"), "0105", grid=world["grid_a"]), Status.CLOSED, persona)
+    closed = drive(
+        report(persona("resident"), "0105", grid=world["grid_a"]), Status.CLOSED, persona
+    )
     ids = lambda response: {item["id"] for item in response.json()["items"]}  # noqa: E731
     grid = api_client_as("grid")
     assert ids(grid.get("/api/v1/cases")) == {a.pk, closed.pk}
@@ -190,12 +206,18 @@ def test_transitions_through_the_api(api_client_as, persona, world):
     assert handled.json()["timeline"][-1]["photos"]
     own = grid.post(url, {"action": "verify"}, content_type="application/json")
     assert own.status_code == 403
-    closed = community.post(url, {"action": "verify", "note": "核查通过"}, content_type="application/json")
+    closed = community.post(
+        url, {"action": "verify", "note": "核查通过"}, content_type="application/json"
+    )
     assert closed.json()["status"] == "closed"
     again = grid.post(url, {"action": "accept"}, content_type="application/json")
     assert again.status_code == 409
     assert "已结案" in again.json()["message"] and again.json()["details"]["status"] == "closed"
-    rated = resident.post(url, {"action": "rate", "rating": "basic", "comment": "挺快"}, content_type="application/json")
+    rated = resident.post(
+        url,
+        {"action": "rate", "rating": "basic", "comment": "挺快"},
+        content_type="application/json",
+    )
     assert rated.status_code == 200 and rated.json()["satisfaction"] == "basic"
     timeline = rated.json()["timeline"]
     assert all(event["public"] for event in timeline)  # the reporter sees public rows only
@@ -205,13 +227,34 @@ def test_transition_errors(api_client_as, persona, world):
     case = report(persona("resident"), "0101", grid=world["grid_a"])
     url = f"/api/v1/cases/{case.pk}/transitions"
     community = api_client_as("community")
-    assert community.post(url, {"action": "fly"}, content_type="application/json").status_code == 400
-    assert api_client_as("resident").post(url, {"action": "dispatch"}, content_type="application/json").status_code == 403
-    assert api_client_as("grid2").post(url, {"action": "accept"}, content_type="application/json").status_code == 404
-    assert community.post("/api/v1/cases/999999/transitions", {"action": "accept"}, content_type="application/json").status_code == 404
+    assert (
+        community.post(url, {"action": "fly"}, content_type="application/json").status_code == 400
+    )
+    assert (
+        api_client_as("resident")
+        .post(url, {"action": "dispatch"}, content_type="application/json")
+        .status_code
+        == 403
+    )
+    assert (
+        api_client_as("grid2")
+        .post(url, {"action": "accept"}, content_type="application/json")
+        .status_code
+        == 404
+    )
+    assert (
+        community.post(
+            "/api/v1/cases/999999/transitions",
+            {"action": "accept"},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
     missing = community.post(url, {"action": "void"}, content_type="application/json")
     assert missing.status_code == 409  # dispatched cannot be voided
-    response = api_client_as("grid").post(url, {"action": "return"}, content_type="application/json")
+    response = api_client_as("grid").post(
+        url, {"action": "return"}, content_type="application/json"
+    )
     assert response.status_code == 400 and response.json()["details"][0]["field"] == "reason"
 
 
@@ -227,7 +270,9 @@ def test_merge_and_extension_via_api(api_client_as, persona, world):
     )
     assert merged.status_code == 200 and merged.json()["merged_into"] == original.code
     url = f"/api/v1/cases/{original.pk}/transitions"
-    api_client_as("grid").post(url, {"action": "extend", "amount": 1, "reason": "等车"}, content_type="application/json")
+    api_client_as("grid").post(
+        url, {"action": "extend", "amount": 1, "reason": "等车"}, content_type="application/json"
+    )
     approved = community.post(url, {"action": "approve_extension"}, content_type="application/json")
     assert approved.json()["extension_count"] == 1
 
@@ -235,12 +280,19 @@ def test_merge_and_extension_via_api(api_client_as, persona, world):
 def test_duplicates_and_follow(api_client_as, persona, world):
     lat, lng = point_in(world["grid_a"])
     case = report(persona("grid"), "0101", lat=lat, lng=lng, channel="patrol")
-    found = api_client_as("resident").get(f"/api/v1/cases/duplicates?category=0101&lat={lat}&lng={lng}").json()
+    found = (
+        api_client_as("resident")
+        .get(f"/api/v1/cases/duplicates?category=0101&lat={lat}&lng={lng}")
+        .json()
+    )
     assert [d["case_id"] for d in found] == [case.pk] and "description" not in found[0]
     assert api_client_as("resident").post(f"/api/v1/cases/{case.pk}/follow").json()["following"]
     limited = api_client_as("resident").get(f"/api/v1/cases/{case.pk}").json()
     assert limited["limited"] and limited["description"] is None
-    assert api_client_as("resident").get("/api/v1/cases/duplicates?category=x&lat=1&lng=1").status_code == 400
+    assert (
+        api_client_as("resident").get("/api/v1/cases/duplicates?category=x&lat=1&lng=1").status_code
+        == 400
+    )
 
 
 def test_categories(api_client_as, django_assert_max_num_queries):
@@ -249,19 +301,40 @@ def test_categories(api_client_as, django_assert_max_num_queries):
         data = client.get("/api/v1/categories").json()
     assert len(data) == 10 and sum(len(g["children"]) for g in data) >= 30
     groups = {g["name"] for g in data}
-    assert {"市容环境", "公用设施", "道路交通", "园林绿化", "违法建设", "物业服务", "矛盾纠纷",
-            "安全隐患", "民生诉求", "咨询建议"} == groups
+    assert {
+        "市容环境",
+        "公用设施",
+        "道路交通",
+        "园林绿化",
+        "违法建设",
+        "物业服务",
+        "矛盾纠纷",
+        "安全隐患",
+        "民生诉求",
+        "咨询建议",
+    } == groups
     leaf = next(c for g in data for c in g["children"] if c["code"] == "0101")
     assert leaf["limits"]["handle"] == {"amount": 1, "unit": "work_days"}
     assert leaf["attributes"][0]["datatype"] == "singlevaluelist"
     datatypes = {a["datatype"] for g in data for c in g["children"] for a in c["attributes"]}
-    assert datatypes == {"string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"}
+    assert datatypes == {
+        "string",
+        "number",
+        "datetime",
+        "text",
+        "singlevaluelist",
+        "multivaluelist",
+    }
 
 
 def test_openapi_lists_the_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json()["paths"]
-    assert {"/api/v1/cases", "/api/v1/cases/{case_id}", "/api/v1/cases/{case_id}/transitions",
-            "/api/v1/categories"} <= set(paths)
+    assert {
+        "/api/v1/cases",
+        "/api/v1/cases/{case_id}",
+        "/api/v1/cases/{case_id}/transitions",
+        "/api/v1/categories",
+    } <= set(paths)
     assert "multipart/form-data" in paths["/api/v1/cases"]["post"]["requestBody"]["content"]
 
 
@@ -283,6 +356,8 @@ def test_every_action_with_an_empty_body_never_fails_with_500(api_client_as, per
         if action == Action.REPORT:
             continue
         response = client.post(
-            f"/api/v1/cases/{case.pk}/transitions", {"action": action.value}, content_type="application/json"
+            f"/api/v1/cases/{case.pk}/transitions",
+            {"action": action.value},
+            content_type="application/json",
         )
         assert response.status_code in (200, 400, 403, 409), (action, response.json())

@@ -14,7 +14,6 @@ from shequ.cases.models import Case
 from shequ.core.errors import ConflictError
 from tests.cases_support import photo_bytes, point_in
 
-
 # SQLite's in-memory test database (shared cache) answers a concurrent writer with "table is
 # locked" instead of waiting; a file database in WAL mode waits (busy_timeout). The races are
 # what PostgreSQL production deployments face, so they run there.
@@ -42,7 +41,7 @@ def run_together(*callables):
         try:
             barrier.wait(timeout=10)
             results[index] = fn()
-        except Exception as exc:  # noqa: BLE001 - collected and asserted by the test
+        except Exception as exc:
             results[index] = exc
         finally:
             connections.close_all()
@@ -103,7 +102,11 @@ def test_two_sweeps_at_once_notify_once(world):
     resident = User.objects.get(username="resident")
     for _ in range(5):
         services.case_report(
-            actor=resident, category="0102", description="路面脏", lat=lat, lng=lng,
+            actor=resident,
+            category="0102",
+            description="路面脏",
+            lat=lat,
+            lng=lng,
             photos=[photo_bytes()],
         )
     later = timezone.now() + dt.timedelta(days=30)

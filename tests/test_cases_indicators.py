@@ -55,8 +55,17 @@ def fixture_cases(world):
     grid, other = world["grid_a"], "321181002001001"
     counter = iter(range(1, 100))
 
-    def make(reported, status, *, registered=None, due=None, handled=None, region=grid,
-             category=garbage, **extra):
+    def make(
+        reported,
+        status,
+        *,
+        registered=None,
+        due=None,
+        handled=None,
+        region=grid,
+        category=garbage,
+        **extra,
+    ):
         n = next(counter)
         closed = status == "closed"
         return Case.objects.create(
@@ -79,26 +88,76 @@ def fixture_cases(world):
             **extra,
         )
 
-    c1 = make(t(11, 2, 9), "closed", registered=t(11, 2), due=t(11, 3), handled=t(11, 3, 9),
-              satisfaction="satisfied", handling_seconds=2 * 3600)
-    make(t(11, 5, 9), "closed", registered=t(11, 5), due=t(11, 6), handled=t(11, 7),
-         satisfaction="basic", handling_seconds=10 * 3600, category=dispute)
-    make(t(11, 10, 9), "closed", registered=t(11, 10), due=t(11, 12), handled=t(11, 11),
-         satisfaction="unsatisfied", handling_seconds=6 * 3600, rework_count=1)
-    make(t(11, 12, 9), "closed", registered=t(11, 12), due=t(11, 20), handled=t(11, 19),
-         handling_seconds=4 * 3600, extension_count=1)
+    c1 = make(
+        t(11, 2, 9),
+        "closed",
+        registered=t(11, 2),
+        due=t(11, 3),
+        handled=t(11, 3, 9),
+        satisfaction="satisfied",
+        handling_seconds=2 * 3600,
+    )
+    make(
+        t(11, 5, 9),
+        "closed",
+        registered=t(11, 5),
+        due=t(11, 6),
+        handled=t(11, 7),
+        satisfaction="basic",
+        handling_seconds=10 * 3600,
+        category=dispute,
+    )
+    make(
+        t(11, 10, 9),
+        "closed",
+        registered=t(11, 10),
+        due=t(11, 12),
+        handled=t(11, 11),
+        satisfaction="unsatisfied",
+        handling_seconds=6 * 3600,
+        rework_count=1,
+    )
+    make(
+        t(11, 12, 9),
+        "closed",
+        registered=t(11, 12),
+        due=t(11, 20),
+        handled=t(11, 19),
+        handling_seconds=4 * 3600,
+        extension_count=1,
+    )
     make(t(11, 15, 9), "accepted", registered=t(11, 15), due=t(11, 16), category=dispute)
     make(t(11, 26, 9), "dispatched", registered=t(11, 26), due=t(11, 30))
     make(t(11, 20, 9), "handled", registered=t(11, 20), due=t(11, 21), handled=t(11, 21, 8))
     make(t(11, 25, 9), "registered", registered=t(11, 25))
     make(t(11, 3), "voided")
     make(t(11, 4), "merged", registered=t(11, 4), merged_into=c1)
-    make(t(10, 30), "closed", registered=t(10, 31), due=t(11, 1), handled=t(10, 31, 15),
-         handling_seconds=3600)
-    make(t(10, 31, 23), "closed", registered=t(11, 1, 9), due=t(11, 2), handled=t(11, 2, 9),
-         satisfaction="satisfied", handling_seconds=3 * 3600)
-    make(t(11, 5), "closed", registered=t(11, 5), due=t(11, 6), handled=t(11, 6), region=other,
-         handling_seconds=3600)
+    make(
+        t(10, 30),
+        "closed",
+        registered=t(10, 31),
+        due=t(11, 1),
+        handled=t(10, 31, 15),
+        handling_seconds=3600,
+    )
+    make(
+        t(10, 31, 23),
+        "closed",
+        registered=t(11, 1, 9),
+        due=t(11, 2),
+        handled=t(11, 2, 9),
+        satisfaction="satisfied",
+        handling_seconds=3 * 3600,
+    )
+    make(
+        t(11, 5),
+        "closed",
+        registered=t(11, 5),
+        due=t(11, 6),
+        handled=t(11, 6),
+        region=other,
+        handling_seconds=3600,
+    )
     make(t(11, 27, 8), "reported")
 
 
@@ -146,8 +205,11 @@ def test_group_by(fixture_cases, world):
     by_key = {row.key: row for row in rows}
     assert by_key[world["township"]].registered == 9
     assert by_key[world["other_township"]].registered == 1
-    categories = {row.key: row.registered for row in indicators(region=world["community"], group_by="category", **NOV)}
-    assert categories == {"0101": 7, "0701": 2}
+    by_category = {
+        row.key: row.registered
+        for row in indicators(region=world["community"], group_by="category", **NOV)
+    }
+    assert by_category == {"0101": 7, "0701": 2}
     months = indicators(region=world["community"], group_by="month", **NOV)
     assert [row.key for row in months] == ["2026-11-01"]
     days = {row.key: row for row in indicators(region=world["community"], group_by="day", **NOV)}
@@ -157,7 +219,9 @@ def test_group_by(fixture_cases, world):
 
 
 def test_empty_period_has_no_rates(world):
-    result = indicators(region=world["community"], start=dt.date(2020, 1, 1), end=dt.date(2020, 1, 31))
+    result = indicators(
+        region=world["community"], start=dt.date(2020, 1, 1), end=dt.date(2020, 1, 31)
+    )
     assert result.reports == 0 and result.closure_rate is None and result.satisfaction_rate is None
 
 
@@ -165,7 +229,12 @@ def test_bad_arguments(world):
     with pytest.raises(InvalidInput):
         indicators(region=world["city"], start=dt.date(2026, 2, 1), end=dt.date(2026, 1, 1))
     with pytest.raises(InvalidInput):
-        indicators(region=world["city"], start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 31), group_by="street")
+        indicators(
+            region=world["city"],
+            start=dt.date(2026, 1, 1),
+            end=dt.date(2026, 1, 31),
+            group_by="street",
+        )
 
 
 def test_query_count(fixture_cases, world, django_assert_max_num_queries):

@@ -36,14 +36,22 @@ def test_report_post_creates_case_and_redirects(client_as, persona, world):
         },
     )
     case = Case.objects.get(reporter=persona("resident"))
-    assert response.status_code == 302 and response["Location"] == reverse("case-detail", args=[case.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "case-detail", args=[case.pk]
+    )
     assert case.status == Status.DISPATCHED and case.photos.count() == 1
 
 
 def test_report_post_errors_are_shown_in_chinese(client_as, world):
     response = client_as("resident").post(
         reverse("cases-report"),
-        {"category": "0101", "description": "", "lat": 40, "lng": 116, "photos": [upload("a.jpg", b"text")]},
+        {
+            "category": "0101",
+            "description": "",
+            "lat": 40,
+            "lng": 116,
+            "photos": [upload("a.jpg", b"text")],
+        },
     )
     body = response.content.decode()
     assert response.status_code == 400
@@ -52,16 +60,22 @@ def test_report_post_errors_are_shown_in_chinese(client_as, world):
 
 
 def test_attributes_fragment(client_as):
-    body = client_as("resident").get(reverse("cases-report-attributes"), {"category": "0904"}).content.decode()
+    body = (
+        client_as("resident")
+        .get(reverse("cases-report-attributes"), {"category": "0904"})
+        .content.decode()
+    )
     assert "发生时段" in body and 'type="checkbox"' in body
 
 
 def test_duplicates_fragment_offers_follow(client_as, persona, world):
     lat, lng = point_in(world["grid_a"])
     case = report(persona("grid"), "0101", lat=lat, lng=lng, channel="patrol")
-    body = client_as("resident").get(
-        reverse("cases-report-duplicates"), {"category": "0101", "lat": lat, "lng": lng}
-    ).content.decode()
+    body = (
+        client_as("resident")
+        .get(reverse("cases-report-duplicates"), {"category": "0101", "lat": lat, "lng": lng})
+        .content.decode()
+    )
     assert "我也遇到" in body and reverse("case-follow", args=[case.pk]) in body
     assert case.description not in body  # no personal content leaks to other residents
     response = client_as("resident").post(
@@ -88,7 +102,9 @@ def test_my_cases_and_detail_timeline(client_as, persona, world, django_assert_m
 
 
 def test_inbox_soonest_first_with_colours(client_as, persona, world, django_assert_max_num_queries):
-    cases = [report(persona("resident"), code, grid=world["grid_a"]) for code in ("0101", "0102", "0105")]
+    cases = [
+        report(persona("resident"), code, grid=world["grid_a"]) for code in ("0101", "0102", "0105")
+    ]
     client = client_as("grid")
     with django_assert_max_num_queries(8):
         response = client.get(reverse("cases-inbox"))
@@ -97,7 +113,9 @@ def test_inbox_soonest_first_with_colours(client_as, persona, world, django_asse
     expected = [c.code for c in sorted(cases, key=lambda c: c.step_due_at)]
     assert codes == expected  # 道路不洁 (5 工作时) before 暴露垃圾 (1 工作日) before 小广告
     assert "case-row--green" in body
-    assert client_as("grid2").get(reverse("cases-inbox")).content.decode().count("data-case-code") == 0
+    assert (
+        client_as("grid2").get(reverse("cases-inbox")).content.decode().count("data-case-code") == 0
+    )
 
 
 def test_grid_worker_flow_on_pages(client_as, persona, world):
@@ -122,7 +140,9 @@ def test_grid_worker_flow_on_pages(client_as, persona, world):
     case.refresh_from_db()
     assert case.status == Status.CLOSED
     resident = client_as("resident")
-    resident.post(reverse("case-act", args=[case.pk, "rate"]), {"rating": "satisfied", "comment": "谢谢"})
+    resident.post(
+        reverse("case-act", args=[case.pk, "rate"]), {"rating": "satisfied", "comment": "谢谢"}
+    )
     case.refresh_from_db()
     assert case.satisfaction == "satisfied"
 
@@ -131,7 +151,9 @@ def test_conflict_and_forbidden_show_messages(client_as, persona, world):
     case = drive(report(persona("resident"), "0101", grid=world["grid_a"]), Status.CLOSED, persona)
     response = client_as("grid").post(reverse("case-act", args=[case.pk, "accept"]), follow=True)
     assert "不能执行「接单」" in response.content.decode()
-    response = client_as("resident").post(reverse("case-act", args=[case.pk, "dispatch"]), follow=True)
+    response = client_as("resident").post(
+        reverse("case-act", args=[case.pk, "dispatch"]), follow=True
+    )
     assert "没有执行此操作的权限" in response.content.decode()
 
 
@@ -182,7 +204,9 @@ def test_board_tabs_and_counts(client_as, persona, world, django_assert_max_num_
 def test_register_and_dispatch_on_the_detail_page(client_as, persona, world):
     case = report(persona("resident"), "0701", grid=world["grid_a"], attributes={}, photos=[])
     client = client_as("community")
-    client.post(reverse("case-act", args=[case.pk, "register"]), {"category": "0701", "note": "受理"})
+    client.post(
+        reverse("case-act", args=[case.pk, "register"]), {"category": "0701", "note": "受理"}
+    )
     client.post(reverse("case-act", args=[case.pk, "dispatch"]), {"handler_type": ""})
     case.refresh_from_db()
     assert case.status == Status.DISPATCHED and case.due_at
@@ -209,7 +233,14 @@ def test_hotline_entry_page(client_as, world):
     assert response.status_code == 302 and case.channel == "hotline" and case.reporter is None
     again = client.post(
         reverse("cases-hotline"),
-        {"channel": "hotline", "source_ref": "12345-0001", "category": "0202", "lat": lat, "lng": lng, "description": "x"},
+        {
+            "channel": "hotline",
+            "source_ref": "12345-0001",
+            "category": "0202",
+            "lat": lat,
+            "lng": lng,
+            "description": "x",
+        },
     )
     assert again.status_code == 400 and "已登记过" in again.content.decode()
     assert client_as("resident").get(reverse("cases-hotline")).status_code == 404
@@ -220,16 +251,27 @@ def test_hotline_entry_page(client_as, world):
 def test_reveal_contact_phone_is_audited(client_as, persona, world):
     from shequ.core.models import AuditEvent
 
-    case = report(persona("community"), "0202", grid=world["grid_a"], channel="phone",
-                  contact_phone="13912345678", photos=[])
+    case = report(
+        persona("community"),
+        "0202",
+        grid=world["grid_a"],
+        channel="phone",
+        contact_phone="13912345678",
+        photos=[],
+    )
     client = client_as("community")
     refused = client.post(reverse("case-contact", args=[case.pk]), {"reason": ""}, follow=True)
     assert "须填写事由" in refused.content.decode() and not AuditEvent.objects.exists()
-    body = client.post(reverse("case-contact", args=[case.pk]), {"reason": "电话回访"}).content.decode()
+    body = client.post(
+        reverse("case-contact", args=[case.pk]), {"reason": "电话回访"}
+    ).content.decode()
     assert "13912345678" in body
     event = AuditEvent.objects.get(action="cases.reveal_contact_phone", object_id=str(case.pk))
     assert event.reason == "电话回访" and "13912345678" not in str(event.details)
-    assert client_as("grid").post(reverse("case-contact", args=[case.pk]), {"reason": "x"}).status_code == 404
+    assert (
+        client_as("grid").post(reverse("case-contact", args=[case.pk]), {"reason": "x"}).status_code
+        == 404
+    )
 
 
 def test_navigation_shows_the_right_pages(client_as):

@@ -84,12 +84,20 @@ def test_attribute_types(persona, world):
     for bad in ({"households": "three"}, {"started_at": "yesterday"}):
         with pytest.raises(InvalidInput):
             services.case_report(
-                actor=persona("resident"), category="0701", description="x", lat=lat, lng=lng,
+                actor=persona("resident"),
+                category="0701",
+                description="x",
+                lat=lat,
+                lng=lng,
                 attributes=bad,
             )
     noise = services.case_report(
-        actor=persona("resident"), category="0904", description="夜间施工",
-        lat=lat, lng=lng, attributes={"times": ["v2", "v3"]},
+        actor=persona("resident"),
+        category="0904",
+        description="夜间施工",
+        lat=lat,
+        lng=lng,
+        attributes={"times": ["v2", "v3"]},
     )
     assert noise.attributes == {"times": ["v2", "v3"]}
 
@@ -172,15 +180,21 @@ class TestStaffEntry:
             report(persona("community"), "0101", source_ref="GD-001", **base)
         assert conflict.value.code == "duplicate_source_ref"
         # The same number from another source is another work order.
-        phone = report(persona("community"), "0101", **{**base, "channel": "phone"}, source_ref="GD-001")
+        phone = report(
+            persona("community"), "0101", **{**base, "channel": "phone"}, source_ref="GD-001"
+        )
         assert phone.pk
 
     def test_phone_is_encrypted_at_rest(self, persona, world):
         from django.db import connection
 
         case = report(
-            persona("community"), "0101", grid=world["grid_a"], channel="phone",
-            contact_phone="13912345678", photos=[],
+            persona("community"),
+            "0101",
+            grid=world["grid_a"],
+            channel="phone",
+            contact_phone="13912345678",
+            photos=[],
         )
         with connection.cursor() as cursor:
             cursor.execute("SELECT contact_phone FROM cases_case WHERE id = %s", [case.pk])
@@ -189,19 +203,32 @@ class TestStaffEntry:
 
     def test_bad_phone(self, persona, world):
         with pytest.raises(InvalidInput) as error:
-            report(persona("community"), "0101", grid=world["grid_a"], channel="walk_in",
-                   contact_phone="12345", photos=[])
+            report(
+                persona("community"),
+                "0101",
+                grid=world["grid_a"],
+                channel="walk_in",
+                contact_phone="12345",
+                photos=[],
+            )
         assert "contact_phone" in fields(error.value)
 
     def test_residents_cannot_enter_hotline_cases(self, persona, world):
         with pytest.raises(PermissionDeniedError):
-            report(persona("resident"), "0101", grid=world["grid_a"], channel="hotline",
-                   source_ref="X1")
+            report(
+                persona("resident"),
+                "0101",
+                grid=world["grid_a"],
+                channel="hotline",
+                source_ref="X1",
+            )
 
     def test_staff_cannot_enter_cases_outside_their_scope(self, persona, world):
         from shequ.geo.models import Region
 
-        elsewhere = Region.objects.filter(level="grid", code__startswith=world["other_township"]).first()
+        elsewhere = Region.objects.filter(
+            level="grid", code__startswith=world["other_township"]
+        ).first()
         with pytest.raises(PermissionDeniedError):
             report(persona("community"), "0101", grid=elsewhere.code, channel="phone", photos=[])
 
@@ -217,8 +244,14 @@ def test_machine_client_without_actor(world):
 
     lat, lng = point_in(world["grid_a"])
     case = services.case_report(
-        actor=None, client="open311:demo", channel="open311", category="0102",
-        description="Road is dirty", lat=lat, lng=lng, media_url="https://example.org/x.jpg",
+        actor=None,
+        client="open311:demo",
+        channel="open311",
+        category="0102",
+        description="Road is dirty",
+        lat=lat,
+        lng=lng,
+        media_url="https://example.org/x.jpg",
         device_id="abc",
     )
     assert case.client == "open311:demo" and case.reporter is None

@@ -43,9 +43,13 @@ def kinds(user) -> list[str]:
     return list(Notification.objects.filter(recipient=user).values_list("kind", flat=True))
 
 
-def test_colours_then_escalates_up_the_ladder(road_case, persona, django_capture_on_commit_callbacks):
+def test_colours_then_escalates_up_the_ladder(
+    road_case, persona, django_capture_on_commit_callbacks
+):
     capture = django_capture_on_commit_callbacks
-    grid, community, township, city = (persona(n) for n in ("grid", "community", "township", "city"))
+    grid, community, township, city = (
+        persona(n) for n in ("grid", "community", "township", "city")
+    )
 
     assert sweep(at(2026, 11, 26, 14, 0), capture).as_dict()["yellow"] == 0
     result = sweep(at(2026, 11, 26, 14, 31), capture)
@@ -100,7 +104,9 @@ def test_handling_stops_the_clock_and_verification_runs_its_own(
 ):
     with time_machine.travel(at(2026, 11, 26, 10, 0), tick=False):
         case = services.case_accept(case=road_case, actor=persona("grid"))
-        case = services.case_handle(case=case, actor=persona("grid"), note="已清扫", photos=[photo_bytes()])
+        case = services.case_handle(
+            case=case, actor=persona("grid"), note="已清扫", photos=[photo_bytes()]
+        )
     assert case.step == "verify"
     # Verification: 1 工作日 → Fri 10:00; nothing is red on Thursday afternoon any more.
     assert sweep(at(2026, 11, 26, 16, 0), django_capture_on_commit_callbacks).red == 0
@@ -111,7 +117,9 @@ def test_extension_brings_the_colour_back(road_case, persona, django_capture_on_
     sweep(at(2026, 11, 26, 14, 31), django_capture_on_commit_callbacks)
     with time_machine.travel(at(2026, 11, 26, 14, 40), tick=False):
         case = Case.objects.get(pk=road_case.pk)
-        case = services.case_request_extension(case=case, actor=persona("grid"), amount=5, reason="机扫车检修")
+        case = services.case_request_extension(
+            case=case, actor=persona("grid"), amount=5, reason="机扫车检修"
+        )
         case = services.case_approve_extension(case=case, actor=persona("community"))
     assert case.sla_level == SlaLevel.GREEN
     assert timezone.localtime(case.due_at) == at(2026, 11, 27, 11, 30)  # 15:30 + 2 h + 3 h
@@ -142,7 +150,9 @@ def test_command(road_case):
     assert json.loads(out.getvalue())["red"] == 1
 
 
-def test_sms_adapter_gets_overdue_notices(road_case, persona, django_capture_on_commit_callbacks, caplog):
+def test_sms_adapter_gets_overdue_notices(
+    road_case, persona, django_capture_on_commit_callbacks, caplog
+):
     from shequ.notifications.models import Delivery
 
     with caplog.at_level("INFO", logger="shequ.notifications"):

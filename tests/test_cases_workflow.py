@@ -51,7 +51,7 @@ def run(action, case, persona, world):
     if action == Action.APPROVE_EXTENSION and case.status in TRANSITIONS[action].sources:
         case = services.case_request_extension(
             case=case,
-            actor=grid if case.status == Status.ACCEPTED else grid,
+            actor=grid,
             amount=1,
             reason="需协调",
         )
@@ -151,7 +151,9 @@ def test_two_grid_workers_of_the_unit_one_wins_sequentially(persona, world):
     from shequ.accounts.models import Assignment, User
 
     helper = User.objects.create_user("grid1b", password="x", full_name="钱网格")
-    Assignment.objects.create(user=helper, role="grid_worker", region_id=persona("grid").assignments.get().region_id)
+    Assignment.objects.create(
+        user=helper, role="grid_worker", region_id=persona("grid").assignments.get().region_id
+    )
     case = report(persona("resident"), "0101", grid=world["grid_a"])
     stale = Case.objects.get(pk=case.pk)
     services.case_accept(case=case, actor=persona("grid"))
@@ -181,7 +183,9 @@ def test_only_acceptor_handles(persona, world):
 
     colleague = User.objects.create_user("staff-x", password="x")
     Assignment.objects.create(
-        user=colleague, role="community_staff", region_id=persona("community").assignments.get().region_id
+        user=colleague,
+        role="community_staff",
+        region_id=persona("community").assignments.get().region_id,
     )
     with pytest.raises(PermissionDeniedError):
         services.case_handle(case=case, actor=colleague, note="x", photos=[photo_bytes()])
@@ -238,7 +242,9 @@ def test_dispatch_refuses_a_unit_elsewhere(persona, world):
     case = drive(noise_case(persona, world), Status.REGISTERED, persona)
     with pytest.raises(InvalidInput):
         services.case_dispatch(
-            case=case, actor=persona("community"), handler_type="grid",
+            case=case,
+            actor=persona("community"),
+            handler_type="grid",
             handler_unit_code=world["grid_b"],
         )
 
@@ -315,7 +321,9 @@ class TestRouting:
         assert Notification.objects.filter(
             recipient=persona("grid2"), kind="case_near_boundary"
         ).exists()
-        assert Notification.objects.filter(recipient=persona("grid"), kind="case_dispatched").exists()
+        assert Notification.objects.filter(
+            recipient=persona("grid"), kind="case_dispatched"
+        ).exists()
 
 
 class TestScope:
@@ -357,7 +365,9 @@ class TestDuplicates:
         lat, lng = point_in(world["grid_a"])
         with time_machine.travel(dt.datetime.now(dt.UTC) - dt.timedelta(days=8)):
             report(persona("grid"), "0101", lat=lat, lng=lng, channel="patrol")
-        closed = drive(report(persona("resident"), "0101", lat=lat, lng=lng), Status.CLOSED, persona)
+        closed = drive(
+            report(persona("resident"), "0101", lat=lat, lng=lng), Status.CLOSED, persona
+        )
         found = selectors.duplicate_candidates(category=closed.category, lat=lat, lng=lng)
         assert found == []
 
@@ -372,7 +382,9 @@ class TestDuplicates:
         view = selectors.case_for_user(persona("resident"), case.pk)
         assert view.limited and not view.photos_by_event and not view.actions
         with pytest.raises(ConflictError):
-            services.case_follow(case=drive(case, Status.CLOSED, persona), actor=persona("resident"))
+            services.case_follow(
+                case=drive(case, Status.CLOSED, persona), actor=persona("resident")
+            )
 
     def test_staff_merge_duplicate(self, persona, world):
         lat, lng = point_in(world["grid_a"])
@@ -388,8 +400,12 @@ class TestDuplicates:
 
 class TestRatingAndReopen:
     def test_reporter_rates_once(self, persona, world):
-        case = drive(report(persona("resident"), "0101", grid=world["grid_a"]), Status.CLOSED, persona)
-        case = services.case_rate(case=case, actor=persona("resident"), rating="basic", comment="还行")
+        case = drive(
+            report(persona("resident"), "0101", grid=world["grid_a"]), Status.CLOSED, persona
+        )
+        case = services.case_rate(
+            case=case, actor=persona("resident"), rating="basic", comment="还行"
+        )
         assert case.satisfaction == "basic"
         with pytest.raises(ConflictError):
             services.case_rate(case=case, actor=persona("resident"), rating="satisfied")
@@ -397,14 +413,22 @@ class TestRatingAndReopen:
             services.case_rate(case=case, actor=persona("grid"), rating="satisfied")
 
     def test_bad_rating_value(self, persona, world):
-        case = drive(report(persona("resident"), "0101", grid=world["grid_a"]), Status.CLOSED, persona)
+        case = drive(
+            report(persona("resident"), "0101", grid=world["grid_a"]), Status.CLOSED, persona
+        )
         with pytest.raises(InvalidInput):
             services.case_rate(case=case, actor=persona("resident"), rating="great")
 
     def test_unsatisfied_reopens_once_within_seven_days(self, persona, world):
-        case = drive(report(persona("resident"), "0101", grid=world["grid_a"]), Status.CLOSED, persona)
+        case = drive(
+            report(persona("resident"), "0101", grid=world["grid_a"]), Status.CLOSED, persona
+        )
         case = services.case_rate(
-            case=case, actor=persona("resident"), rating="unsatisfied", comment="垃圾还在", reopen=True
+            case=case,
+            actor=persona("resident"),
+            rating="unsatisfied",
+            comment="垃圾还在",
+            reopen=True,
         )
         assert case.status == Status.DISPATCHED
         assert case.reopen_count == 1 and case.rework_count == 1 and case.satisfaction == ""
@@ -417,14 +441,18 @@ class TestRatingAndReopen:
             services.case_reopen(case=case, actor=persona("resident"), reason="again")
 
     def test_reopen_after_seven_days_is_refused(self, persona, world):
-        case = drive(report(persona("resident"), "0101", grid=world["grid_a"]), Status.CLOSED, persona)
-        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=8)):
-            with pytest.raises(ConflictError) as error:
-                services.case_reopen(case=case, actor=persona("resident"), reason="没修好")
+        case = drive(
+            report(persona("resident"), "0101", grid=world["grid_a"]), Status.CLOSED, persona
+        )
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=8)
+        with time_machine.travel(later), pytest.raises(ConflictError) as error:
+            services.case_reopen(case=case, actor=persona("resident"), reason="没修好")
         assert error.value.code == "reopen_expired"
 
     def test_rework_by_verifier_counts(self, persona, world):
-        case = drive(report(persona("resident"), "0101", grid=world["grid_a"]), Status.HANDLED, persona)
+        case = drive(
+            report(persona("resident"), "0101", grid=world["grid_a"]), Status.HANDLED, persona
+        )
         case = services.case_rework(case=case, actor=persona("community"), note="还有残留")
         assert case.status == Status.ACCEPTED and case.rework_count == 1
         assert case.handler == persona("grid")

@@ -34,9 +34,7 @@ LEVEL_ROLE = {
 def visible_cases(user, qs: QuerySet | None = None) -> QuerySet:
     """The cases `user` may open (the one scoping helper, with company and owner rules)."""
     qs = Case.objects.all() if qs is None else qs
-    return scoped(
-        qs, user, "cases.view", company_field="handler_company", owner_field="reporter"
-    )
+    return scoped(qs, user, "cases.view", company_field="handler_company", owner_field="reporter")
 
 
 def get_case_or_404(user, pk, qs: QuerySet | None = None) -> Case:
@@ -58,8 +56,7 @@ def sees_as_staff(user, case: Case) -> bool:
     if has_perm(user, "cases.view", case.region_code):
         return True
     return bool(
-        case.handler_company_id
-        and has_perm(user, "cases.view", company_id=case.handler_company_id)
+        case.handler_company_id and has_perm(user, "cases.view", company_id=case.handler_company_id)
     )
 
 

@@ -33,7 +33,10 @@ class CategoryAdmin(admin.ModelAdmin):
     list_select_related = ("parent",)
     inlines = [AttributeInline]
     fieldsets = (
-        (None, {"fields": ("code", "name", "parent", "description", "keywords", "order", "is_active")}),
+        (
+            None,
+            {"fields": ("code", "name", "parent", "description", "keywords", "order", "is_active")},
+        ),
         (
             _("处置"),
             {"fields": ("handler_type", "priority", "photo_required", "auto_dispatch")},
@@ -91,7 +94,16 @@ class EventInline(admin.TabularInline):
 class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Read-only: cases change state through the services (pages, API, Open311, sweep)."""
 
-    list_display = ("code", "category", "status", "region_code", "channel", "reported_at", "due_at", "sla_level")
+    list_display = (
+        "code",
+        "category",
+        "status",
+        "region_code",
+        "channel",
+        "reported_at",
+        "due_at",
+        "sla_level",
+    )
     list_filter = ("status", "channel", "sla_level", "handler_type")
     search_fields = ("code", "source_ref")
     list_select_related = ("category",)

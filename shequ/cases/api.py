@@ -23,7 +23,8 @@ from pydantic import ValidationError as PydanticError
 
 from shequ.cases import access, selectors, services
 from shequ.cases.models import Case, CasePhoto
-from shequ.cases.workflow import Action, Channel, Status as CaseStatus
+from shequ.cases.workflow import Action, Channel
+from shequ.cases.workflow import Status as CaseStatus
 from shequ.core.errors import InvalidInput
 
 API_PREFIX = "/"
@@ -158,7 +159,10 @@ MULTIPART_DOC = {
                         "lng": {"type": "number"},
                         "building": {"type": "string"},
                         "attributes": {"type": "string", "description": "JSON object"},
-                        "photos": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "photos": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
                     },
                     "required": ["category", "description"],
                 }
@@ -177,7 +181,10 @@ TRANSITION_DOC = {
                     "properties": {
                         "action": {"type": "string", "enum": list(ACTIONS)},
                         "note": {"type": "string"},
-                        "photos": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "photos": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
                     },
                     "required": ["action"],
                 }
@@ -485,8 +492,8 @@ def case_list(
     overdue: bool | None = None,
     mine: bool = False,
     assigned: bool = Query(False, description="派给我所在处置单位的"),
-    date_from: dt.date | None = Query(None, alias="from"),
-    date_to: dt.date | None = Query(None, alias="to"),
+    date_from: dt.date | None = Query(None, alias="from"),  # noqa: B008
+    date_to: dt.date | None = Query(None, alias="to"),  # noqa: B008
     q: str | None = Query(None, description="案件编号或来源工单号"),
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=MAX_PAGE_SIZE),

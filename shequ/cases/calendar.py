@@ -44,7 +44,8 @@ class LimitUnit(models.TextChoices):
 
 
 _KNOWN_YEARS = range(
-    min(chinese_calendar.holidays).year, max(*chinese_calendar.holidays, *chinese_calendar.workdays).year + 1
+    min(chinese_calendar.holidays).year,
+    max(*chinese_calendar.holidays, *chinese_calendar.workdays).year + 1,
 )
 
 

@@ -130,7 +130,9 @@ class Simulator:
             weights = []
             for leaf in leaves:
                 group = leaf.parent.code
-                weight = GROUP_WEIGHT.get(group, 5) / sum(1 for c in leaves if c.parent_id == leaf.parent_id)
+                weight = GROUP_WEIGHT.get(group, 5) / sum(
+                    1 for c in leaves if c.parent_id == leaf.parent_id
+                )
                 weight *= LEAF_BOOST.get(leaf.code, 1.0)
                 season = SEASON.get(leaf.code) or SEASON.get(group)
                 if season:
@@ -187,8 +189,9 @@ class Simulator:
 
         if not hasattr(self, "_flagship"):
             self._flagship = sorted(
-                Region.objects.filter(level="grid", code__startswith=danyang.FLAGSHIP_CODE)
-                .values_list("code", flat=True)
+                Region.objects.filter(
+                    level="grid", code__startswith=danyang.FLAGSHIP_CODE
+                ).values_list("code", flat=True)
             )
         return self._flagship
 
@@ -201,7 +204,11 @@ class Simulator:
         for role, code, company_id, user_id, full_name, username in (
             Assignment.objects.filter(is_active=True)
             .values_list(
-                "role", "region__code", "property_company_id", "user_id", "user__full_name",
+                "role",
+                "region__code",
+                "property_company_id",
+                "user_id",
+                "user__full_name",
                 "user__username",
             )
             .order_by("user_id")
@@ -248,10 +255,16 @@ class Simulator:
             return (*found, "grid_worker") if found else (None, "网格员", "grid_worker")
         if kind == "community":
             found = a.community_staff.get(grid[:12])
-            return (*found, "community_staff") if found else (None, "社区工作人员", "community_staff")
+            return (
+                (*found, "community_staff") if found else (None, "社区工作人员", "community_staff")
+            )
         if kind == "township":
             found = a.township_officers.get(grid[:9])
-            return (*found, "township_officer") if found else (None, "镇街工作人员", "township_officer")
+            return (
+                (*found, "township_officer")
+                if found
+                else (None, "镇街工作人员", "township_officer")
+            )
         if kind == "property":
             found = a.property_staff.get(company)
             return (*found, "property_staff") if found else (None, "物业人员", "property_staff")
@@ -260,29 +273,40 @@ class Simulator:
     # --- one case ---------------------------------------------------------------------------
 
     def cases(self):
-        """Yield SimCase objects in time order of their report. At small scale a burst of
-        recent reports in the flagship community gives the demo accounts a live workload."""
-        times = [(self._report_time(), None) for _ in range(self.n)]
+        """Yield SimCase objects in time order of their report, one day at a time (memory stays
+        flat at any scale). At small scale a burst of recent reports in the flagship community
+        gives the demo accounts a live workload."""
+        burst: dict[dt.date, list] = {}
         if self.scale == "small":
             flagship = [p for p in self.places if p.grid in self._flagship_grids()]
             weights = list(itertools.accumulate(p.weight for p in flagship))
             for _ in range(RECENT_BURST):
-                day = self.now.date() - dt.timedelta(days=self.rng.choice((1, 1, 1, 2, 2, 3, 4, 6, 8, 10)))
-                hour = min(self._pick(self._hour_cumulative), 23)
-                moment = dt.datetime.combine(day, dt.time(hour, self.rng.randrange(60)))
-                times.append((moment, flagship[min(self._pick(weights), len(flagship) - 1)]))
-        times.sort(key=lambda item: item[0])
-        for reported, place in times:
-            yield self.simulate(reported, place)
+                day = self.now.date() - dt.timedelta(
+                    days=self.rng.choice((1, 1, 1, 2, 2, 3, 4, 6, 8, 10))
+                )
+                place = flagship[min(self._pick(weights), len(flagship) - 1)]
+                burst.setdefault(day, []).append((self._time_on(day), place))
+        total = self._day_cumulative[-1]
+        done = 0
+        for index, day in enumerate(self.days):
+            upto = round(self.n * self._day_cumulative[index] / total)
+            items = [(self._time_on(day), None) for _ in range(upto - done)] + burst.get(day, [])
+            done = upto
+            items.sort(key=lambda item: item[0])
+            for reported, place in items:
+                yield self.simulate(reported, place)
 
-    def _report_time(self) -> dt.datetime:
-        day = self.days[min(self._pick(self._day_cumulative), len(self.days) - 1)]
+    def _time_on(self, day: dt.date) -> dt.datetime:
         hour = min(self._pick(self._hour_cumulative), 23)
-        return dt.datetime.combine(day, dt.time(hour, self.rng.randrange(60), self.rng.randrange(60)))
+        return dt.datetime.combine(
+            day, dt.time(hour, self.rng.randrange(60), self.rng.randrange(60))
+        )
 
-    def simulate(self, reported: dt.datetime, place: Place | None = None) -> SimCase:  # noqa: C901
+    def simulate(self, reported: dt.datetime, place: Place | None = None) -> SimCase:
         rng = self.rng
-        leaf = self.leaves[min(self._pick(self._month_weights[reported.month]), len(self.leaves) - 1)]
+        leaf = self.leaves[
+            min(self._pick(self._month_weights[reported.month]), len(self.leaves) - 1)
+        ]
         if place is None:
             place = self.places[min(self._pick(self._place_cumulative), len(self.places) - 1)]
         recent = (self.now - reported).days < 45
@@ -314,13 +338,17 @@ class Simulator:
         if channel in ("hotline", "phone", "walk_in"):
             contact_name = person_name(rng)
             contact_phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
-        description = f"{rng.choice(PLACES)}{leaf.name}，{rng.choice(DETAILS.get(group, ('请尽快处理',)))}。"
+        description = (
+            f"{rng.choice(PLACES)}{leaf.name}，{rng.choice(DETAILS.get(group, ('请尽快处理',)))}。"
+        )
         attributes = {}
         for attribute in leaf.attributes.all():
             if attribute.values:
                 keys = attribute.value_keys
                 attributes[attribute.code] = (
-                    [rng.choice(keys)] if attribute.datatype == "multivaluelist" else rng.choice(keys)
+                    [rng.choice(keys)]
+                    if attribute.datatype == "multivaluelist"
+                    else rng.choice(keys)
                 )
             elif attribute.required:
                 attributes[attribute.code] = "—"
@@ -360,8 +388,15 @@ class Simulator:
             "handling_seconds": None,
             "supervised": False,
         }
-        for name in ("registered_at", "dispatched_at", "accepted_at", "handled_at", "closed_at",
-                     "voided_at", "due_at"):
+        for name in (
+            "registered_at",
+            "dispatched_at",
+            "accepted_at",
+            "handled_at",
+            "closed_at",
+            "voided_at",
+            "due_at",
+        ):
             case[name] = None
         sim = SimCase(case)
         plan: list[tuple] = []  # (time, action, from, to, actor kind, note, changes)
@@ -375,7 +410,9 @@ class Simulator:
             plan.append((moment, action, to, kind, note, changes))
             return moment
 
-        reporter_kind = "grid" if channel == "patrol" else ("community" if contact_name else "reporter")
+        reporter_kind = (
+            "grid" if channel == "patrol" else ("community" if contact_name else "reporter")
+        )
         add(reported, "report", Status.REPORTED, reporter_kind)
         t = reported
         key = (grid, leaf.pk)
@@ -385,68 +422,166 @@ class Simulator:
             duplicate_of = previous[0]
         if leaf.auto_dispatch and duplicate_of is None:
             registered = t
-            add(t, "register", Status.REGISTERED, "system", "定位明确，系统自动立案", registered_at=t)
+            add(
+                t,
+                "register",
+                Status.REGISTERED,
+                "system",
+                "定位明确，系统自动立案",
+                registered_at=t,
+            )
         else:
             slow = recent and rng.random() < 0.3  # the community has not got round to it yet
             registered = self._fraction_of(
-                t, leaf.register_limit, leaf.register_unit,
+                t,
+                leaf.register_limit,
+                leaf.register_unit,
                 rng.uniform(1.0, 4.0) if slow else rng.lognormvariate(-1.0, 0.6),
             )
             if duplicate_of is not None:
-                add(registered, "merge", Status.MERGED, "community", "与同一问题合并办理",
-                    merged_into_id=duplicate_of)
+                add(
+                    registered,
+                    "merge",
+                    Status.MERGED,
+                    "community",
+                    "与同一问题合并办理",
+                    merged_into_id=duplicate_of,
+                )
                 return self._finish(sim, plan, leaf)
             if rng.random() < 0.05:
-                add(registered, "void", Status.VOIDED, "community", "经核实不属于受理范围",
-                    voided_at=registered, void_reason="经核实不属于受理范围")
+                add(
+                    registered,
+                    "void",
+                    Status.VOIDED,
+                    "community",
+                    "经核实不属于受理范围",
+                    voided_at=registered,
+                    void_reason="经核实不属于受理范围",
+                )
                 return self._finish(sim, plan, leaf)
-            registered = add(registered, "register", Status.REGISTERED, "community", registered_at=registered)
+            registered = add(
+                registered, "register", Status.REGISTERED, "community", registered_at=registered
+            )
         self._open_by_key[key] = (case["code"], reported)
 
         def cycle(start, *, reopen=False):
             """派遣 → 接单 → (延期) → 处理反馈 → (返工) → 核查; returns the closing time."""
-            dispatched = start if (leaf.auto_dispatch and not reopen and start == reported) else (
-                self._fraction_of(start, leaf.dispatch_limit, leaf.dispatch_unit, rng.lognormvariate(-1.2, 0.6))
+            dispatched = (
+                start
+                if (leaf.auto_dispatch and not reopen and start == reported)
+                else (
+                    self._fraction_of(
+                        start,
+                        leaf.dispatch_limit,
+                        leaf.dispatch_unit,
+                        rng.lognormvariate(-1.2, 0.6),
+                    )
+                )
             )
             due = self._after(dispatched, leaf.handle_limit, leaf.handle_unit)
-            dispatched = add(dispatched, "reopen" if reopen else "dispatch", Status.DISPATCHED,
+            dispatched = add(
+                dispatched,
+                "reopen" if reopen else "dispatch",
+                Status.DISPATCHED,
                 "reporter" if reopen else ("system" if dispatched == reported else "community"),
                 "问题仍未解决" if reopen else "",
-                dispatched_at=dispatched, due_at=due, handler_id=None, accepted_at=None,
-                handled_at=None, closed_at=None)
-            kind = {"grid": "grid", "community": "community", "township": "township",
-                    "property": "property"}.get(handler_type, "community")
-            accepted = self._fraction_of(dispatched, leaf.handle_limit, leaf.handle_unit, rng.uniform(0.02, 0.12))
-            accepted = add(accepted, "accept", Status.ACCEPTED, kind, accepted_at=accepted, _handler=kind)
-            late = rng.random() < (0.15 if leaf.handle_limit >= 7 and leaf.handle_unit == "work_days" else 0.08)
+                dispatched_at=dispatched,
+                due_at=due,
+                handler_id=None,
+                accepted_at=None,
+                handled_at=None,
+                closed_at=None,
+            )
+            kind = {
+                "grid": "grid",
+                "community": "community",
+                "township": "township",
+                "property": "property",
+            }.get(handler_type, "community")
+            accepted = self._fraction_of(
+                dispatched, leaf.handle_limit, leaf.handle_unit, rng.uniform(0.02, 0.12)
+            )
+            accepted = add(
+                accepted, "accept", Status.ACCEPTED, kind, accepted_at=accepted, _handler=kind
+            )
+            late = rng.random() < (
+                0.15 if leaf.handle_limit >= 7 and leaf.handle_unit == "work_days" else 0.08
+            )
             fraction = rng.uniform(1.02, 1.9) if late else rng.uniform(0.12, 0.95)
             if recent and rng.random() < 0.05:
                 late, fraction = True, rng.uniform(2.0, 8.0)  # stuck: overdue and escalated
             current_due = due
             if rng.random() < 0.06:
-                asked = self._fraction_of(dispatched, leaf.handle_limit, leaf.handle_unit, rng.uniform(0.4, 0.8))
+                asked = self._fraction_of(
+                    dispatched, leaf.handle_limit, leaf.handle_unit, rng.uniform(0.4, 0.8)
+                )
                 amount = rng.randint(1, max(1, min(3, leaf.handle_limit)))
-                add(asked, "extend", Status.ACCEPTED, kind, "需协调相关单位", extension_requested=amount)
+                add(
+                    asked,
+                    "extend",
+                    Status.ACCEPTED,
+                    kind,
+                    "需协调相关单位",
+                    extension_requested=amount,
+                )
                 current_due = self._after(current_due, amount, leaf.handle_unit)
                 decided = self._fraction_of(asked, 2, "work_hours", rng.uniform(0.2, 1.0))
-                add(decided, "approve_extension", Status.ACCEPTED, "community", "同意延期",
-                    extension_requested=None, due_at=current_due, _extend=True)
+                add(
+                    decided,
+                    "approve_extension",
+                    Status.ACCEPTED,
+                    "community",
+                    "同意延期",
+                    extension_requested=None,
+                    due_at=current_due,
+                    _extend=True,
+                )
                 if late:
                     fraction = rng.uniform(0.7, 1.2)
             handled = self._fraction_of(dispatched, leaf.handle_limit, leaf.handle_unit, fraction)
-            handled = add(handled, "handle", Status.HANDLED, kind, "已处理完毕，现场已恢复",
-                          handled_at=handled, _handling_from=dispatched)
+            handled = add(
+                handled,
+                "handle",
+                Status.HANDLED,
+                kind,
+                "已处理完毕，现场已恢复",
+                handled_at=handled,
+                _handling_from=dispatched,
+            )
             if rng.random() < 0.04:
-                checked = self._fraction_of(handled, leaf.verify_limit, leaf.verify_unit, rng.uniform(0.1, 0.6))
-                checked = add(checked, "rework", Status.ACCEPTED, "community", "现场核查未完全整改",
-                              _rework=True)
-                handled = self._fraction_of(checked, leaf.handle_limit, leaf.handle_unit, rng.uniform(0.1, 0.4))
-                handled = add(handled, "handle", Status.HANDLED, kind, "已重新整改", handled_at=handled,
-                              _handling_from=dispatched)
+                checked = self._fraction_of(
+                    handled, leaf.verify_limit, leaf.verify_unit, rng.uniform(0.1, 0.6)
+                )
+                checked = add(
+                    checked,
+                    "rework",
+                    Status.ACCEPTED,
+                    "community",
+                    "现场核查未完全整改",
+                    _rework=True,
+                )
+                handled = self._fraction_of(
+                    checked, leaf.handle_limit, leaf.handle_unit, rng.uniform(0.1, 0.4)
+                )
+                handled = add(
+                    handled,
+                    "handle",
+                    Status.HANDLED,
+                    kind,
+                    "已重新整改",
+                    handled_at=handled,
+                    _handling_from=dispatched,
+                )
             verifier = "grid" if kind != "grid" else "community"
-            closed = self._fraction_of(handled, leaf.verify_limit, leaf.verify_unit,
-                                       rng.uniform(1.05, 1.6) if rng.random() < 0.05 else rng.uniform(0.1, 0.9))
-            return add(closed, "verify", Status.CLOSED, verifier, "核查属实，予以结案", closed_at=closed)
+            closed = self._fraction_of(
+                handled,
+                leaf.verify_limit,
+                leaf.verify_unit,
+                rng.uniform(1.05, 1.6) if rng.random() < 0.05 else rng.uniform(0.1, 0.9),
+            )
+            return add(
+                closed, "verify", Status.CLOSED, verifier, "核查属实，予以结案", closed_at=closed
+            )
 
         closed = cycle(registered)
         rated_by_resident = channel in ("resident", "api") and rng.random() < 0.65
@@ -456,17 +591,33 @@ class Simulator:
             rating = "satisfied" if roll < 0.86 else ("basic" if roll < 0.96 else "unsatisfied")
             when = closed + dt.timedelta(hours=rng.uniform(2, 72))
             source = "resident" if rated_by_resident else "visit"
-            add(when, "rate" if rated_by_resident else "visit", Status.CLOSED,
+            add(
+                when,
+                "rate" if rated_by_resident else "visit",
+                Status.CLOSED,
                 "reporter" if rated_by_resident else "community",
-                {"satisfied": "很满意，处理及时", "basic": "基本解决了", "unsatisfied": "问题没有彻底解决"}[rating],
-                satisfaction=rating, _rating=(rating, source))
+                {
+                    "satisfied": "很满意，处理及时",
+                    "basic": "基本解决了",
+                    "unsatisfied": "问题没有彻底解决",
+                }[rating],
+                satisfaction=rating,
+                _rating=(rating, source),
+            )
             if rating == "unsatisfied" and rated_by_resident and rng.random() < 0.5:
                 again = when + dt.timedelta(hours=rng.uniform(1, 48))
                 closed = cycle(again, reopen=True)
                 if rng.random() < 0.7:
                     second = "satisfied" if rng.random() < 0.6 else "basic"
-                    add(closed + dt.timedelta(hours=rng.uniform(2, 48)), "rate", Status.CLOSED,
-                        "reporter", "这次解决了", satisfaction=second, _rating=(second, "resident"))
+                    add(
+                        closed + dt.timedelta(hours=rng.uniform(2, 48)),
+                        "rate",
+                        Status.CLOSED,
+                        "reporter",
+                        "这次解决了",
+                        satisfaction=second,
+                        _rating=(second, "resident"),
+                    )
         return self._finish(sim, plan, leaf)
 
     def _finish(self, sim: SimCase, plan: list[tuple], leaf) -> SimCase:
@@ -483,7 +634,11 @@ class Simulator:
             user_id, name, role = (
                 (self.actors.resident[0], "刘*", "resident")
                 if kind == "reporter" and case["reporter_id"]
-                else ((None, "居民", "resident") if kind == "reporter" else self._actor(kind, grid, company))
+                else (
+                    (None, "居民", "resident")
+                    if kind == "reporter"
+                    else self._actor(kind, grid, company)
+                )
             )
             if kind == "reporter" and case["channel"] in ("hotline", "phone", "walk_in"):
                 user_id, name, role = self._actor("community", grid)
@@ -496,7 +651,9 @@ class Simulator:
                 case["rework_count"] += 1
             start = changes.pop("_handling_from", None)
             if start is not None:
-                case["handling_seconds"] = max(0, self.cal.position(moment) - self.cal.position(start))
+                case["handling_seconds"] = max(
+                    0, self.cal.position(moment) - self.cal.position(start)
+                )
             rating = changes.pop("_rating", None)
             if action == "reopen":
                 case["reopen_count"] += 1
@@ -504,14 +661,30 @@ class Simulator:
                 case["satisfaction"] = ""
                 round_ += 1
             if rating:
-                sim.ratings.append({"round": round_, "source": rating[1], "rating": rating[0],
-                                    "comment": note, "by_id": user_id, "at": moment})
+                sim.ratings.append(
+                    {
+                        "round": round_,
+                        "source": rating[1],
+                        "rating": rating[0],
+                        "comment": note,
+                        "by_id": user_id,
+                        "at": moment,
+                    }
+                )
             case.update(changes)
-            sim.events.append({
-                "at": moment, "action": action, "from_status": status, "to_status": to,
-                "actor_id": user_id, "actor_name": name, "actor_role": role, "note": note,
-                "public": action not in ("visit", "sla_red", "escalate"),
-            })
+            sim.events.append(
+                {
+                    "at": moment,
+                    "action": action,
+                    "from_status": status,
+                    "to_status": to,
+                    "actor_id": user_id,
+                    "actor_name": name,
+                    "actor_role": role,
+                    "note": note,
+                    "public": action not in ("visit", "sla_red", "escalate"),
+                }
+            )
             if to != status:
                 last_change = moment
             status = to
@@ -524,8 +697,14 @@ class Simulator:
     def _clock(self, sim: SimCase, leaf, started: dt.datetime) -> None:
         case = sim.fields
         step = STEP_OF_STATUS.get(case["status"])
-        case.update(step="", step_started_at=None, step_warn_at=None, step_due_at=None,
-                    escalate_at=None, sla_level=SlaLevel.GREEN)
+        case.update(
+            step="",
+            step_started_at=None,
+            step_warn_at=None,
+            step_due_at=None,
+            escalate_at=None,
+            sla_level=SlaLevel.GREEN,
+        )
         if step is None:
             return
         if step == "handle":
@@ -545,18 +724,34 @@ class Simulator:
         level = 0
         while escalate <= self.now and base + level + 1 < len(ladder):
             level += 1
-            sim.events.append({
-                "at": escalate, "action": "escalate", "from_status": case["status"],
-                "to_status": case["status"], "actor_id": None, "actor_name": "系统",
-                "actor_role": "system", "note": "超期未处置，升级至上一级", "public": False,
-            })
+            sim.events.append(
+                {
+                    "at": escalate,
+                    "action": "escalate",
+                    "from_status": case["status"],
+                    "to_status": case["status"],
+                    "actor_id": None,
+                    "actor_name": "系统",
+                    "actor_role": "system",
+                    "note": "超期未处置，升级至上一级",
+                    "public": False,
+                }
+            )
             escalate = self._after(escalate, leaf.escalation_grace, leaf.escalation_grace_unit)
         if due <= self.now:
-            sim.events.append({
-                "at": due, "action": "sla_red", "from_status": case["status"],
-                "to_status": case["status"], "actor_id": None, "actor_name": "系统",
-                "actor_role": "system", "note": "已超过办理时限，自动督办", "public": False,
-            })
+            sim.events.append(
+                {
+                    "at": due,
+                    "action": "sla_red",
+                    "from_status": case["status"],
+                    "to_status": case["status"],
+                    "actor_id": None,
+                    "actor_name": "系统",
+                    "actor_role": "system",
+                    "note": "已超过办理时限，自动督办",
+                    "public": False,
+                }
+            )
             sim.events.sort(key=lambda e: e["at"])
         case.update(
             step=step,
@@ -566,9 +761,9 @@ class Simulator:
             escalate_at=escalate if base + level + 1 < len(ladder) else None,
             escalation_level=level,
             supervised=due <= self.now,
-            sla_level=SlaLevel.RED if due <= self.now else (
-                SlaLevel.YELLOW if warn <= self.now else SlaLevel.GREEN
-            ),
+            sla_level=SlaLevel.RED
+            if due <= self.now
+            else (SlaLevel.YELLOW if warn <= self.now else SlaLevel.GREEN),
         )
 
     def aware(self, value):
@@ -581,7 +776,11 @@ class Simulator:
 def _now_and_start(scale: str) -> tuple[dt.datetime, dt.datetime]:
     today = timezone.localdate()
     now = dt.datetime.combine(today, dt.time())
-    start = now.replace(year=now.year - YEARS[scale]) if not (today.month == 2 and today.day == 29) else now - dt.timedelta(days=365 * YEARS[scale])
+    start = (
+        now.replace(year=now.year - YEARS[scale])
+        if not (today.month == 2 and today.day == 29)
+        else now - dt.timedelta(days=365 * YEARS[scale])
+    )
     return now, start
 
 
@@ -620,7 +819,9 @@ def seed_small(ctx: SeedContext, simulator: Simulator) -> None:
             sim.fields["merged_into_id"] = codes[target]
         cases.append(_case_model(sim, pk, aware))
         events += [CaseEvent(case_id=pk, **{k: aware(v) for k, v in e.items()}) for e in sim.events]
-        ratings += [CaseRating(case_id=pk, **{k: aware(v) for k, v in r.items()}) for r in sim.ratings]
+        ratings += [
+            CaseRating(case_id=pk, **{k: aware(v) for k, v in r.items()}) for r in sim.ratings
+        ]
     Case.objects.bulk_create(cases, batch_size=500)
     CaseEvent.objects.bulk_create(events, batch_size=2000)
     CaseRating.objects.bulk_create(ratings, batch_size=2000, ignore_conflicts=True)
@@ -642,7 +843,9 @@ def _demo_extras(ctx: SeedContext, simulator: Simulator) -> int:
     recent = timezone.now() - dt.timedelta(days=60)
     photos = 0
     candidates = (
-        Case.objects.filter(region_code__in=flagship, reported_at__gte=recent, category__photo_required=True)
+        Case.objects.filter(
+            region_code__in=flagship, reported_at__gte=recent, category__photo_required=True
+        )
         .exclude(channel__in=["hotline", "phone", "walk_in"])
         .order_by("reported_at")
         .prefetch_related("events")[:40]
@@ -655,16 +858,26 @@ def _demo_extras(ctx: SeedContext, simulator: Simulator) -> int:
             checked = evidence.check_photo(_demo_image(rng, after=kind == PhotoKind.HANDLE))
             path, thumb = evidence.store(checked)
             CasePhoto.objects.create(
-                case=case, event=event, kind=kind, path=path, thumb_path=thumb,
-                content_type=checked.content_type, size=len(checked.data), width=checked.width,
-                height=checked.height, sha256=checked.sha256, uploaded_by_id=event.actor_id,
+                case=case,
+                event=event,
+                kind=kind,
+                path=path,
+                thumb_path=thumb,
+                content_type=checked.content_type,
+                size=len(checked.data),
+                width=checked.width,
+                height=checked.height,
+                sha256=checked.sha256,
+                uploaded_by_id=event.actor_id,
                 created_at=event.at,
             )
             photos += 1
     actors = simulator.actors
     if actors.resident:
         other = (
-            Case.objects.filter(region_code=actors.resident_grid, status__in=["dispatched", "accepted"])
+            Case.objects.filter(
+                region_code=actors.resident_grid, status__in=["dispatched", "accepted"]
+            )
             .exclude(reporter_id=actors.resident[0])
             .order_by("code")
             .first()
@@ -673,7 +886,9 @@ def _demo_extras(ctx: SeedContext, simulator: Simulator) -> int:
             CaseFollow.objects.get_or_create(case=other, user_id=actors.resident[0])
             Case.objects.filter(pk=other.pk).update(follower_count=1)
     pending = (
-        Case.objects.filter(region_code__in=flagship, status="accepted", extension_requested__isnull=True)
+        Case.objects.filter(
+            region_code__in=flagship, status="accepted", extension_requested__isnull=True
+        )
         .order_by("code")
         .first()
     )
@@ -696,7 +911,9 @@ def _demo_image(rng, after: bool) -> bytes:
     for _ in range(0 if after else 18):
         x, y = rng.randrange(150, 500), rng.randrange(320, 430)
         r = rng.randrange(10, 30)
-        draw.ellipse([x - r, y - r, x + r, y + r], fill=(rng.randrange(60, 120), rng.randrange(60, 100), 40))
+        draw.ellipse(
+            [x - r, y - r, x + r, y + r], fill=(rng.randrange(60, 120), rng.randrange(60, 100), 40)
+        )
     if after:
         draw.rectangle([280, 340, 360, 420], fill=(40, 120, 60))
     buffer = io.BytesIO()
@@ -784,9 +1001,20 @@ def seed_bulk(ctx: SeedContext, simulator: Simulator) -> None:
             yield (
                 _case_values(sim, pk, aware),
                 [
-                    (next(event_ids), pk, aware(e["at"]), e["action"], e["from_status"],
-                     e["to_status"], e["actor_id"], e["actor_name"], e["actor_role"], e["note"],
-                     e["public"], "{}")
+                    (
+                        next(event_ids),
+                        pk,
+                        aware(e["at"]),
+                        e["action"],
+                        e["from_status"],
+                        e["to_status"],
+                        e["actor_id"],
+                        e["actor_name"],
+                        e["actor_role"],
+                        e["note"],
+                        e["public"],
+                        "{}",
+                    )
                     for e in kept
                 ],
             )
@@ -796,10 +1024,8 @@ def seed_bulk(ctx: SeedContext, simulator: Simulator) -> None:
                     f"{time.perf_counter() - started:.0f} s, peak RSS {peak_rss_mb():.0f} MB"
                 )
 
-    if connection.vendor == "postgresql":
-        count = _copy_postgres(rows())
-    else:
-        count = _insert_batches(rows())
+    load = _copy_postgres if connection.vendor == "postgresql" else _insert_batches
+    count = load(rows())
     _reset_sequences()
     ctx.log(
         f"    {count:,} cases in {time.perf_counter() - started:.0f} s "
@@ -816,6 +1042,9 @@ def _copy_postgres(rows) -> int:
     from shequ.core.crypto import blind_index, encrypt
 
     with connection.cursor() as cursor:
+        # Foreign keys are deferred by default: check them row by row instead of queueing
+        # millions of trigger events (which would also forbid rebuilding the indexes).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
             "('cases_case', 'cases_caseevent') AND indexname NOT IN "
@@ -830,7 +1059,7 @@ def _copy_postgres(rows) -> int:
         with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
             writer = csv.writer(spool, quoting=csv.QUOTE_NOTNULL)
             columns = ", ".join(CASE_COLUMNS)
-            with raw.copy(f"COPY cases_case ({columns}) FROM STDIN") as copy:  # noqa: S608
+            with raw.copy(f"COPY cases_case ({columns}) FROM STDIN") as copy:
                 for values, events in rows:
                     phone = values["contact_phone"]
                     if phone:
@@ -843,9 +1072,7 @@ def _copy_postgres(rows) -> int:
                     count += 1
             spool.seek(0)
             columns = ", ".join(EVENT_COLUMNS)
-            with raw.copy(
-                f"COPY cases_caseevent ({columns}) FROM STDIN WITH (FORMAT csv)"  # noqa: S608
-            ) as copy:
+            with raw.copy(f"COPY cases_caseevent ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
                 while chunk := spool.read(1 << 20):
                     copy.write(chunk)
         for _name, definition in indexes:
@@ -885,12 +1112,19 @@ def _insert_batches(rows) -> int:
     return count
 
 
-def DIGEST():  # noqa: N802 - the seeding pipeline's hook name
+def DIGEST():
     yield (
         "cases",
         Case.objects.order_by("code").values_list(
-            "code", "category__code", "status", "region_code", "reported_at", "due_at",
-            "handler_type", "satisfaction", "sla_level",
+            "code",
+            "category__code",
+            "status",
+            "region_code",
+            "reported_at",
+            "due_at",
+            "handler_type",
+            "satisfaction",
+            "sla_level",
         ),
     )
     yield (

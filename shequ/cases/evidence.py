@@ -7,6 +7,7 @@ survives. Files live under MEDIA_ROOT/cases/<yyyy>/<mm>/ with random names and a
 served by the permission-checked view; no public media URL exists.
 """
 
+import contextlib
 import hashlib
 import io
 import secrets
@@ -85,7 +86,14 @@ def check_photo(upload, index: int | None = None) -> CheckedPhoto:
             if image.width * image.height > MAX_PIXELS:
                 raise Image.DecompressionBombError("too many pixels")
             image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError, SyntaxError, ValueError):
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ):
         raise photo_error(
             _("文件 %(name)s 不是有效的图片（支持 JPEG、PNG、WebP）。") % {"name": name or index},
             index,
@@ -155,7 +163,5 @@ def store(photo: CheckedPhoto) -> tuple[str, str]:
 def discard(paths) -> None:
     """Remove stored files (a transaction that saved them rolled back)."""
     for path in paths:
-        try:
+        with contextlib.suppress(OSError):
             default_storage.delete(path)
-        except OSError:
-            pass

@@ -107,7 +107,11 @@ def _key_text(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).date().isoformat() if timezone.is_aware(value) else value.date().isoformat()
+        return (
+            timezone.localtime(value).date().isoformat()
+            if timezone.is_aware(value)
+            else value.date().isoformat()
+        )
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)

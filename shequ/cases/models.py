@@ -359,7 +359,8 @@ class Case(models.Model):
                 name="case_dispatched_has_due",
             ),
             models.CheckConstraint(
-                condition=Q(lat__isnull=True) | Q(lat__gte=-90, lat__lte=90, lng__gte=-180, lng__lte=180),
+                condition=Q(lat__isnull=True)
+                | Q(lat__gte=-90, lat__lte=90, lng__gte=-180, lng__lte=180),
                 name="case_coordinates_range",
             ),
             models.CheckConstraint(
@@ -493,13 +494,6 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
 
-    @property
-    def action_label(self) -> str:
-        try:
-            return Action(self.action).label
-        except ValueError:
-            return SYSTEM_EVENT_LABELS.get(self.action, self.action)
-
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise AppendOnlyError("case events are immutable")
@@ -507,6 +501,13 @@ class CaseEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("case events are immutable")
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return Action(self.action).label
+        except ValueError:
+            return SYSTEM_EVENT_LABELS.get(self.action, self.action)
 
 
 SYSTEM_EVENT_LABELS = {

@@ -45,7 +45,9 @@ def place_from_point(lat, lng, crs: str = "wgs84", address: str = "") -> Place:
     try:
         result = geo_locate.locate(lat, lng, crs)
     except InvalidInput as exc:
-        field_name = (exc.details or {}).get("field", "lat") if isinstance(exc.details, dict) else "lat"
+        field_name = (
+            (exc.details or {}).get("field", "lat") if isinstance(exc.details, dict) else "lat"
+        )
         raise field_error(field_name, exc.message, exc.code) from None
     if result.grid_code is None:
         raise field_error(

@@ -91,7 +91,9 @@ BOARD_TABS = {
     "reported": Q(status=Status.REPORTED),
     "registered": Q(status=Status.REGISTERED),
     "overdue": Q(status__in=list(OPEN_STATUSES), step_due_at__isnull=False),
-    "extension": Q(status__in=[Status.DISPATCHED, Status.ACCEPTED], extension_requested__isnull=False),
+    "extension": Q(
+        status__in=[Status.DISPATCHED, Status.ACCEPTED], extension_requested__isnull=False
+    ),
     "escalated": Q(status__in=list(OPEN_STATUSES), escalation_level__gt=0),
     "open": Q(status__in=list(OPEN_STATUSES)),
 }
@@ -99,9 +101,9 @@ BOARD_TABS = {
 
 def board(user, tab: str, *, category: str | None = None) -> QuerySet:
     """The dispatch board of community/township/city staff."""
-    qs = scoped(
-        Case.objects.select_related(*LIST_RELATED), user, "cases.dispatch"
-    ).filter(BOARD_TABS[tab])
+    qs = scoped(Case.objects.select_related(*LIST_RELATED), user, "cases.dispatch").filter(
+        BOARD_TABS[tab]
+    )
     if tab == "overdue":
         qs = qs.filter(step_due_at__lte=timezone.now())
     if category:

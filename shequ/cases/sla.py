@@ -9,7 +9,8 @@ compare-and-sets the colour, so two sweeps at once never notify twice:
                                                                              handler and the
                                                                              community told
   up      overdue by the category's grace                                 → one rung up the
-                                                                             ladder (case_escalate)
+                                                                             ladder (the rule of
+                                                                             case_escalate, bulk)
 """
 
 import logging
@@ -25,7 +26,6 @@ from django.utils.translation import gettext as _
 from shequ.cases.access import HANDLER_ROLE
 from shequ.cases.models import Case, CaseEvent
 from shequ.cases.workflow import HandlerType, SlaLevel
-from shequ.core.errors import ConflictError
 from shequ.core.roles import Role
 
 logger = logging.getLogger("shequ.cases.sla")
@@ -107,6 +107,46 @@ def _recipients(rows: list[dict], *, with_dispatchers: bool) -> dict[int, list[i
         if with_dispatchers:
             ids += by_region.get((Role.COMMUNITY_STAFF, row["region_code"][:12]), [])
         result[row["id"]] = ids
+    return result
+
+
+LEVEL_LENGTH = {"grid": 15, "community": 12, "township": 9, "city": 6}
+
+
+def _level_recipients(messages: list[dict]) -> dict[tuple[str, int], list[int]]:
+    """(level, case id) → the people of that ladder level responsible for the case's place."""
+    from shequ.accounts.models import Assignment
+    from shequ.cases.access import LEVEL_ROLE
+
+    codes: set[str] = set()
+    companies: set[int] = set()
+    for m in messages:
+        case = m["case"]
+        if m["level"] == "property":
+            companies.add(case.handler_company_id)
+        else:
+            codes.add(case.region_code[: LEVEL_LENGTH[m["level"]]])
+    by_region: dict[tuple[str, str], list[int]] = {}
+    for role, code, user_id in Assignment.objects.filter(
+        is_active=True, user__is_active=True, region__code__in=codes
+    ).values_list("role", "region__code", "user_id"):
+        by_region.setdefault((role, code), []).append(user_id)
+    by_company: dict[int, list[int]] = {}
+    for company_id, user_id in Assignment.objects.filter(
+        is_active=True,
+        user__is_active=True,
+        role=Role.PROPERTY_STAFF,
+        property_company_id__in=companies,
+    ).values_list("property_company_id", "user_id"):
+        by_company.setdefault(company_id, []).append(user_id)
+    result = {}
+    for m in messages:
+        case, level = m["case"], m["level"]
+        if level == "property":
+            ids = by_company.get(case.handler_company_id, [])
+        else:
+            ids = by_region.get((LEVEL_ROLE[level], case.region_code[: LEVEL_LENGTH[level]]), [])
+        result[(level, case.pk)] = ids
     return result
 
 
@@ -218,24 +258,27 @@ def sla_sweep(*, now=None) -> SweepResult:
             channels=("sms",),
         )
 
-    # Escalation: overdue by the grace → one rung up, through the service.
-    from shequ.cases.services import case_escalate
+    # Escalation: overdue by the grace → one rung up (the rule of case_escalate, in bulk).
+    from shequ.cases.services.transitions import cases_escalate_due
 
-    due = (
-        Case.objects.filter(escalate_at__isnull=False, escalate_at__lte=now)
-        .select_related("category")
-        .order_by("escalate_at")
-    )
-    for case in due.iterator(chunk_size=500):
-        try:
-            case_escalate(case=case, actor=None, now=now)
-            result.escalated += 1
-        except ConflictError as exc:
-            if exc.code == "ladder_top":
-                Case.objects.filter(pk=case.pk, escalate_at=case.escalate_at).update(
-                    escalate_at=None
-                )
-            continue
+    escalated, messages = cases_escalate_due(now=now)
+    result.escalated = escalated
+    if messages:
+        recipients = _level_recipients(messages)
+        result.notifications += notify_bulk(
+            [
+                {
+                    "recipients": recipients[(m["level"], m["case"].pk)],
+                    "kind": "case_escalated",
+                    "title": m["title"],
+                    "url": reverse("case-detail", args=[m["case"].pk]),
+                    "object_type": "cases.case",
+                    "object_id": m["case"].pk,
+                }
+                for m in messages
+            ],
+            channels=("sms",),
+        )
     result.seconds = time.perf_counter() - started
     if result.yellow or result.red or result.escalated:
         logger.info("sla sweep: %s", result.as_dict())

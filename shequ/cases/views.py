@@ -252,7 +252,9 @@ def hotline(request):
             "field_errors": field_errors,
             "channels": [(c.value, c.label) for c in Channel if c in STAFF_ENTRY_CHANNELS],
             "map_config": _map_config(
-                region, pick=True, lat=request.POST.get("lat") or None,
+                region,
+                pick=True,
+                lat=request.POST.get("lat") or None,
                 lng=request.POST.get("lng") or None,
             ),
         },
@@ -342,13 +344,12 @@ def case_act(request, pk: int, action: str):
         for line in error_lines(exc):
             messages.error(request, line)
     else:
-        messages.success(
-            request, _("已完成：%(action)s。") % {"action": Action(action).label}
-        )
+        messages.success(request, _("已完成：%(action)s。") % {"action": Action(action).label})
     target_url = reverse("case-detail", args=[pk])
-    if action in (Action.ACCEPT, Action.HANDLE, Action.RETURN) and not access.visible_cases(
-        request.user
-    ).filter(pk=pk).exists():
+    if (
+        action in (Action.ACCEPT, Action.HANDLE, Action.RETURN)
+        and not access.visible_cases(request.user).filter(pk=pk).exists()
+    ):
         target_url = reverse("cases-inbox")
     return redirect(target_url)
 
@@ -395,13 +396,19 @@ def case_contact(request, pk: int):
     )
     view = selectors.case_for_user(request.user, pk)
     return render(
-        request, "cases/detail.html", _detail_context(request, view, revealed_phone=case.contact_phone)
+        request,
+        "cases/detail.html",
+        _detail_context(request, view, revealed_phone=case.contact_phone),
     )
 
 
 def photo_response(user, photo_id: int, *, thumb: bool = False, case_id: int | None = None):
     """A case photo for someone who may see the case (else 404): never a public URL."""
-    photo = CasePhoto.objects.filter(pk=photo_id).only("case_id", "path", "thumb_path", "content_type").first()
+    photo = (
+        CasePhoto.objects.filter(pk=photo_id)
+        .only("case_id", "path", "thumb_path", "content_type")
+        .first()
+    )
     if photo is None or (case_id is not None and photo.case_id != case_id):
         raise Http404
     view_case = access.visible_cases(user).filter(pk=photo.case_id).exists()
@@ -412,9 +419,7 @@ def photo_response(user, photo_id: int, *, thumb: bool = False, case_id: int | N
         handle = default_storage.open(path, "rb")
     except FileNotFoundError:
         raise Http404 from None
-    response = FileResponse(
-        handle, content_type="image/jpeg" if thumb else photo.content_type
-    )
+    response = FileResponse(handle, content_type="image/jpeg" if thumb else photo.content_type)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = "inline"
@@ -427,7 +432,7 @@ def photo(request, pk: int, thumb: bool = False):
 
 
 def due_text(value, now=None) -> str:
-    """"还剩 3 小时" / "已超期 2 天" for lists (clock time, for people)."""
+    """ "还剩 3 小时" / "已超期 2 天" for lists (clock time, for people)."""
     if value is None:
         return ""
     now = now or timezone.now()

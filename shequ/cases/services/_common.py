@@ -13,7 +13,7 @@ from shequ.cases import evidence
 from shequ.cases.access import HANDLER_ROLE, LEVEL_ROLE
 from shequ.cases.calendar import LimitUnit, get_calendar
 from shequ.cases.models import Case, CaseEvent, CaseFollow, CasePhoto, Category
-from shequ.cases.workflow import TRANSITIONS, Action, HandlerType, SlaLevel, Status, Step
+from shequ.cases.workflow import TRANSITIONS, Action, HandlerType, SlaLevel, Status
 from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.masking import mask_name
 from shequ.core.roles import ROLE_PRIORITY, Role

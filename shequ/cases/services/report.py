@@ -101,7 +101,10 @@ def clean_attributes(category: Category, values) -> tuple[dict, list[dict]]:
         if empty:
             if attribute.required:
                 errors.append(
-                    {"field": field, "message": _("请填写「%(name)s」。") % {"name": attribute.name}}
+                    {
+                        "field": field,
+                        "message": _("请填写「%(name)s」。") % {"name": attribute.name},
+                    }
                 )
             continue
         try:
@@ -208,7 +211,10 @@ def case_report(
     category_obj = resolve_category(category)
     if category_obj is None:
         errors.append(
-            {"field": "category", "message": _("未知的问题类别：%(code)s。") % {"code": category or "—"}}
+            {
+                "field": "category",
+                "message": _("未知的问题类别：%(code)s。") % {"code": category or "—"},
+            }
         )
     text = (description or "").strip()
     if not text:
@@ -324,9 +330,10 @@ def case_report(
                         case.save(force_insert=True)
                     break
                 except IntegrityError:
-                    if source_ref and Case.objects.filter(
-                        channel=channel, source_ref=source_ref
-                    ).exists():
+                    if (
+                        source_ref
+                        and Case.objects.filter(channel=channel, source_ref=source_ref).exists()
+                    ):
                         raise _duplicate_source(source_ref) from None
                     if attempt == 2 or not Case.objects.filter(code=case.code).exists():
                         raise

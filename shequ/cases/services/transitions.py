@@ -9,6 +9,7 @@ commands always pass the acting user.
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +17,7 @@ from shequ.cases import access, evidence
 from shequ.cases.calendar import get_calendar
 from shequ.cases.models import Case
 from shequ.cases.services._common import (
+    SYSTEM_NAME,
     apply_transition,
     case_title,
     check_allowed,
@@ -25,8 +27,8 @@ from shequ.cases.services._common import (
     ladder_position,
     level_user_ids,
     no_clock,
-    require_text,
     reporter_and_follower_ids,
+    require_text,
     tell,
     unit_user_ids,
 )
@@ -325,9 +327,7 @@ def case_rework(*, case: Case, actor, note: str = "", now=None) -> Case:
     )
 
 
-def case_request_extension(
-    *, case: Case, actor, amount=None, reason: str = "", now=None
-) -> Case:
+def case_request_extension(*, case: Case, actor, amount=None, reason: str = "", now=None) -> Case:
     """申请延期: the handling party asks for more time (in the category's handling unit)."""
     _check(actor, case, Action.EXTEND)
     reason = require_text(reason, "reason", _("申请延期须说明理由。"), 500)
@@ -402,7 +402,13 @@ def case_approve_extension(
         title = (
             _("延期申请已批准：%(title)s") if approved else _("延期申请未获批准：%(title)s")
         ) % {"title": case_title(c)}
-        tell([c.handler_id] if c.handler_id else unit_user_ids(c), "case_extension", title, c, body=note)
+        tell(
+            [c.handler_id] if c.handler_id else unit_user_ids(c),
+            "case_extension",
+            title,
+            c,
+            body=note,
+        )
 
     return apply_transition(
         case,
@@ -518,11 +524,14 @@ def case_merge(*, case: Case, actor, into: Case | None = None, note: str = "", n
     access.check_role(actor, into, Action.MERGE)
     if into.pk == case.pk:
         raise field_errors([{"field": "into", "message": _("不能与自身合并。")}])
-    if into.status not in {Status.REPORTED, Status.REGISTERED, Status.DISPATCHED,
-                           Status.ACCEPTED, Status.HANDLED}:
-        raise ConflictError(
-            _("目标案件已办结或已关闭，不能合并。"), code="target_not_open"
-        )
+    if into.status not in {
+        Status.REPORTED,
+        Status.REGISTERED,
+        Status.DISPATCHED,
+        Status.ACCEPTED,
+        Status.HANDLED,
+    }:
+        raise ConflictError(_("目标案件已办结或已关闭，不能合并。"), code="target_not_open")
     now = now or timezone.now()
 
     def after(c):
@@ -545,9 +554,7 @@ def case_merge(*, case: Case, actor, into: Case | None = None, note: str = "", n
             after_commit=after,
         )
         if case.reporter_id and case.reporter_id != into.reporter_id:
-            _follow, created = CaseFollow.objects.get_or_create(
-                case=into, user_id=case.reporter_id
-            )
+            _follow, created = CaseFollow.objects.get_or_create(case=into, user_id=case.reporter_id)
             if created:
                 Case.objects.filter(pk=into.pk).update(follower_count=F("follower_count") + 1)
     return merged
@@ -581,15 +588,13 @@ def case_supervise(*, case: Case, actor, note: str = "", now=None) -> Case:
     )
 
 
-def case_escalate(*, case: Case, actor=None, note: str = "", now=None) -> Case:
-    """升级: one rung up the category's ladder (grid → community → township → city). The new
-    level is told and the case is supervised; the sweep does this when a step is overdue by
-    the category's grace, staff with dispatch rights may do it by hand."""
-    _check(actor, case, Action.ESCALATE, system_allowed=True)
+def _escalation(case: Case, now) -> tuple[str, dict] | None:
+    """The escalation rule: the next rung of the category's ladder and the changes it makes
+    (supervised; the next escalation one grace later while a higher rung exists), or None at
+    the top. Shared by case_escalate and the sweep's bulk path."""
     position, length = ladder_position(case)
     if position + 1 >= length:
-        raise ConflictError(_("已升级至最高层级。"), code="ladder_top")
-    now = now or timezone.now()
+        return None
     level = case.category.ladder[position + 1]
     next_escalation = None
     if position + 2 < length and case.step_due_at is not None:
@@ -597,6 +602,23 @@ def case_escalate(*, case: Case, actor=None, note: str = "", now=None) -> Case:
         next_escalation = get_calendar().add(
             base, case.category.escalation_grace, case.category.escalation_grace_unit
         )
+    return level, {
+        "escalation_level": case.escalation_level + 1,
+        "escalate_at": next_escalation,
+        "supervised": True,
+    }
+
+
+def case_escalate(*, case: Case, actor=None, note: str = "", now=None) -> Case:
+    """升级: one rung up the category's ladder (grid → community → township → city). The new
+    level is told and the case is supervised. Staff with dispatch rights may do it by hand; the
+    SLA sweep escalates overdue cases in bulk with the same rule (`cases_escalate_due`)."""
+    _check(actor, case, Action.ESCALATE, system_allowed=True)
+    now = now or timezone.now()
+    step = _escalation(case, now)
+    if step is None:
+        raise ConflictError(_("已升级至最高层级。"), code="ladder_top")
+    level, changes = step
 
     def after(c):
         tell(
@@ -612,11 +634,7 @@ def case_escalate(*, case: Case, actor=None, note: str = "", now=None) -> Case:
         case,
         Action.ESCALATE,
         actor,
-        changes={
-            "escalation_level": case.escalation_level + 1,
-            "escalate_at": next_escalation,
-            "supervised": True,
-        },
+        changes=changes,
         cas={"escalation_level": case.escalation_level},
         now=now,
         note=note or _("超期未处置，升级至上一级"),
@@ -624,6 +642,83 @@ def case_escalate(*, case: Case, actor=None, note: str = "", now=None) -> Case:
         data={"level": level},
         after_commit=after,
     )
+
+
+def cases_escalate_due(*, now=None, chunk: int = 500) -> tuple[int, list[dict]]:
+    """Escalate every case whose escalation time has come, by the rule of `case_escalate`, in
+    bulk: per chunk one locking read, one UPDATE and one insert of timeline rows (rows another
+    sweep holds are skipped). Returns (escalated, notification messages for the new levels)."""
+    from django.db.models import Case as When_
+    from django.db.models import DateTimeField, Value, When
+    from django.db.models.functions import Cast
+
+    from shequ.cases.models import CaseEvent
+
+    now = now or timezone.now()
+    ids = list(
+        Case.objects.filter(escalate_at__isnull=False, escalate_at__lte=now)
+        .order_by("escalate_at")
+        .values_list("id", flat=True)
+    )
+    escalated = 0
+    messages: list[dict] = []
+    for start in range(0, len(ids), chunk):
+        with transaction.atomic():
+            cases = list(
+                Case.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("category")
+                .filter(pk__in=ids[start : start + chunk], escalate_at__lte=now)
+            )
+            tops, steps = [], []
+            for case in cases:
+                step = _escalation(case, now)
+                (tops if step is None else steps).append((case, step))
+            if tops:
+                Case.objects.filter(pk__in=[c.pk for c, _ in tops]).update(escalate_at=None)
+            if not steps:
+                continue
+            Case.objects.filter(pk__in=[c.pk for c, _ in steps]).update(
+                escalation_level=F("escalation_level") + 1,
+                supervised=True,
+                escalate_at=When_(
+                    *[
+                        When(pk=c.pk, then=Cast(Value(changes["escalate_at"]), DateTimeField()))
+                        for c, (_l, changes) in steps
+                    ],
+                    default=Cast(Value(None), DateTimeField()),
+                    output_field=DateTimeField(),
+                ),
+                version=F("version") + 1,
+                updated_at=now,
+            )
+            CaseEvent.objects.bulk_create(
+                [
+                    CaseEvent(
+                        case_id=case.pk,
+                        at=now,
+                        action=Action.ESCALATE,
+                        from_status=case.status,
+                        to_status=case.status,
+                        actor=None,
+                        actor_name=SYSTEM_NAME,
+                        actor_role="system",
+                        note=_("超期未处置，升级至上一级"),
+                        public=False,
+                        data={"level": level},
+                    )
+                    for case, (level, _changes) in steps
+                ]
+            )
+            escalated += len(steps)
+            messages += [
+                {
+                    "level": level,
+                    "case": case,
+                    "title": _("超期案件升级至本级：%(title)s") % {"title": case_title(case)},
+                }
+                for case, (level, _changes) in steps
+            ]
+    return escalated, messages
 
 
 def sla_level_label(level: str) -> str:
