@@ -158,6 +158,12 @@ class TestCaseDeadlines:
             case = report(persona("resident"), "0101")  # 暴露垃圾: 1 工作日
         assert local(case.due_at) == dt.datetime(2025, 10, 9, 15, 0)
 
+    def test_dispatch_before_a_make_up_saturday(self, persona):
+        # Friday 10 Oct 2025 16:00 + 5 工作时: Saturday 11 Oct is a 调休 working day → 12:00.
+        with time_machine.travel(at(2025, 10, 10, 16, 0), tick=False):
+            case = report(persona("resident"), "0102")
+        assert local(case.due_at) == dt.datetime(2025, 10, 11, 12, 0)
+
     def test_dispatch_on_make_up_sunday(self, persona):
         with time_machine.travel(at(2025, 9, 28, 9, 0), tick=False):
             case = report(persona("resident"), "0102")

@@ -296,3 +296,35 @@ def test_case_search_page(client_as, persona, world):
     case = report(persona("resident"), "0101", grid=world["grid_a"])
     body = client_as("township").get(reverse("cases-list"), {"q": case.code}).content.decode()
     assert case.code in body
+
+
+def test_admin_for_categories_and_calendar(client_as):
+    for user in ("admin", "city"):
+        client = client_as(user)
+        for url in (
+            "/admin/cases/category/",
+            "/admin/cases/category/add/",
+            "/admin/cases/calendarday/",
+            "/admin/cases/calendarday/add/",
+        ):
+            assert client.get(url).status_code == 200, (user, url)
+    body = client_as("city").get("/admin/cases/category/").content.decode()
+    assert "暴露垃圾" in body
+    response = client_as("city").post(
+        "/admin/cases/calendarday/add/", {"date": "2027-10-01", "is_workday": "", "note": "国庆节"}
+    )
+    assert response.status_code == 302
+    import datetime as dt
+
+    from shequ.cases.calendar import get_calendar
+
+    assert not get_calendar().is_workday(dt.date(2027, 10, 1))
+    assert client_as("grid").get("/admin/cases/category/").status_code in (302, 403)
+
+
+def test_case_admin_is_read_only(client_as, persona, world):
+    case = report(persona("resident"), "0101", grid=world["grid_a"])
+    client = client_as("admin")
+    assert client.get("/admin/cases/case/").status_code == 200
+    body = client.get(f"/admin/cases/case/{case.pk}/change/").content.decode()
+    assert case.code in body and "contact_phone" not in body
