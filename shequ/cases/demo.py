@@ -154,6 +154,7 @@ class Simulator:
         self._place_cumulative = list(itertools.accumulate(p.weight for p in self.places))
         self.actors = self._actors()
         self._day_seq: dict[dt.date, int] = {}
+        self._order_seq: dict[dt.date, int] = {}
         self._open_by_key: dict[tuple[str, int], tuple[int, dt.datetime]] = {}
         self.daily = self.cal.daily_seconds
 
@@ -241,6 +242,12 @@ class Simulator:
 
     def _fraction_of(self, moment, limit, unit, fraction) -> dt.datetime:
         return self._after(moment, max(limit * fraction, 0.02), unit)
+
+    def _work_order(self, day: dt.date) -> str:
+        """A 12345 work-order number, unique per day like the hotline's own."""
+        seq = self._order_seq.get(day, 0) + 1
+        self._order_seq[day] = seq
+        return f"12345-{day:%Y%m%d}-{seq:05d}"
 
     def _code(self, day: dt.date) -> str:
         seq = self._day_seq.get(day, 0) + 1
@@ -356,9 +363,7 @@ class Simulator:
             "code": self._code(reported.date()),
             "category_id": leaf.pk,
             "channel": channel,
-            "source_ref": f"12345-{reported:%Y%m%d}-{rng.randrange(10**6):06d}"
-            if channel == "hotline"
-            else "",
+            "source_ref": self._work_order(reported.date()) if channel == "hotline" else "",
             "priority": leaf.priority,
             "description": description,
             "attributes": attributes,

@@ -32,7 +32,7 @@ from shequ.core.models import AppendOnlyError
 
 CONTACT_PHONE_CONTEXT = "cases.case.contact_phone"
 LADDER_LEVELS = ("grid", "property", "community", "township", "city")
-OPEN = [s.value for s in OPEN_STATUSES]
+OPEN = sorted(s.value for s in OPEN_STATUSES)  # sorted: a stable migration
 
 
 def validate_ladder(value: str) -> None:
@@ -386,16 +386,17 @@ class Case(models.Model):
                 condition=Q(status__in=OPEN, handler_company__isnull=False),
             ),
             # The SLA sweep: only cases whose clock runs are in these.
+            # (A running clock is the only thing that sets these fields: the indexes hold only
+            # the open cases, and a bare IS NOT NULL lets SQLite use them with bound values.)
             models.Index(
                 fields=["step_warn_at"],
                 name="case_sla_warn",
-                condition=Q(sla_level=SlaLevel.GREEN, step_warn_at__isnull=False),
+                condition=Q(step_warn_at__isnull=False),
             ),
             models.Index(
                 fields=["step_due_at"],
                 name="case_sla_due",
-                condition=Q(sla_level__in=[SlaLevel.GREEN, SlaLevel.YELLOW])
-                & Q(step_due_at__isnull=False),
+                condition=Q(step_due_at__isnull=False),
             ),
             models.Index(
                 fields=["escalate_at"],

@@ -191,7 +191,9 @@ def sla_sweep(*, now=None) -> SweepResult:
             step_warn_at__isnull=False,
             step_warn_at__lte=now,
             step_due_at__gt=now,
-        ).values_list("id", flat=True)
+        )
+        .order_by()
+        .values_list("id", flat=True)
     )
     yellow = _mark(yellow_ids, [SlaLevel.GREEN], SlaLevel.YELLOW, {})
     result.yellow = len(yellow)
@@ -218,7 +220,9 @@ def sla_sweep(*, now=None) -> SweepResult:
             sla_level__in=[SlaLevel.GREEN, SlaLevel.YELLOW],
             step_due_at__isnull=False,
             step_due_at__lte=now,
-        ).values_list("id", flat=True)
+        )
+        .order_by()
+        .values_list("id", flat=True)
     )
     red = _mark(red_ids, [SlaLevel.GREEN, SlaLevel.YELLOW], SlaLevel.RED, {"supervised": True})
     result.red = len(red)

@@ -260,19 +260,19 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('status__in', ['registered', 'reported', 'accepted', 'handled', 'dispatched'])), fields=['handler_unit_code', 'step_due_at'], name='case_unit_inbox'),
+            index=models.Index(condition=models.Q(('status__in', ['accepted', 'dispatched', 'handled', 'registered', 'reported'])), fields=['handler_unit_code', 'step_due_at'], name='case_unit_inbox'),
         ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('handler_company__isnull', False), ('status__in', ['registered', 'reported', 'accepted', 'handled', 'dispatched'])), fields=['handler_company', 'step_due_at'], name='case_company_inbox'),
+            index=models.Index(condition=models.Q(('handler_company__isnull', False), ('status__in', ['accepted', 'dispatched', 'handled', 'registered', 'reported'])), fields=['handler_company', 'step_due_at'], name='case_company_inbox'),
         ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('sla_level', 'green'), ('step_warn_at__isnull', False)), fields=['step_warn_at'], name='case_sla_warn'),
+            index=models.Index(condition=models.Q(('step_warn_at__isnull', False)), fields=['step_warn_at'], name='case_sla_warn'),
         ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('sla_level__in', ['green', 'yellow']), ('step_due_at__isnull', False)), fields=['step_due_at'], name='case_sla_due'),
+            index=models.Index(condition=models.Q(('step_due_at__isnull', False)), fields=['step_due_at'], name='case_sla_due'),
         ),
         migrations.AddIndex(
             model_name='case',
@@ -280,7 +280,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('status__in', ['registered', 'reported', 'accepted', 'handled', 'dispatched'])), fields=['category', 'reported_at'], name='case_open_by_category'),
+            index=models.Index(condition=models.Q(('status__in', ['accepted', 'dispatched', 'handled', 'registered', 'reported'])), fields=['category', 'reported_at'], name='case_open_by_category'),
         ),
         migrations.AddIndex(
             model_name='case',
