@@ -86,7 +86,10 @@ def in_handler_unit(user, case: Case) -> bool:
 
 
 def handler_unit_q(user) -> Q | None:
-    """Cases routed to any unit `user` belongs to (for inboxes)."""
+    """Cases routed to any unit `user` belongs to (for inboxes).
+
+    A unit's code is the code of the region its role works at (a grid worker's grid, community
+    staff's community…), so this is an equality — the inbox index serves it directly."""
     q = Q()
     matched = False
     for a in user_assignments(user):
@@ -99,7 +102,7 @@ def handler_unit_q(user) -> Q | None:
             q |= Q(handler_type=handler_type, handler_company_id=a.property_company_id)
             matched = True
         elif a.scope_code:
-            q |= Q(handler_type=handler_type, handler_unit_code__startswith=a.scope_code)
+            q |= Q(handler_type=handler_type, handler_unit_code=a.scope_code)
             matched = True
     return q if matched else None
 
