@@ -81,8 +81,8 @@ def inbox(user) -> QuerySet:
         return Case.objects.none()
     return (
         _base(user)
-        .filter(unit)
-        .filter(Q(status=Status.DISPATCHED) | Q(status=Status.ACCEPTED, handler=user))
+        .filter(unit, status__in=[Status.DISPATCHED, Status.ACCEPTED])
+        .filter(Q(status=Status.DISPATCHED) | Q(handler=user))
         .order_by("step_due_at", "id")
     )
 
