@@ -19,6 +19,9 @@ Environment (all optional outside production):
   SHEQU_METRICS_TOKEN  bearer token for /metrics (without it, production answers loopback only)
   SHEQU_PROXY_COUNT    trusted reverse proxies in front (reads X-Forwarded-For; default 0)
   SHEQU_REPLICA_URL    postgres://… of a read replica for the cockpit (optional)
+  SHEQU_WORKING_HOURS  working periods of a working day (default 08:30-12:00,13:30-17:30)
+  SHEQU_SMS_BACKEND, SHEQU_WECHAT_BACKEND
+                       notification channel backends (default: log a masked line, send nothing)
 """
 
 import base64
@@ -274,6 +277,8 @@ INSTALLED_APPS = [
     "shequ.property",
     "shequ.people",
     "shequ.points",
+    "shequ.notifications",
+    "shequ.cases",
     "shequ.web",
     "shequ.demo",
     "shequ.queue",
@@ -540,3 +545,45 @@ SHEQU_MAP_TILE_ATTRIBUTION = os.environ.get("SHEQU_MAP_TILE_ATTRIBUTION", "")
 SHEQU_DEMO_PASSWORD = os.environ.get("SHEQU_DEMO_PASSWORD", "shequ-demo")
 SHEQU_API_TOKEN_DAYS = env_int("SHEQU_API_TOKEN_DAYS", 30, minimum=1, maximum=3650)
 SHEQU_IDEMPOTENCY_HOURS = env_int("SHEQU_IDEMPOTENCY_HOURS", 48, minimum=1, maximum=24 * 90)
+
+
+def parse_working_hours(raw: str) -> list[tuple[int, int]]:
+    """Parse "08:30-12:00,13:30-17:30" into [(510, 720), (810, 1050)] (minutes of the day)."""
+    periods: list[tuple[int, int]] = []
+    try:
+        for part in raw.split(","):
+            start, end = (piece.strip() for piece in part.split("-"))
+            minutes = []
+            for clock in (start, end):
+                hours, mins = clock.split(":")
+                if not (hours.isdigit() and mins.isdigit() and len(mins) == 2):
+                    raise ValueError(clock)
+                value = int(hours) * 60 + int(mins)
+                if not 0 <= value <= 24 * 60:
+                    raise ValueError(clock)
+                minutes.append(value)
+            periods.append((minutes[0], minutes[1]))
+    except ValueError:
+        periods = []
+    ordered = all(s < e for s, e in periods) and all(
+        periods[i][1] <= periods[i + 1][0] for i in range(len(periods) - 1)
+    )
+    if not periods or not ordered:
+        raise ImproperlyConfigured(
+            f"SHEQU_WORKING_HOURS 的值无效：{raw!r}（示例：08:30-12:00,13:30-17:30，时段须按顺序且不重叠）。"
+            f" Invalid SHEQU_WORKING_HOURS={raw!r}; expected e.g. 08:30-12:00,13:30-17:30."
+        )
+    return periods
+
+
+# Working hours of the official working calendar (工作时), used by case deadlines.
+SHEQU_WORKING_HOURS = parse_working_hours(
+    os.environ.get("SHEQU_WORKING_HOURS", "08:30-12:00,13:30-17:30")
+)
+# Notification channels besides the in-app centre: dotted paths of backend classes.
+SHEQU_SMS_BACKEND = os.environ.get(
+    "SHEQU_SMS_BACKEND", "shequ.notifications.backends.LoggingBackend"
+)
+SHEQU_WECHAT_BACKEND = os.environ.get(
+    "SHEQU_WECHAT_BACKEND", "shequ.notifications.backends.LoggingBackend"
+)

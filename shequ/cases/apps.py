@@ -1,0 +1,70 @@
+from datetime import timedelta
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CasesConfig(AppConfig):
+    name = "shequ.cases"
+    label = "cases"
+    verbose_name = _("诉求与事件")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from shequ.cases import calendar
+        from shequ.cases.models import CalendarDay
+        from shequ.cases.tasks import sla_sweep_task
+        from shequ.core import schedule
+        from shequ.core.nav import NavEntry, register
+        from shequ.core.roles import Role
+
+        register(
+            NavEntry(
+                "grid",
+                _("随手拍"),
+                "cases-report",
+                perm="cases.report",
+                roles=frozenset({Role.RESIDENT, Role.GRID_WORKER}),
+                order=1,
+                icon="camera",
+            ),
+            NavEntry(
+                "grid",
+                _("我的诉求"),
+                "cases-mine",
+                perm="cases.rate",
+                roles=frozenset({Role.RESIDENT}),
+                order=2,
+                icon="list",
+            ),
+            NavEntry(
+                "grid",
+                _("待办案件"),
+                "cases-inbox",
+                perm="cases.handle",
+                roles=frozenset({Role.GRID_WORKER, Role.PROPERTY_STAFF}),
+                order=3,
+                icon="inbox",
+            ),
+            NavEntry(
+                "grid", _("派遣台"), "cases-board", perm="cases.dispatch", order=4, icon="board"
+            ),
+            NavEntry(
+                "grid", _("核查结案"), "cases-verify", perm="cases.verify", order=5, icon="check"
+            ),
+            NavEntry(
+                "grid",
+                _("热线登记"),
+                "cases-hotline",
+                perm="cases.hotline",
+                order=6,
+                icon="phone",
+            ),
+        )
+        schedule.register("cases.sla_sweep", sla_sweep_task, every=timedelta(minutes=1))
+        # Cache invalidation only (no business rule): a changed calendar day rebuilds the axis.
+        post_save.connect(calendar.calendar_changed, sender=CalendarDay, dispatch_uid="cal-saved")
+        post_delete.connect(
+            calendar.calendar_changed, sender=CalendarDay, dispatch_uid="cal-deleted"
+        )

@@ -1,0 +1,308 @@
+"""Reads of the closed loop: inboxes, the dispatch board, the verification queue, a resident's
+cases, one case with its timeline, duplicate suggestions. Every list goes through the scoping
+helper (`access.visible_cases` → `core.scoping.scoped`)."""
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from shequ.cases import access
+from shequ.cases.indicators import indicators  # noqa: F401 - re-exported for the cockpit
+from shequ.cases.models import Case, CaseEvent, CaseFollow, CasePhoto, Category
+from shequ.cases.workflow import (
+    OPEN_STATUSES,
+    REOPEN_DAYS,
+    TRANSITIONS,
+    Action,
+    Status,
+)
+from shequ.core.scoping import scoped
+
+LIST_RELATED = ("category", "category__parent")
+
+
+def _base(user) -> QuerySet:
+    return access.visible_cases(user, Case.objects.select_related(*LIST_RELATED))
+
+
+def case_search(
+    user,
+    *,
+    status: str | list[str] | None = None,
+    category: str | None = None,
+    channel: str | None = None,
+    region: str | None = None,
+    overdue: bool | None = None,
+    mine: bool = False,
+    assigned: bool = False,
+    reported_from=None,
+    reported_to=None,
+    q: str | None = None,
+) -> QuerySet:
+    """Cases the user may see, filtered (the API's GET /cases and the staff case list)."""
+    qs = _base(user)
+    if status:
+        statuses = [status] if isinstance(status, str) else list(status)
+        if "open" in statuses:
+            statuses = [s for s in statuses if s != "open"] + [s.value for s in OPEN_STATUSES]
+        qs = qs.filter(status__in=statuses)
+    if category:
+        qs = qs.filter(Q(category__code=category) | Q(category__parent__code=category))
+    if channel:
+        qs = qs.filter(channel=channel)
+    if region:
+        qs = qs.filter(region_code__startswith=region)
+    if overdue is not None:
+        now = timezone.now()
+        late = Q(step_due_at__isnull=False, step_due_at__lte=now)
+        qs = qs.filter(late) if overdue else qs.exclude(late)
+    if mine:
+        qs = qs.filter(reporter=user)
+    if assigned:
+        unit = access.handler_unit_q(user)
+        qs = qs.filter(unit) if unit is not None else qs.none()
+    if reported_from:
+        qs = qs.filter(reported_at__gte=reported_from)
+    if reported_to:
+        qs = qs.filter(reported_at__lt=reported_to)
+    if q:
+        qs = qs.filter(Q(code__iexact=q.strip()) | Q(source_ref=q.strip()))
+    return qs.order_by("-reported_at", "-id")
+
+
+def inbox(user) -> QuerySet:
+    """A handler's to-do list: cases dispatched to their unit and not yet taken, plus the ones
+    they took; soonest due first (the overdue on top)."""
+    unit = access.handler_unit_q(user)
+    if unit is None:
+        return Case.objects.none()
+    return (
+        _base(user)
+        .filter(unit, status__in=[Status.DISPATCHED, Status.ACCEPTED])
+        .filter(Q(status=Status.DISPATCHED) | Q(handler=user))
+        .order_by("step_due_at", "id")
+    )
+
+
+BOARD_TABS = {
+    "reported": Q(status=Status.REPORTED),
+    "registered": Q(status=Status.REGISTERED),
+    "overdue": Q(status__in=list(OPEN_STATUSES), step_due_at__isnull=False),
+    "extension": Q(
+        status__in=[Status.DISPATCHED, Status.ACCEPTED], extension_requested__isnull=False
+    ),
+    "escalated": Q(status__in=list(OPEN_STATUSES), escalation_level__gt=0),
+    "open": Q(status__in=list(OPEN_STATUSES)),
+}
+
+
+def board(user, tab: str, *, category: str | None = None) -> QuerySet:
+    """The dispatch board of community/township/city staff."""
+    qs = scoped(Case.objects.select_related(*LIST_RELATED), user, "cases.dispatch").filter(
+        BOARD_TABS[tab]
+    )
+    if tab == "overdue":
+        qs = qs.filter(step_due_at__lte=timezone.now())
+    if category:
+        qs = qs.filter(Q(category__code=category) | Q(category__parent__code=category))
+    order = ("step_due_at", "id") if tab != "reported" else ("reported_at", "id")
+    return qs.order_by(*order)
+
+
+def board_counts(user) -> dict[str, int]:
+    """How many cases each board tab holds (one query)."""
+    now = timezone.now()
+    qs = scoped(Case.objects.all(), user, "cases.dispatch")
+    aggregates = {
+        tab: Count("id", filter=condition & (Q(step_due_at__lte=now) if tab == "overdue" else Q()))
+        for tab, condition in BOARD_TABS.items()
+    }
+    return qs.aggregate(**aggregates)
+
+
+def open_by_category(user) -> list[dict]:
+    """Open cases per 大类 in the user's dispatch scope (the board's "by category")."""
+    now = timezone.now()
+    return list(
+        scoped(Case.objects.all(), user, "cases.dispatch")
+        .filter(status__in=list(OPEN_STATUSES))
+        .values("category__parent__code", "category__parent__name")
+        .annotate(
+            open=Count("id"),
+            overdue=Count("id", filter=Q(step_due_at__lte=now)),
+        )
+        .order_by("category__parent__code")
+    )
+
+
+def verification_queue(user) -> QuerySet:
+    """Handled cases awaiting a check, except those the user handled themselves."""
+    return (
+        scoped(Case.objects.select_related(*LIST_RELATED), user, "cases.verify")
+        .filter(status=Status.HANDLED)
+        .exclude(handler=user)
+        .order_by("step_due_at", "id")
+    )
+
+
+def my_cases(user) -> QuerySet:
+    """A resident's cases: reported by them or followed (我也遇到)."""
+    followed = CaseFollow.objects.filter(user=user).values("case_id")
+    return (
+        Case.objects.select_related(*LIST_RELATED)
+        .filter(Q(reporter=user) | Q(pk__in=followed))
+        .order_by("-reported_at", "-id")
+    )
+
+
+@dataclass
+class CaseView:
+    case: Case
+    limited: bool  # a follower's view: no description, photos, names or contact
+    events: list
+    photos_by_event: dict
+    actions: list[str]
+    can_reveal_contact: bool
+
+
+def case_for_user(user, pk) -> CaseView:
+    """One case with its timeline, as far as `user` may see it (else 404)."""
+    from django.http import Http404
+
+    qs = Case.objects.select_related(
+        "category", "category__parent", "handler", "reporter", "handler_company", "merged_into"
+    )
+    limited = False
+    try:
+        case = access.get_case_or_404(user, pk, qs)
+    except Http404:
+        case = qs.filter(pk=pk, follows__user=user).first() if str(pk).isdigit() else None
+        if case is None:
+            raise
+        limited = True
+    events = CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "id")
+    staff = not limited and access.sees_as_staff(user, case)
+    if not staff:
+        events = events.filter(public=True)
+    events = list(events)
+    photos_by_event: dict = {}
+    if not limited:
+        for photo in CasePhoto.objects.filter(case=case).order_by("created_at", "id"):
+            photos_by_event.setdefault(photo.event_id, []).append(photo)
+    return CaseView(
+        case=case,
+        limited=limited,
+        events=events,
+        photos_by_event=photos_by_event,
+        actions=[] if limited else available_actions(user, case),
+        can_reveal_contact=not limited
+        and bool(case.contact_phone)
+        and access.has_perm(user, "cases.visit", case.region_code),
+    )
+
+
+def available_actions(user, case: Case, now=None) -> list[str]:
+    """Actions `user` may take on `case` now (status table + permission + state rules)."""
+    now = now or timezone.now()
+    result = []
+    for action, rule in TRANSITIONS.items():
+        if case.status not in rule.sources or not access.can_act(user, case, action):
+            continue
+        if action == Action.EXTEND and case.extension_requested is not None:
+            continue
+        if action == Action.APPROVE_EXTENSION and case.extension_requested is None:
+            continue
+        if action == Action.SUPERVISE and case.supervised:
+            continue
+        if action == Action.REOPEN and (
+            case.reopen_count >= 1
+            or case.closed_at is None
+            or (now - case.closed_at).days >= REOPEN_DAYS
+        ):
+            continue
+        if action == Action.ESCALATE:
+            from shequ.cases.services._common import ladder_position
+
+            position, length = ladder_position(case)
+            if position + 1 >= length:
+                continue
+        if action in (Action.RATE, Action.VISIT):
+            from shequ.cases.models import CaseRating
+            from shequ.cases.workflow import RatingSource
+
+            source = RatingSource.RESIDENT if action == Action.RATE else RatingSource.VISIT
+            if CaseRating.objects.filter(
+                case=case, round=case.reopen_count, source=source
+            ).exists():
+                continue
+        result.append(action.value)
+    return result
+
+
+@dataclass
+class Duplicate:
+    case_id: int
+    category: str
+    status: str
+    status_label: str
+    distance_m: int
+    reported_at: object
+    followers: int
+
+
+def _distance_m(lat1, lng1, lat2, lng2) -> float:
+    k = math.pi / 180
+    x = (lng2 - lng1) * k * math.cos((lat1 + lat2) / 2 * k)
+    return 6371000 * math.hypot(x, (lat2 - lat1) * k)
+
+
+def duplicate_candidates(
+    *, category: Category, lat: float, lng: float, now=None, limit: int = 5
+) -> list[Duplicate]:
+    """Open cases of the same category within the category's radius (50 m) and days (7),
+    nearest first. Returns no personal data: residents see these before filing."""
+    now = now or timezone.now()
+    radius = category.duplicate_radius_m
+    box_lat = radius / 111_000 * 1.2
+    box_lng = box_lat / max(math.cos(math.radians(lat)), 0.1)
+    rows = Case.objects.filter(
+        category=category,
+        status__in=list(OPEN_STATUSES),
+        reported_at__gte=now - dt.timedelta(days=category.duplicate_days),
+        lat__range=(lat - box_lat, lat + box_lat),
+        lng__range=(lng - box_lng, lng + box_lng),
+    ).values("id", "status", "lat", "lng", "reported_at", "follower_count")
+    found = []
+    for row in rows:
+        distance = _distance_m(lat, lng, row["lat"], row["lng"])
+        if distance <= radius:
+            found.append(
+                Duplicate(
+                    case_id=row["id"],
+                    category=category.name,
+                    status=row["status"],
+                    status_label=str(Status(row["status"]).label),
+                    distance_m=round(distance),
+                    reported_at=row["reported_at"],
+                    followers=row["follower_count"],
+                )
+            )
+    found.sort(key=lambda d: (d.distance_m, d.case_id))
+    return found[:limit]
+
+
+def categories_tree() -> list[Category]:
+    """Active 大类 with their active 小类 and attributes (3 queries)."""
+    from shequ.cases.models import CategoryAttribute
+
+    leaves = Category.objects.filter(is_active=True).prefetch_related(
+        Prefetch("attributes", queryset=CategoryAttribute.objects.order_by("order", "id"))
+    )
+    return list(
+        Category.objects.filter(parent__isnull=True, is_active=True)
+        .prefetch_related(Prefetch("children", queryset=leaves.order_by("order", "code")))
+        .order_by("order", "code")
+    )

@@ -1,0 +1,292 @@
+"""What every transition shares: the compare-and-set, the timeline row, the step clock,
+who gets told. Only the services in this package change a case's state."""
+
+from collections.abc import Callable
+
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shequ.cases import evidence
+from shequ.cases.access import HANDLER_ROLE, LEVEL_ROLE
+from shequ.cases.calendar import LimitUnit, get_calendar
+from shequ.cases.models import Case, CaseEvent, CaseFollow, CasePhoto, Category
+from shequ.cases.workflow import TRANSITIONS, Action, HandlerType, SlaLevel, Status
+from shequ.core.errors import ConflictError, InvalidInput
+from shequ.core.masking import mask_name
+from shequ.core.roles import ROLE_PRIORITY, Role
+
+SYSTEM_NAME = "系统"
+
+
+def field_errors(errors: list[dict], message: str | None = None) -> InvalidInput:
+    return InvalidInput(
+        message or _("提交的内容有误，请检查后重试。"), code="invalid", details=errors
+    )
+
+
+def require_text(value, field: str, message: str, max_length: int = 2000) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise field_errors([{"field": field, "message": message}], message)
+    if len(text) > max_length:
+        msg = _("内容不能超过 %(n)d 字。") % {"n": max_length}
+        raise field_errors([{"field": field, "message": msg}], msg)
+    return text
+
+
+def not_allowed(action: str, status: str) -> ConflictError:
+    status_label = Status(status).label if status in Status.values else status
+    return ConflictError(
+        _("案件当前状态为「%(status)s」，不能执行「%(action)s」。")
+        % {"status": status_label, "action": Action(action).label},
+        code="transition_not_allowed",
+        details={"status": status, "status_label": str(status_label), "action": action},
+    )
+
+
+def check_allowed(case: Case, action: str) -> None:
+    if case.status not in TRANSITIONS[Action(action)].sources:
+        raise not_allowed(action, case.status)
+
+
+def actor_identity(actor, case: Case | None = None, client: str = "") -> tuple[str, str]:
+    """(name, role) written on the timeline. Residents appear masked; machines by client id."""
+    if actor is None:
+        return (client or SYSTEM_NAME), ("client" if client else "system")
+    from shequ.core.scoping import user_assignments
+
+    assignments = user_assignments(actor)
+    chosen = None
+    if case is not None:
+        covering = [
+            a
+            for a in assignments
+            if (a.scope_code and case.region_code.startswith(a.scope_code))
+            or (a.property_company_id and a.property_company_id == case.handler_company_id)
+        ]
+        covering.sort(key=lambda a: (-len(a.scope_code), ROLE_PRIORITY.index(a.role)))
+        chosen = covering[0] if covering else None
+    if chosen is None and assignments:
+        chosen = min(assignments, key=lambda a: ROLE_PRIORITY.index(a.role))
+    role = chosen.role if chosen else ("admin" if actor.is_superuser else "")
+    name = actor.display_name
+    if role == Role.RESIDENT or (case is not None and case.reporter_id == actor.pk):
+        name = mask_name(actor.full_name) or _("居民")
+    return name[:100], role
+
+
+def step_clock(
+    category: Category,
+    step: str,
+    start,
+    *,
+    due=None,
+    ladder_position: int | None = None,
+    ladder_length: int | None = None,
+) -> dict:
+    """The fields of a step's clock: due by the category's limit, yellow at 80 %, escalation
+    after the grace (when a higher ladder level exists)."""
+    calendar = get_calendar()
+    amount, unit = category.limit(step)
+    if due is None:
+        due = calendar.add(start, amount, unit)
+    if unit == LimitUnit.HOURS:
+        warn = start + (due - start) * 0.8
+    else:
+        begin, end = calendar.position(start), calendar.position(due)
+        warn = calendar.moment(begin + int((end - begin) * 0.8))
+    can_escalate = ladder_position is None or (
+        ladder_length is not None and ladder_position + 1 < ladder_length
+    )
+    escalate = (
+        calendar.add(due, category.escalation_grace, category.escalation_grace_unit)
+        if can_escalate
+        else None
+    )
+    return {
+        "step": step,
+        "step_started_at": start,
+        "step_warn_at": warn,
+        "step_due_at": due,
+        "escalate_at": escalate,
+        "sla_level": SlaLevel.GREEN,
+    }
+
+
+def no_clock() -> dict:
+    return {
+        "step": "",
+        "step_started_at": None,
+        "step_warn_at": None,
+        "step_due_at": None,
+        "escalate_at": None,
+        "sla_level": SlaLevel.GREEN,
+    }
+
+
+def ladder_position(case: Case) -> tuple[int, int]:
+    """(current rung, rungs) of the case on its category's escalation ladder."""
+    ladder = case.category.ladder
+    base = case.handler_type if case.handler_type in ladder else None
+    start = ladder.index(base) if base else 0
+    return start + case.escalation_level, len(ladder)
+
+
+def clock_for(case: Case, step: str, start, *, due=None) -> dict:
+    position, length = ladder_position(case)
+    return step_clock(
+        case.category, step, start, due=due, ladder_position=position, ladder_length=length
+    )
+
+
+def apply_transition(
+    case: Case,
+    action: str,
+    actor,
+    *,
+    changes: dict,
+    now=None,
+    note: str = "",
+    public: bool = True,
+    data: dict | None = None,
+    cas: dict | None = None,
+    photos: list | None = None,
+    photo_kind: str = "",
+    after_commit: Callable[[Case], None] | None = None,
+    client: str = "",
+    event_action: str | None = None,
+) -> Case:
+    """Compare-and-set the case from its current status per the transition table, append the
+    timeline row (and its photos) in the same transaction, run `after_commit` on commit."""
+    rule = TRANSITIONS[Action(action)]
+    old = case.status
+    if old not in rule.sources:
+        raise not_allowed(action, old)
+    target = rule.target or old
+    now = now or timezone.now()
+    stored: list[tuple[str, str]] = []
+    try:
+        with transaction.atomic():
+            updated = Case.objects.filter(pk=case.pk, status=old, **(cas or {})).update(
+                status=target, version=F("version") + 1, updated_at=now, **changes
+            )
+            if updated != 1:
+                current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
+                if current == old:  # the status matched but another condition did not
+                    raise ConflictError(
+                        _("案件已被他人处理，请刷新后重试。"),
+                        code="stale_case",
+                        details={"status": current, "action": action},
+                    )
+                raise not_allowed(action, current or old)
+            name, role = actor_identity(actor, case, client)
+            event = CaseEvent.objects.create(
+                case_id=case.pk,
+                at=now,
+                action=event_action or action,
+                from_status=old,
+                to_status=target,
+                actor=actor,
+                actor_name=name,
+                actor_role=role,
+                note=note,
+                public=public,
+                data=data or {},
+            )
+            for photo in photos or []:
+                path, thumb = evidence.store(photo)
+                stored += [path, thumb]
+                CasePhoto.objects.create(
+                    case_id=case.pk,
+                    event=event,
+                    kind=photo_kind,
+                    path=path,
+                    thumb_path=thumb,
+                    content_type=photo.content_type,
+                    size=len(photo.data),
+                    width=photo.width,
+                    height=photo.height,
+                    sha256=photo.sha256,
+                    uploaded_by=actor,
+                    created_at=now,
+                )
+            case.refresh_from_db()
+            if after_commit is not None:
+                snapshot = case
+                transaction.on_commit(lambda: after_commit(snapshot))
+    except Exception:
+        evidence.discard(stored)
+        raise
+    return case
+
+
+# --- who is told ---------------------------------------------------------------------------
+
+
+def case_url(case: Case) -> str:
+    return reverse("case-detail", args=[case.pk])
+
+
+def _users_of(q) -> list[int]:
+    from shequ.accounts.models import Assignment
+
+    if q is None:
+        return []
+    return list(
+        Assignment.objects.filter(q, is_active=True, user__is_active=True)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+def unit_user_ids(case: Case) -> list[int]:
+    """People of the unit the case is routed to."""
+    from django.db.models import Q
+
+    role = HANDLER_ROLE[HandlerType(case.handler_type)]
+    if case.handler_type == HandlerType.PROPERTY:
+        return _users_of(Q(role=role, property_company_id=case.handler_company_id))
+    return _users_of(Q(role=role, region__code=case.handler_unit_code))
+
+
+def dispatcher_ids(case: Case) -> list[int]:
+    """The community staff of the case's community (who register, dispatch and verify)."""
+    from django.db.models import Q
+
+    return _users_of(Q(role=Role.COMMUNITY_STAFF, region__code=case.region_code[:12]))
+
+
+def level_user_ids(level: str, case: Case) -> list[int]:
+    from shequ.cases.access import level_recipients_q
+
+    if level not in LEVEL_ROLE:
+        return []
+    return _users_of(level_recipients_q(level, case))
+
+
+def reporter_and_follower_ids(case: Case) -> list[int]:
+    ids = list(CaseFollow.objects.filter(case=case).values_list("user_id", flat=True))
+    if case.reporter_id:
+        ids.append(case.reporter_id)
+    return ids
+
+
+def tell(user_ids, kind: str, title: str, case: Case, body: str = "", sms: bool = False) -> None:
+    from shequ.notifications.services import notify
+
+    notify(
+        recipients=user_ids,
+        kind=kind,
+        title=title,
+        body=body,
+        url=case_url(case),
+        obj=case,
+        channels=("sms",) if sms else (),
+    )
+
+
+def case_title(case: Case) -> str:
+    return f"{case.code} {case.category.name}"

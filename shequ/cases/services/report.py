@@ -1,0 +1,437 @@
+"""Reporting a case (every channel) and following one (我也遇到)."""
+
+import datetime as dt
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from shequ.cases import evidence, routing
+from shequ.cases.access import deny
+from shequ.cases.models import (
+    CONTACT_PHONE_CONTEXT,
+    AttributeType,
+    Case,
+    CaseEvent,
+    CaseFollow,
+    CasePhoto,
+    Category,
+)
+from shequ.cases.services._common import (
+    actor_identity,
+    clock_for,
+    field_errors,
+    tell,
+)
+from shequ.cases.workflow import (
+    OPEN_STATUSES,
+    STAFF_ENTRY_CHANNELS,
+    Action,
+    Channel,
+    PhotoKind,
+    Priority,
+    Status,
+    Step,
+)
+from shequ.core.crypto import blind_index
+from shequ.core.errors import ConflictError, InvalidInput
+from shequ.core.phones import normalize_phone
+from shequ.core.scoping import has_perm
+from shequ.geo.models import Building
+
+MAX_DESCRIPTION = 4000
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# Channels whose reporter stands in front of the problem and can take a photo.
+PHOTO_CHANNELS = frozenset({Channel.RESIDENT, Channel.PATROL, Channel.API})
+CHANNEL_PERMS = {
+    Channel.RESIDENT: "cases.report",
+    Channel.PATROL: "cases.handle",
+    Channel.HOTLINE: "cases.hotline",
+    Channel.PHONE: "cases.hotline",
+    Channel.WALK_IN: "cases.hotline",
+    Channel.API: "cases.report",
+    Channel.OPEN311: "cases.report",
+    Channel.MEETING: "cases.report",
+    Channel.SOS: "cases.report",
+}
+
+
+def new_case_code(now=None, rng=None) -> str:
+    """YYMMDD + six characters, e.g. 261127K7Q2MX (unique; no 0/O/1/I confusion)."""
+    now = timezone.localtime(now or timezone.now())
+    choice = rng.choice if rng is not None else secrets.choice
+    return f"{now:%y%m%d}" + "".join(choice(CODE_ALPHABET) for _ in range(6))
+
+
+def resolve_category(value) -> Category | None:
+    if isinstance(value, Category):
+        return value
+    if value in (None, ""):
+        return None
+    return (
+        Category.objects.select_related("parent")
+        .filter(code=str(value).strip(), is_active=True, parent__isnull=False)
+        .first()
+    )
+
+
+def clean_attributes(category: Category, values) -> tuple[dict, list[dict]]:
+    """Validate extra attributes (Open311 shapes) → (clean values, field errors)."""
+    values = values or {}
+    errors: list[dict] = []
+    if not isinstance(values, dict):
+        return {}, [{"field": "attributes", "message": _("附加信息应为键值对象。")}]
+    definitions = {a.code: a for a in category.attributes.all()}
+    clean: dict = {}
+    for code in values:
+        if code not in definitions:
+            errors.append(
+                {
+                    "field": f"attributes.{code}",
+                    "message": _("该类别没有附加字段 %(code)s。") % {"code": code},
+                }
+            )
+    for code, attribute in definitions.items():
+        raw = values.get(code)
+        empty = raw is None or raw == "" or raw == []
+        field = f"attributes.{code}"
+        if empty:
+            if attribute.required:
+                errors.append(
+                    {
+                        "field": field,
+                        "message": _("请填写「%(name)s」。") % {"name": attribute.name},
+                    }
+                )
+            continue
+        try:
+            clean[code] = _clean_value(attribute, raw)
+        except ValueError as exc:
+            errors.append({"field": field, "message": str(exc)})
+    return clean, errors
+
+
+def _clean_value(attribute, raw):
+    name = attribute.name
+    kind = attribute.datatype
+    if kind == AttributeType.NUMBER:
+        try:
+            number = float(str(raw).strip())
+        except ValueError:
+            raise ValueError(_("「%(name)s」应为数字。") % {"name": name}) from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError(_("「%(name)s」应为数字。") % {"name": name})
+        return int(number) if number.is_integer() else number
+    if kind == AttributeType.DATETIME:
+        parsed = parse_datetime(str(raw).strip()) if isinstance(raw, str) else None
+        if parsed is None:
+            raise ValueError(
+                _("「%(name)s」应为日期时间（如 2026-05-01T09:30+08:00）。") % {"name": name}
+            )
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        return parsed.isoformat()
+    if kind == AttributeType.SINGLE:
+        if isinstance(raw, list) or str(raw) not in attribute.value_keys:
+            raise ValueError(_("「%(name)s」的取值无效。") % {"name": name})
+        return str(raw)
+    if kind == AttributeType.MULTI:
+        items = raw if isinstance(raw, list) else [raw]
+        items = [str(item) for item in items]
+        if not items or any(item not in attribute.value_keys for item in items):
+            raise ValueError(_("「%(name)s」的取值无效。") % {"name": name})
+        return sorted(set(items), key=items.index)
+    limit = 200 if kind == AttributeType.STRING else 4000
+    text = str(raw).strip()
+    if len(text) > limit:
+        raise ValueError(_("「%(name)s」不能超过 %(n)d 字。") % {"name": name, "n": limit})
+    return text
+
+
+def _resolve_building(value) -> Building | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, Building):
+        return value
+    text = str(value).strip()
+    qs = Building.objects.select_related("estate")
+    return qs.filter(code=text).first() or (
+        qs.filter(pk=int(text)).first() if text.isdigit() and len(text) < 12 else None
+    )
+
+
+def case_report(
+    *,
+    actor,
+    category,
+    description: str,
+    channel: str = Channel.RESIDENT,
+    lat=None,
+    lng=None,
+    crs: str = "wgs84",
+    building=None,
+    address: str = "",
+    attributes: dict | None = None,
+    photos=(),
+    source_ref: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
+    client: str = "",
+    device_id: str = "",
+    media_url: str = "",
+    priority: str | None = None,
+    reporter=None,
+    now: dt.datetime | None = None,
+) -> Case:
+    """Report a case (信息收集) through any channel; the case code, grid and handler are set here.
+
+    `actor` is the logged-in user; machines (Open311) pass actor=None with their `client`
+    identity after authenticating themselves. When the category dispatches automatically the
+    system registers and dispatches the case in the same transaction (the clock starts).
+    Raises InvalidInput (400) with field errors, PermissionDeniedError (403), ConflictError (409)
+    for a source work-order number already used.
+    """
+    now = now or timezone.now()
+    try:
+        channel = Channel(channel)
+    except ValueError:
+        raise field_errors(
+            [{"field": "channel", "message": _("未知的来源渠道。")}], _("未知的来源渠道。")
+        ) from None
+    if actor is None:
+        if not client:
+            deny(_("需要登录或有效的接入凭证。"), "unauthenticated")
+    elif not has_perm(actor, CHANNEL_PERMS[channel]):
+        deny(_("您没有通过该渠道登记案件的权限。"))
+
+    errors: list[dict] = []
+    category_obj = resolve_category(category)
+    if category_obj is None:
+        errors.append(
+            {
+                "field": "category",
+                "message": _("未知的问题类别：%(code)s。") % {"code": category or "—"},
+            }
+        )
+    text = (description or "").strip()
+    if not text:
+        errors.append({"field": "description", "message": _("请填写问题描述。")})
+    elif len(text) > MAX_DESCRIPTION:
+        errors.append(
+            {
+                "field": "description",
+                "message": _("问题描述不能超过 %(max)d 字（当前 %(n)d 字）。")
+                % {"max": MAX_DESCRIPTION, "n": len(text)},
+            }
+        )
+    clean_attrs: dict = {}
+    if category_obj is not None:
+        clean_attrs, attr_errors = clean_attributes(category_obj, attributes)
+        errors += attr_errors
+
+    place = None
+    building_obj = _resolve_building(building)
+    if building not in (None, "") and building_obj is None:
+        errors.append({"field": "building", "message": _("未找到该楼栋。")})
+    elif building_obj is not None:
+        place = routing.place_from_building(building_obj, address)
+    elif lat in (None, "") and lng in (None, ""):
+        errors.append({"field": "location", "message": _("请在地图上选择位置，或选择楼栋。")})
+    else:
+        try:
+            place = routing.place_from_point(lat, lng, crs or "wgs84", address)
+        except InvalidInput as exc:
+            errors += exc.details or [{"field": "lat", "message": exc.message}]
+
+    checked = []
+    try:
+        checked = evidence.check_photos(photos)
+    except InvalidInput as exc:
+        errors += exc.details
+    if (
+        category_obj is not None
+        and category_obj.photo_required
+        and channel in PHOTO_CHANNELS
+        and not checked
+        and not photos
+    ):
+        errors.append({"field": "photos", "message": _("该类问题需要上传现场照片。")})
+
+    source_ref = (source_ref or "").strip()
+    if channel == Channel.HOTLINE and not source_ref:
+        errors.append({"field": "source_ref", "message": _("请填写 12345 工单号。")})
+    if len(source_ref) > 64:
+        errors.append({"field": "source_ref", "message": _("工单号不能超过 64 个字符。")})
+    phone = ""
+    if contact_phone:
+        try:
+            phone = normalize_phone(contact_phone)
+        except InvalidInput as exc:
+            errors.append({"field": "contact_phone", "message": exc.message})
+    if len(contact_name or "") > 50:
+        errors.append({"field": "contact_name", "message": _("联系人姓名不能超过 50 字。")})
+    if priority and priority not in Priority.values:
+        errors.append({"field": "priority", "message": _("紧急程度无效。")})
+    if len(address or "") > 200:
+        errors.append({"field": "address", "message": _("地点描述不能超过 200 字。")})
+    if errors:
+        raise field_errors(errors)
+
+    if actor is not None and channel in STAFF_ENTRY_CHANNELS | {Channel.PATROL}:
+        perm = CHANNEL_PERMS[channel]
+        if not has_perm(actor, perm, place.grid_code):
+            deny(_("该位置不在您的管辖范围内。"), "outside_scope")
+    if source_ref and Case.objects.filter(channel=channel, source_ref=source_ref).exists():
+        raise _duplicate_source(source_ref)
+
+    route = routing.route(category_obj.handler_type, place)
+    if reporter is None and actor is not None and channel not in STAFF_ENTRY_CHANNELS:
+        reporter = actor
+    case = Case(
+        code=new_case_code(now),
+        category=category_obj,
+        channel=channel,
+        source_ref=source_ref,
+        client=(client or "")[:100],
+        device_id=(device_id or "")[:100],
+        media_url=(media_url or "")[:500],
+        status=Status.REPORTED,
+        priority=priority or category_obj.priority,
+        description=text,
+        attributes=clean_attrs,
+        lat=place.lat,
+        lng=place.lng,
+        address=(place.address or "")[:200],
+        building=place.building,
+        region_code=place.grid_code,
+        near_grids=place.near_grids,
+        reporter=reporter,
+        contact_name=(contact_name or "").strip(),
+        contact_phone=phone,
+        contact_phone_hash=blind_index(phone, context=CONTACT_PHONE_CONTEXT) if phone else "",
+        handler_type=route.handler_type,
+        handler_unit_code=route.handler_unit_code,
+        handler_company_id=route.handler_company_id,
+        reported_at=now,
+        updated_at=now,
+    )
+    case.category = category_obj
+    for name, value in clock_for(case, Step.REGISTER, now).items():
+        setattr(case, name, value)
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            for attempt in range(3):
+                try:
+                    with transaction.atomic():
+                        case.save(force_insert=True)
+                    break
+                except IntegrityError:
+                    if (
+                        source_ref
+                        and Case.objects.filter(channel=channel, source_ref=source_ref).exists()
+                    ):
+                        raise _duplicate_source(source_ref) from None
+                    if attempt == 2 or not Case.objects.filter(code=case.code).exists():
+                        raise
+                    case.code = new_case_code(now)  # a rare collision of the random part
+            name, role = actor_identity(actor, case, client)
+            event = CaseEvent.objects.create(
+                case=case,
+                at=now,
+                action=Action.REPORT,
+                from_status="",
+                to_status=Status.REPORTED,
+                actor=actor,
+                actor_name=name,
+                actor_role=role,
+                note="",
+                data={"channel": channel},
+            )
+            for photo in checked:
+                path, thumb = evidence.store(photo)
+                stored += [path, thumb]
+                CasePhoto.objects.create(
+                    case=case,
+                    event=event,
+                    kind=PhotoKind.REPORT,
+                    path=path,
+                    thumb_path=thumb,
+                    content_type=photo.content_type,
+                    size=len(photo.data),
+                    width=photo.width,
+                    height=photo.height,
+                    sha256=photo.sha256,
+                    uploaded_by=actor,
+                    created_at=now,
+                )
+            if place.near_grids:
+                transaction.on_commit(lambda: _tell_neighbours(case))
+            if category_obj.auto_dispatch:
+                from shequ.cases.services.transitions import case_dispatch, case_register
+
+                case_register(case=case, actor=None, now=now, note=_("定位明确，系统自动立案"))
+                case_dispatch(case=case, actor=None, now=now, note=_("按类别和位置自动派遣"))
+    except Exception:
+        evidence.discard(stored)
+        raise
+    return case
+
+
+def _duplicate_source(source_ref: str) -> ConflictError:
+    message = _("来源工单号 %(ref)s 已登记过，请勿重复登记。") % {"ref": source_ref}
+    return ConflictError(
+        message,
+        code="duplicate_source_ref",
+        details=[{"field": "source_ref", "message": message}],
+    )
+
+
+def _tell_neighbours(case: Case) -> None:
+    from django.db.models import Q
+
+    from shequ.cases.services._common import _users_of
+    from shequ.core.roles import Role
+
+    ids = _users_of(Q(role=Role.GRID_WORKER, region__code__in=case.near_grids))
+    tell(
+        ids,
+        "case_near_boundary",
+        _("相邻网格边界附近有新上报：%(title)s") % {"title": f"{case.code} {case.category.name}"},
+        case,
+        body=_("该问题位于您网格边界 30 米范围内，已由所在网格处置，请知悉并协助。"),
+    )
+
+
+@transaction.atomic
+def case_follow(*, case: Case, actor) -> CaseFollow:
+    """我也遇到: follow an open case (instead of reporting a duplicate); idempotent."""
+    if not has_perm(actor, "cases.report"):
+        deny(_("您没有执行此操作的权限。"))
+    if case.status not in OPEN_STATUSES:
+        raise ConflictError(
+            _("该案件已办结或已关闭，无法关注。"),
+            code="case_not_open",
+            details={"status": case.status},
+        )
+    if case.reporter_id == actor.pk:
+        raise ConflictError(_("这是您自己上报的案件。"), code="own_case")
+    follow, created = CaseFollow.objects.get_or_create(case=case, user=actor)
+    if created:
+        Case.objects.filter(pk=case.pk).update(follower_count=F("follower_count") + 1)
+        name, role = actor_identity(actor, case)
+        CaseEvent.objects.create(
+            case=case,
+            action="follow",
+            from_status=case.status,
+            to_status=case.status,
+            actor=actor,
+            actor_name=name,
+            actor_role=role,
+            note=_("又有居民反映了同一问题"),
+            public=False,
+        )
+    return follow

@@ -1,0 +1,133 @@
+"""Sending notifications: in-app rows at once, external channels through the task queue.
+
+Callers run `notify(...)` after their transaction commits (`transaction.on_commit`), so a
+rolled-back change never notifies anyone.
+"""
+
+import logging
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from shequ.notifications.backends import CHANNEL_SETTINGS, DeliveryError, NoAddress, backend_for
+from shequ.notifications.models import Delivery, DeliveryStatus, Notification
+
+logger = logging.getLogger("shequ.notifications")
+
+
+def notify(
+    *,
+    recipients: Iterable,
+    kind: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    obj=None,
+    channels: Iterable[str] = (),
+) -> list[Notification]:
+    """Create one in-app notification per distinct recipient; queue external channels.
+
+    `recipients` are users or user ids; `channels` adds "sms" and/or "wechat" on top of the
+    in-app centre (always used).
+    """
+    ids = sorted({getattr(r, "pk", r) for r in recipients if r is not None})
+    if not ids:
+        return []
+    object_type = obj._meta.label_lower if obj is not None else ""
+    object_id = str(obj.pk) if obj is not None else ""
+    now = timezone.now()
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient_id=user_id,
+                kind=kind,
+                title=str(title)[:200],
+                body=str(body),
+                url=url[:300],
+                object_type=object_type,
+                object_id=object_id,
+                created_at=now,
+            )
+            for user_id in ids
+        ]
+    )
+    external = [c for c in channels if c in CHANNEL_SETTINGS]
+    if external and rows and rows[0].pk is not None:
+        from shequ.notifications.tasks import deliver_external
+
+        for channel in external:
+            deliver_external.enqueue([n.pk for n in rows], channel)
+    return rows
+
+
+def notification_deliver(*, notification_ids: list[int], channel: str) -> int:
+    """Deliver through one external channel, once per notification (a retry skips sent ones)."""
+    backend = backend_for(channel)
+    sent = 0
+    for notification in Notification.objects.filter(pk__in=notification_ids).select_related(
+        "recipient"
+    ):
+        if Delivery.objects.filter(notification=notification, channel=channel).exists():
+            continue
+        try:
+            detail = backend.send(
+                recipient=notification.recipient,
+                title=notification.title,
+                body=notification.body,
+                url=notification.url,
+            )
+            status = DeliveryStatus.SENT
+            sent += 1
+        except NoAddress as exc:
+            status, detail = DeliveryStatus.SKIPPED, str(exc)
+        except DeliveryError as exc:
+            logger.warning("delivery via %s failed: %s", channel, exc)
+            status, detail = DeliveryStatus.FAILED, str(exc)
+        try:
+            with transaction.atomic():
+                Delivery.objects.create(
+                    notification=notification, channel=channel, status=status, detail=detail[:200]
+                )
+        except IntegrityError:
+            pass  # another worker recorded it first
+    return sent
+
+
+def notification_mark_read(*, user, notification_ids: Iterable[int] | None = None) -> int:
+    """Mark the user's notifications (all unread when ids is None) as read; returns the count."""
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_ids is not None:
+        qs = qs.filter(pk__in=list(notification_ids))
+    return qs.update(read_at=timezone.now())
+
+
+def notify_bulk(messages: list[dict], *, channels: Iterable[str] = ()) -> int:
+    """Many notifications at once (the SLA sweep): each message is a dict with `recipients`,
+    `kind`, `title` and optionally `body`, `url`, `object_type`, `object_id`."""
+    now = timezone.now()
+    rows = []
+    for message in messages:
+        for user_id in sorted({getattr(r, "pk", r) for r in message["recipients"] if r}):
+            rows.append(
+                Notification(
+                    recipient_id=user_id,
+                    kind=message["kind"],
+                    title=str(message["title"])[:200],
+                    body=str(message.get("body", "")),
+                    url=message.get("url", "")[:300],
+                    object_type=message.get("object_type", ""),
+                    object_id=str(message.get("object_id", "")),
+                    created_at=now,
+                )
+            )
+    created = Notification.objects.bulk_create(rows, batch_size=2000)
+    external = [c for c in channels if c in CHANNEL_SETTINGS]
+    if external and created and created[0].pk is not None:
+        from shequ.notifications.tasks import deliver_external
+
+        ids = [n.pk for n in created]
+        for channel in external:
+            for start in range(0, len(ids), 500):
+                deliver_external.enqueue(ids[start : start + 500], channel)
+    return len(created)

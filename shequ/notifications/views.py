@@ -1,0 +1,32 @@
+"""The notification centre page: latest messages, mark one or all as read."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from shequ.notifications.selectors import notifications_for, unread_count
+from shequ.notifications.services import notification_mark_read
+
+
+@login_required
+def notification_list(request):
+    unread_only = request.GET.get("unread") == "1"
+    context = {
+        "notifications": notifications_for(request.user, unread_only=unread_only, limit=100),
+        "unread": unread_count(request.user),
+        "unread_only": unread_only,
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "notifications/list.html#notification-list", context)
+    return render(request, "notifications/list.html", context)
+
+
+@login_required
+@require_POST
+def notification_read(request, pk: int | None = None):
+    notification_mark_read(user=request.user, notification_ids=None if pk is None else [pk])
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("notifications")

@@ -1,0 +1,363 @@
+"""The closed-loop API: POST/GET /api/v1/cases, transitions, categories; Idempotency-Key;
+errors 400 (Chinese field errors), 403, 404, 409; OpenAPI."""
+
+import base64
+
+import pytest
+
+from shequ.cases.models import Case
+from shequ.cases.workflow import Status
+from tests.cases_support import categories, drive, photo_bytes, point_in, report, upload  # noqa: F401
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@pytest.fixture
+def body(world):
+    lat, lng = point_in(world["grid_a"])
+    return {
+        "category": "0101",
+        "description": "路口垃圾桶满了",
+        "lat": lat,
+        "lng": lng,
+        "attributes": {"amount": "v3"},
+        "photos": [b64(photo_bytes())],
+    }
+
+
+def post(client, data, **kwargs):
+    return client.post("/api/v1/cases", data, content_type="application/json", **kwargs)
+
+
+def test_create_json(api_client_as, body, world):
+    response = post(api_client_as("resident"), body)
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert set(data) == {"id", "code", "status", "grid_code", "due_at"}
+    assert data["status"] == "dispatched" and data["grid_code"] == world["grid_a"]
+    assert data["due_at"].endswith("+08:00") or data["due_at"].endswith("Z")
+    case = Case.objects.get(pk=data["id"])
+    assert case.channel == "api" and case.photos.count() == 1
+
+
+def test_create_multipart(api_client_as, world):
+    lat, lng = point_in(world["grid_a"])
+    response = api_client_as("resident").post(
+        "/api/v1/cases",
+        {
+            "category": "0904",
+            "description": "夜间施工噪音",
+            "lat": lat,
+            "lng": lng,
+            "attribute[times][]": ["v2", "v3"],
+            "photos": [upload()],
+        },
+    )
+    assert response.status_code == 201, response.json()
+    case = Case.objects.get(pk=response.json()["id"])
+    assert case.attributes == {"times": ["v2", "v3"]} and case.photos.count() == 1
+
+
+def test_create_by_building(api_client_as, world):
+    from tests.cases_support import managed_building
+
+    building = managed_building(world["grid_a"])
+    response = post(
+        api_client_as("community"),
+        {
+            "category": "0601",
+            "description": "3 单元电梯停了",
+            "building": building.code,
+            "attributes": {"trapped": "no"},
+            "channel": "phone",
+            "contact_phone": "13912345678",
+        },
+    )
+    assert response.status_code == 201, response.json()
+    case = Case.objects.get(pk=response.json()["id"])
+    assert case.handler_type == "property" and case.channel == "phone"
+
+
+def test_idempotency_key_returns_the_first_case(api_client_as, body):
+    client = api_client_as("resident")
+    first = post(client, body, headers={"Idempotency-Key": "report-1"})
+    second = post(client, body, headers={"Idempotency-Key": "report-1"})
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json() and second["Idempotent-Replayed"] == "true"
+    assert Case.objects.count() == 1
+    other = post(
+        client, {**body, "description": "另一件事"}, headers={"Idempotency-Key": "report-1"}
+    )
+    assert other.status_code == 422
+    assert post(client, body, headers={"Idempotency-Key": "report-2"}).status_code == 201
+    assert Case.objects.count() == 2
+
+
+def test_failed_create_is_not_remembered(api_client_as, body):
+    client = api_client_as("resident")
+    bad = post(client, {**body, "category": "9999"}, headers={"Idempotency-Key": "k"})
+    assert bad.status_code == 400
+    assert post(client, body, headers={"Idempotency-Key": "k"}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "text"),
+    [
+        ({"category": "9999"}, "category", "未知的问题类别"),
+        ({"lat": 39.9, "lng": 116.4}, "lat", "不在丹阳市"),
+        ({"attributes": {}}, "attributes.amount", "请填写"),
+        ({"photos": []}, "photos", "需要上传现场照片"),
+        ({"description": "长" * 4001}, "description", "不能超过 4000 字"),
+        ({"photos": [b64(b"plain text, not a photo")]}, "photos.0", "不是有效的图片"),
+        ({"photos": ["%%%not-base64%%%"]}, "photos.0", "base64"),
+    ],
+)
+def test_bad_input_is_400_with_chinese_field_errors(api_client_as, body, change, field, text):
+    response = post(api_client_as("resident"), {**body, **change})
+    assert response.status_code == 400
+    data = response.json()
+    assert data["code"] in ("invalid", "validation_error")
+    messages = {d["field"]: d["message"] for d in data["details"]}
+    assert field in messages and text in messages[field], data
+    assert Case.objects.count() == 0
+
+
+def test_schema_errors(api_client_as, body):
+    client = api_client_as("resident")
+    response = post(client, {**body, "lat": "north"})
+    assert response.status_code == 400 and response.json()["details"][0]["field"] == "lat"
+    response = post(client, {**body, "unknown": 1})
+    assert response.status_code == 400
+    response = client.post("/api/v1/cases", "{not json", content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "malformed_request"
+    missing = post(client, {"description": "x"})
+    assert missing.status_code == 400 and missing.json()["details"][0]["message"] == "必填"
+
+
+def test_duplicate_source_ref_is_409(api_client_as, world):
+    lat, lng = point_in(world["grid_a"])
+    data = {
+        "category": "0202",
+        "description": "路灯",
+        "lat": lat,
+        "lng": lng,
+        "channel": "hotline",
+        "source_ref": "GD-9",
+    }
+    client = api_client_as("community")
+    assert post(client, data).status_code == 201
+    again = post(client, data)
+    assert again.status_code == 409 and again.json()["code"] == "duplicate_source_ref"
+
+
+def test_unauthenticated_is_401(client, body):
+    assert post(client, body).status_code == 401
+
+
+def test_list_is_scoped_and_filtered(api_client_as, persona, world):
+    a = report(persona("resident"), "0101", grid=world["grid_a"])
+    b = report(persona("resident"), "0102", grid=world["grid_b"])
+    closed = drive(
+        report(persona("resident"), "0105", grid=world["grid_a"]), Status.CLOSED, persona
+    )
+    ids = lambda response: {item["id"] for item in response.json()["items"]}  # noqa: E731
+    grid = api_client_as("grid")
+    assert ids(grid.get("/api/v1/cases")) == {a.pk, closed.pk}
+    assert ids(api_client_as("grid2").get("/api/v1/cases")) == {b.pk}
+    community = api_client_as("community")
+    assert ids(community.get("/api/v1/cases?status=open")) == {a.pk, b.pk}
+    assert ids(community.get("/api/v1/cases?status=closed")) == {closed.pk}
+    assert ids(community.get("/api/v1/cases?category=0102")) == {b.pk}
+    assert ids(community.get(f"/api/v1/cases?region={world['grid_b']}")) == {b.pk}
+    assert ids(community.get("/api/v1/cases?category=01&overdue=false")) == {a.pk, b.pk, closed.pk}
+    assert ids(community.get(f"/api/v1/cases?q={a.code}")) == {a.pk}
+    assert ids(grid.get("/api/v1/cases?assigned=true&status=open")) == {a.pk}
+    assert ids(api_client_as("resident").get("/api/v1/cases?mine=true")) == {a.pk, b.pk, closed.pk}
+    page = community.get("/api/v1/cases?page_size=2&page=2").json()
+    assert page["count"] == 3 and len(page["items"]) == 1
+    for bad in ("status=nope", "region=12", "page_size=1000", "from=yesterday", "channel=fax"):
+        assert community.get(f"/api/v1/cases?{bad}").status_code == 400, bad
+
+
+def test_detail_with_timeline_and_photos(api_client_as, persona, world):
+    case = report(persona("resident"), "0101", grid=world["grid_a"])
+    data = api_client_as("grid").get(f"/api/v1/cases/{case.pk}").json()
+    assert [e["action"] for e in data["timeline"]] == ["report", "register", "dispatch"]
+    assert "accept" in data["actions"]
+    photo = data["timeline"][0]["photos"][0]
+    image = api_client_as("grid").get(photo["thumb_url"])
+    assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
+    assert api_client_as("grid2").get(photo["url"]).status_code == 404
+    assert api_client_as("grid2").get(f"/api/v1/cases/{case.pk}").status_code == 404
+
+
+def test_transitions_through_the_api(api_client_as, persona, world):
+    case = report(persona("resident"), "0101", grid=world["grid_a"])
+    url = f"/api/v1/cases/{case.pk}/transitions"
+    grid, community, resident = (api_client_as(n) for n in ("grid", "community", "resident"))
+    accepted = grid.post(url, {"action": "accept"}, content_type="application/json")
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    handled = grid.post(url, {"action": "handle", "note": "已清理", "photos": [upload()]})
+    assert handled.status_code == 200, handled.json()
+    assert handled.json()["timeline"][-1]["photos"]
+    own = grid.post(url, {"action": "verify"}, content_type="application/json")
+    assert own.status_code == 403
+    closed = community.post(
+        url, {"action": "verify", "note": "核查通过"}, content_type="application/json"
+    )
+    assert closed.json()["status"] == "closed"
+    again = grid.post(url, {"action": "accept"}, content_type="application/json")
+    assert again.status_code == 409
+    assert "已结案" in again.json()["message"] and again.json()["details"]["status"] == "closed"
+    rated = resident.post(
+        url,
+        {"action": "rate", "rating": "basic", "comment": "挺快"},
+        content_type="application/json",
+    )
+    assert rated.status_code == 200 and rated.json()["satisfaction"] == "basic"
+    timeline = rated.json()["timeline"]
+    assert all(event["public"] for event in timeline)  # the reporter sees public rows only
+
+
+def test_transition_errors(api_client_as, persona, world):
+    case = report(persona("resident"), "0101", grid=world["grid_a"])
+    url = f"/api/v1/cases/{case.pk}/transitions"
+    community = api_client_as("community")
+    assert (
+        community.post(url, {"action": "fly"}, content_type="application/json").status_code == 400
+    )
+    assert (
+        api_client_as("resident")
+        .post(url, {"action": "dispatch"}, content_type="application/json")
+        .status_code
+        == 403
+    )
+    assert (
+        api_client_as("grid2")
+        .post(url, {"action": "accept"}, content_type="application/json")
+        .status_code
+        == 404
+    )
+    assert (
+        community.post(
+            "/api/v1/cases/999999/transitions",
+            {"action": "accept"},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
+    missing = community.post(url, {"action": "void"}, content_type="application/json")
+    assert missing.status_code == 409  # dispatched cannot be voided
+    response = api_client_as("grid").post(
+        url, {"action": "return"}, content_type="application/json"
+    )
+    assert response.status_code == 400 and response.json()["details"][0]["field"] == "reason"
+
+
+def test_merge_and_extension_via_api(api_client_as, persona, world):
+    lat, lng = point_in(world["grid_a"])
+    original = report(persona("resident"), "0101", lat=lat, lng=lng)
+    duplicate = report(persona("resident"), "0101", lat=lat, lng=lng)
+    community = api_client_as("community")
+    merged = community.post(
+        f"/api/v1/cases/{duplicate.pk}/transitions",
+        {"action": "merge", "into": original.code},
+        content_type="application/json",
+    )
+    assert merged.status_code == 200 and merged.json()["merged_into"] == original.code
+    url = f"/api/v1/cases/{original.pk}/transitions"
+    api_client_as("grid").post(
+        url, {"action": "extend", "amount": 1, "reason": "等车"}, content_type="application/json"
+    )
+    approved = community.post(url, {"action": "approve_extension"}, content_type="application/json")
+    assert approved.json()["extension_count"] == 1
+
+
+def test_duplicates_and_follow(api_client_as, persona, world):
+    lat, lng = point_in(world["grid_a"])
+    case = report(persona("grid"), "0101", lat=lat, lng=lng, channel="patrol")
+    found = (
+        api_client_as("resident")
+        .get(f"/api/v1/cases/duplicates?category=0101&lat={lat}&lng={lng}")
+        .json()
+    )
+    assert [d["case_id"] for d in found] == [case.pk] and "description" not in found[0]
+    assert api_client_as("resident").post(f"/api/v1/cases/{case.pk}/follow").json()["following"]
+    limited = api_client_as("resident").get(f"/api/v1/cases/{case.pk}").json()
+    assert limited["limited"] and limited["description"] is None
+    assert (
+        api_client_as("resident").get("/api/v1/cases/duplicates?category=x&lat=1&lng=1").status_code
+        == 400
+    )
+
+
+def test_categories(api_client_as, django_assert_max_num_queries):
+    client = api_client_as("resident")
+    with django_assert_max_num_queries(8):
+        data = client.get("/api/v1/categories").json()
+    assert len(data) == 10 and sum(len(g["children"]) for g in data) >= 30
+    groups = {g["name"] for g in data}
+    assert {
+        "市容环境",
+        "公用设施",
+        "道路交通",
+        "园林绿化",
+        "违法建设",
+        "物业服务",
+        "矛盾纠纷",
+        "安全隐患",
+        "民生诉求",
+        "咨询建议",
+    } == groups
+    leaf = next(c for g in data for c in g["children"] if c["code"] == "0101")
+    assert leaf["limits"]["handle"] == {"amount": 1, "unit": "work_days"}
+    assert leaf["attributes"][0]["datatype"] == "singlevaluelist"
+    datatypes = {a["datatype"] for g in data for c in g["children"] for a in c["attributes"]}
+    assert datatypes == {
+        "string",
+        "number",
+        "datetime",
+        "text",
+        "singlevaluelist",
+        "multivaluelist",
+    }
+
+
+def test_openapi_lists_the_endpoints(client):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert {
+        "/api/v1/cases",
+        "/api/v1/cases/{case_id}",
+        "/api/v1/cases/{case_id}/transitions",
+        "/api/v1/categories",
+    } <= set(paths)
+    assert "multipart/form-data" in paths["/api/v1/cases"]["post"]["requestBody"]["content"]
+
+
+def test_list_query_count(api_client_as, persona, world, django_assert_max_num_queries):
+    for _ in range(5):
+        report(persona("resident"), "0101", grid=world["grid_a"])
+    client = api_client_as("community")
+    with django_assert_max_num_queries(8):
+        assert client.get("/api/v1/cases").json()["count"] == 5
+
+
+@pytest.mark.parametrize("actor", ["community", "grid", "resident"])
+def test_every_action_with_an_empty_body_never_fails_with_500(api_client_as, persona, world, actor):
+    from shequ.cases.workflow import Action
+
+    case = report(persona("resident"), "0101", grid=world["grid_a"])
+    client = api_client_as(actor)
+    for action in Action:
+        if action == Action.REPORT:
+            continue
+        response = client.post(
+            f"/api/v1/cases/{case.pk}/transitions",
+            {"action": action.value},
+            content_type="application/json",
+        )
+        assert response.status_code in (200, 400, 403, 409), (action, response.json())
