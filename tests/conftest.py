@@ -24,11 +24,24 @@ def django_db_setup(django_db_setup, django_db_blocker):
         seed_base_world()
 
 
+# Reference data that migrations put into every database (a flush removes it too).
+REFERENCE_DATA = ["shequ.cases.categories.ensure_categories"]
+
+
+def restore_reference_data() -> None:
+    from django.utils.module_loading import import_string
+
+    for path in REFERENCE_DATA:
+        import_string(path)()
+
+
 @pytest.fixture
 def reseed_after_flush(django_db_blocker):
-    """List this fixture *before* transactional_db: it re-seeds after the flush."""
+    """List this fixture *before* transactional_db: after the flush it restores the base world
+    and the reference data (categories …) that migrations seeded."""
     yield
     with django_db_blocker.unblock():
+        restore_reference_data()
         seed_base_world()
 
 

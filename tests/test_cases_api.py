@@ -4,7 +4,9 @@ errors 400 (Chinese field errors), 403, 404, 409; OpenAPI."""
 import base64
 
 import pytest
+from django.test import override_settings
 
+from shequ.cases import services
 from shequ.cases.models import Case
 from shequ.cases.workflow import Status
 from tests.cases_support import categories, drive, photo_bytes, point_in, report, upload  # noqa: F401
@@ -361,3 +363,44 @@ def test_every_action_with_an_empty_body_never_fails_with_500(api_client_as, per
             content_type="application/json",
         )
         assert response.status_code in (200, 400, 403, 409), (action, response.json())
+
+
+@override_settings(SHEQU_RATE_LIMIT_ENABLED=True, SHEQU_RATE_LIMITS={"report": "2/h"})
+def test_residents_reports_are_rate_limited_staff_entry_is_not(api_client_as, body):
+    from django.core.cache import cache
+
+    cache.clear()
+    resident = api_client_as("resident")
+    assert post(resident, body).status_code == 201
+    assert post(resident, body).status_code == 201
+    third = post(resident, body)
+    assert third.status_code == 429
+    assert third.json()["code"] == "rate_limited"
+    assert "Retry-After" in third
+    staff = api_client_as("grid")
+    for _ in range(3):
+        assert post(staff, body).status_code == 201
+
+
+def test_overdue_cases_are_a_metrics_gauge(persona, world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from shequ.cases.selectors import overdue_gauge
+    from shequ.core import metrics
+
+    assert "shequ_cases_overdue" in {g.name for g in metrics.gauges()}
+    before = dict(overdue_gauge()).get((world["township"],), 0)
+    lat, lng = point_in(world["grid_a"])
+    case = services.case_report(
+        actor=persona("resident"),
+        category="0101",
+        description="x",
+        lat=lat,
+        lng=lng,
+        photos=[photo_bytes()],
+        attributes={"amount": "v3"},
+    )
+    Case.objects.filter(pk=case.pk).update(step_due_at=timezone.now() - timedelta(hours=1))
+    assert dict(overdue_gauge())[(world["township"],)] == before + 1

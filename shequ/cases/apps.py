@@ -12,10 +12,10 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from shequ.cases import calendar
+        from shequ.cases import calendar, selectors
         from shequ.cases.models import CalendarDay
         from shequ.cases.tasks import sla_sweep_task
-        from shequ.core import schedule
+        from shequ.core import metrics, schedule
         from shequ.core.nav import NavEntry, register
         from shequ.core.roles import Role
 
@@ -63,6 +63,12 @@ class CasesConfig(AppConfig):
             ),
         )
         schedule.register("cases.sla_sweep", sla_sweep_task, every=timedelta(minutes=1))
+        metrics.register_gauge(
+            "shequ_cases_overdue",
+            "Open cases whose current step is past its deadline, by township.",
+            selectors.overdue_gauge,
+            labels=("township",),
+        )
         # Cache invalidation only (no business rule): a changed calendar day rebuilds the axis.
         post_save.connect(calendar.calendar_changed, sender=CalendarDay, dispatch_uid="cal-saved")
         post_delete.connect(

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from shequ.cases import access
@@ -306,3 +307,15 @@ def categories_tree() -> list[Category]:
         .prefetch_related(Prefetch("children", queryset=leaves.order_by("order", "code")))
         .order_by("order", "code")
     )
+
+
+def overdue_gauge() -> list[tuple[tuple[str], float]]:
+    """Samples for /metrics: ((township code,), open cases past their step deadline)."""
+    rows = (
+        Case.objects.filter(status__in=list(OPEN_STATUSES), step_due_at__lte=timezone.now())
+        .annotate(township=Substr("region_code", 1, 9))
+        .values("township")
+        .annotate(n=Count("id"))
+        .order_by("township")
+    )
+    return [((row["township"],), float(row["n"])) for row in rows]

@@ -28,6 +28,7 @@ from shequ.cases.workflow import (
     Satisfaction,
     Status,
 )
+from shequ.core import ratelimit
 from shequ.core.audit import audit_record
 from shequ.core.errors import ServiceError
 from shequ.core.roles import Role
@@ -79,6 +80,8 @@ def report(request):
     if request.method == "POST":
         arguments = report_arguments(request.POST, request.FILES)
         try:
+            if channel == Channel.RESIDENT:
+                ratelimit.check(request, "report", key=f"user:{request.user.pk}")
             case = services.case_report(actor=request.user, channel=channel, **arguments)
         except ServiceError as exc:
             errors = error_lines(exc)
