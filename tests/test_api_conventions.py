@@ -105,3 +105,9 @@ def test_schema_names_are_unique_across_apps():
             if issubclass(obj, Schema) and obj.__module__ == module.__name__:
                 assert name not in seen, f"{name} defined in {seen.get(name)} and {module.__name__}"
                 seen[name] = module.__name__
+
+
+def test_id_beyond_integer_range_is_404_not_500(api_client_as):
+    response = api_client_as("grid").get("/api/v1/cases/6523380421063097520576136334016512")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
