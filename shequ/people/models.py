@@ -90,11 +90,11 @@ class Person(models.Model):
         default=RegistrationType.LOCAL,
     )
     mobile = EncryptedTextField(_("手机号码"), blank=True, context=MOBILE_CONTEXT)
-    mobile_hash = models.CharField(
+    mobile_hash = models.CharField(  # noqa: DJ001 - NULL: no number
         max_length=64, null=True, blank=True, db_index=True, editable=False
     )
     landline = EncryptedTextField(_("固定电话"), blank=True, context=LANDLINE_CONTEXT)
-    landline_hash = models.CharField(
+    landline_hash = models.CharField(  # noqa: DJ001 - NULL: no number
         max_length=64, null=True, blank=True, db_index=True, editable=False
     )
     household = models.ForeignKey(
@@ -112,7 +112,7 @@ class Person(models.Model):
     emergency_contact_phone = EncryptedTextField(
         _("紧急联系人电话"), blank=True, context=EMERGENCY_CONTEXT
     )
-    emergency_contact_phone_hash = models.CharField(
+    emergency_contact_phone_hash = models.CharField(  # noqa: DJ001 - NULL: no number
         max_length=64, null=True, blank=True, db_index=True, editable=False
     )
     # The grid the person lives in; kept in step with the current house by the services.
