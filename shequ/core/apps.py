@@ -9,5 +9,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from shequ.core import roles
+        from shequ.core.nav import NavEntry, register
 
         roles.collect_grants()
+        register(NavEntry("system", _("审计日志"), "audit", perm="core.search_audit", order=90))

@@ -16,6 +16,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.audit import action_label
 from shequ.core.crypto import blind_index_candidates, lookup_hashes
 from shequ.core.errors import InvalidInput
 from shequ.core.idnumbers import clean as clean_id
@@ -256,6 +257,8 @@ def person_detail(user, person: Person) -> dict:
         .exclude(action="people.reveal")
         .order_by("-at", "-id")[:50]
     )
+    for event in history:
+        event.label = action_label(event.action)
     reveals = []
     if has_perm(user, P.VIEW_REVEAL_AUDIT, person.region_code):
         reveals = list(
@@ -263,6 +266,10 @@ def person_detail(user, person: Person) -> dict:
                 object_type="people.person", object_id=str(person.pk), action="people.reveal"
             ).order_by("-at", "-id")[:100]
         )
+        from shequ.people.services import REVEALABLE
+
+        for event in reveals:
+            event.field_label = REVEALABLE.get(event.details.get("field"), "")
     return {
         "person": person,
         "is_self": is_self,

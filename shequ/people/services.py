@@ -12,6 +12,7 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from shequ.core.audit import audit_record
 from shequ.core.crypto import blind_index_candidates, hash_for
@@ -40,10 +41,10 @@ from shequ.people.models import (
 from shequ.people.validation import clean_person, raise_if_errors
 
 REVEALABLE = {
-    "id_number": "证件号码",
-    "mobile": "手机号码",
-    "landline": "固定电话",
-    "emergency_contact_phone": "紧急联系人电话",
+    "id_number": _lazy("证件号码"),
+    "mobile": _lazy("手机号码"),
+    "landline": _lazy("固定电话"),
+    "emergency_contact_phone": _lazy("紧急联系人电话"),
 }
 PERSON_FIELDS = (
     "name",
