@@ -8,7 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("基础")
 
     def ready(self) -> None:
-        from shequ.core import roles
+        from shequ.core import roles, rotation  # noqa: F401 - rotation registers its check
         from shequ.core.nav import NavEntry, register
 
         roles.collect_grants()
