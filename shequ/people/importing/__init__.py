@@ -65,7 +65,10 @@ def import_file(
         default_grid_code=default_grid_code,
         progress=progress,
     )
-    parsed = read_rows(content, progress)
+    # Reading is the first half of the progress bar, validation the second.
+    parsed = read_rows(
+        content, (lambda done, total: progress(done, 2 * total)) if progress else None
+    )
     rows, outcome = validator.validate(parsed)
     if outcome.total == 0:
         raise FileProblem(_("文件中没有数据行。"))
