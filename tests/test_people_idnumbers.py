@@ -109,7 +109,12 @@ def test_phone_rules_in_chinese():
     assert data.errors["mobile"] == "手机号码应为 11 位，实际为 10 位。"
     assert "带区号" in data.errors["landline"]
     ok = clean_person(
-        {"name": "王小明", "id_number": STANDARD, "mobile": "+86 138 1234 5678", "landline": "0511 86881234"}
+        {
+            "name": "王小明",
+            "id_number": STANDARD,
+            "mobile": "+86 138 1234 5678",
+            "landline": "0511 86881234",
+        }
     )
     assert not ok.errors and ok.mobile == "13812345678" and ok.landline == "0511-86881234"
 
@@ -136,7 +141,11 @@ def test_choices_accept_chinese_labels():
         }
     )
     assert not data.errors
-    assert (data.ethnicity, data.political_status, data.registration_type) == ("03", "cpc", "floating")
+    assert (data.ethnicity, data.political_status, data.registration_type) == (
+        "03",
+        "cpc",
+        "floating",
+    )
     assert data.relation_to_head == "head"
     bad = clean_person({"name": "王小明", "id_number": STANDARD, "ethnicity": "火星族"})
     assert bad.errors["ethnicity"] == "民族“火星族”不是有效的取值。"

@@ -50,7 +50,9 @@ def test_lookup_through_keyed_hash(world, persona):
     number = valid_id()
     person = make_person(grid_code=world["grid_a"], id_number=number, mobile="19912345670")
     assert person.id_number_hash == blind_index(number, context=ID_CONTEXT)
-    assert Person.objects.get(id_number_hash__in=lookup_hashes("people.person", "id_number", number.lower()))
+    assert Person.objects.get(
+        id_number_hash__in=lookup_hashes("people.person", "id_number", number.lower())
+    )
     page = people_page(persona("community"), PeopleFilter(q=number))
     assert [p.pk for p in page.rows] == [person.pk] and page.search_kind == "id"
     page = people_page(persona("community"), PeopleFilter(q="199 1234 5670"))
@@ -93,7 +95,9 @@ def test_rotation_reencrypts_everything_and_recomputes_hashes(world, persona, se
         "people.person", "emergency_contact_phone", "19912349999"
     )
     people[0].save()
-    job = ImportJob.objects.create(region_code=world["community"], file_name="a.xlsx", payload=b"PK-data")
+    job = ImportJob.objects.create(
+        region_code=world["community"], file_name="a.xlsx", payload=b"PK-data"
+    )
     grid_user = persona("grid")
     settings.SHEQU_DATA_KEYS = [new, *old]
     crypto.reset_keyring()
@@ -110,12 +114,16 @@ def test_rotation_reencrypts_everything_and_recomputes_hashes(world, persona, se
         assert fresh.id_number_hash == blind_index(number, context=ID_CONTEXT, key_id="k2")
     fresh = Person.objects.get(pk=people[0].pk)
     assert fresh.landline == "0511-86881234" and fresh.emergency_contact_phone == "19912349999"
-    assert fresh.landline_hash == blind_index("0511-86881234", context="people.person.landline", key_id="k2")
+    assert fresh.landline_hash == blind_index(
+        "0511-86881234", context="people.person.landline", key_id="k2"
+    )
     # accounts.User.mobile is rotated too, and its hash follows.
     assert raw("accounts_user", "mobile", grid_user.pk).startswith("k2$")
     user = User.objects.get(pk=grid_user.pk)
     assert user.mobile == "19900000004"
-    assert user.mobile_hash == blind_index("19900000004", context="accounts.user.mobile", key_id="k2")
+    assert user.mobile_hash == blind_index(
+        "19900000004", context="accounts.user.mobile", key_id="k2"
+    )
     payload = raw("people_importjob", "payload", job.pk)
     assert bytes(payload).startswith(b"k2$")
     assert bytes(ImportJob.objects.get(pk=job.pk).payload) == b"PK-data"
@@ -190,7 +198,12 @@ def test_database_holds_no_plaintext_number(world, persona, django_capture_on_co
     demo.seed(ctx)
     numbers = set()
     for person in Person.objects.all():
-        numbers |= {person.id_number, person.mobile, person.landline, person.emergency_contact_phone}
+        numbers |= {
+            person.id_number,
+            person.mobile,
+            person.landline,
+            person.emergency_contact_phone,
+        }
     for user in User.objects.exclude(mobile=""):
         numbers.add(user.mobile)
     numbers.discard("")
@@ -198,7 +211,9 @@ def test_database_holds_no_plaintext_number(world, persona, django_capture_on_co
     image = _database_text()
     # Positive control: the scan does see the data (names are stored as they are).
     assert Person.objects.first().name.encode() in image
-    windows = _number_windows(image, {len(n) for n in numbers} | {len(n.replace("-", "")) for n in numbers})
+    windows = _number_windows(
+        image, {len(n) for n in numbers} | {len(n.replace("-", "")) for n in numbers}
+    )
     found = [n for n in numbers if n.encode() in windows or n.replace("-", "").encode() in windows]
     assert not found, f"plaintext numbers in the database: {found[:5]}"
     # Base64 of a plaintext (a careless encoding) is not there either.
@@ -280,7 +295,9 @@ def test_seeded_demo_database_file_has_no_plaintext(tmp_path):
         assert "丹凤社区".encode() in image  # the scan sees the data
         lengths = {len(n) for n in numbers} | {len(n.replace("-", "")) for n in numbers}
         windows = _number_windows(image, lengths)
-        found = [n for n in numbers if n.encode() in windows or n.replace("-", "").encode() in windows]
+        found = [
+            n for n in numbers if n.encode() in windows or n.replace("-", "").encode() in windows
+        ]
         assert not found, f"plaintext numbers in the database: {found[:5]}"
     finally:
         if drop is not None:

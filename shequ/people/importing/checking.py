@@ -35,6 +35,7 @@ from shequ.people.models import Household, Person, TagType
 from shequ.people.validation import PersonData, clean_person
 
 BATCH = 500
+NOTE_RE = re.compile(r"[:：,，。;；]|^(填表|制表|审核|备注|说明|合计|注)")
 TAG_SPLIT = re.compile(r"[,，、;；/\s]+")
 TAG_DETAIL = re.compile(r"^(.+?)[(（](.*)[)）]$")
 TAG_PERMS = {
@@ -204,11 +205,16 @@ class Validator:
 
     @staticmethod
     def _is_blank(values, cells) -> bool:
+        """Empty rows, and a note under the table ("填表人：李社区", "合计 35 人"): one cell, no
+        ID number, and punctuation or a note's opening word — a real row missing its ID number
+        is still reported."""
         filled = [v for v in values or () if v not in (None, "")]
         if not filled:
             return True
-        # A note under the table ("填表人：…") has one cell and neither a name nor an ID.
-        return len(filled) == 1 and not text(cells.get("name")) and not text(cells.get("id_number"))
+        if len(filled) != 1 or text(cells.get("id_number")):
+            return False
+        note = text(filled[0])
+        return bool(NOTE_RE.search(note))
 
     def _row(self, number: int, cells: dict, problems: list[Problem]) -> Row | None:
         errors: list[Problem] = []
@@ -321,8 +327,7 @@ class Validator:
         try:
             row.place = self._place(cells)
         except CellError as exc:
-            column = "grid" if text(cells.get("grid")) else "building"
-            fail(column, text(cells.get(column))[:40], exc.message)
+            fail(exc.column, text(cells.get(exc.column))[:40], exc.message)
 
     def _tags(self, value) -> list[tuple[TagType, str]]:
         """ "低保、残疾（肢体二级）" → [(低保, ""), (残疾, "肢体二级")]."""
@@ -357,27 +362,28 @@ class Validator:
         if unit_raw:
             digits = re.sub(r"\D", "", unit_raw)
             if not digits or not 1 <= int(digits) <= 50:
-                raise CellError(_("单元“%(u)s”无法识别。") % {"u": unit_raw[:10]})
+                raise CellError(_("单元“%(u)s”无法识别。") % {"u": unit_raw[:10]}, "unit")
             unit = int(digits)
         if room and not building:
-            raise CellError(_("填写了室号，但没有填写楼栋。"))
+            raise CellError(_("填写了室号，但没有填写楼栋。"), "building")
         grid = None
         if grid_value:
             grid = self.grids.get(grid_value) or self.grids_by_name.get(grid_value)
             if grid is None:
                 raise CellError(
                     _("网格“%(g)s”不在%(c)s内（可填网格代码或名称）。")
-                    % {"g": grid_value[:20], "c": self.community.name}
+                    % {"g": grid_value[:20], "c": self.community.name},
+                    "grid",
                 )
         elif building:
             found = self.buildings.get((estate, building), [])
             if len(found) == 1:
                 grid = self.grids.get(found[0].region_code)
             elif len(found) > 1:
-                raise CellError(_("社区内有多个同名楼栋，请填写“网格”列以区分。"))
+                raise CellError(_("社区内有多个同名楼栋，请填写“网格”列以区分。"), "building")
         grid = grid or self.default_grid
         if grid is None:
-            raise CellError(_("无法确定所在网格：请填写“网格”列，或在导入时指定默认网格。"))
+            raise CellError(_("无法确定所在网格：请填写“网格”列，或在导入时指定默认网格。"), "grid")
         return Place(grid=grid, estate_name=estate, building_name=building, unit=unit, room=room)
 
     def _check_existing(self, rows: list[Row], problems: list[Problem]) -> None:

@@ -227,9 +227,10 @@ def _find_header(head: list[tuple]) -> tuple[int, dict[str, int], list[str]]:
 
 
 class CellError(Exception):
-    def __init__(self, message: str):
+    def __init__(self, message: str, column: str = ""):
         super().__init__(message)
         self.message = message
+        self.column = column  # the field at fault, when not the one being read
 
 
 def text(value) -> str:
