@@ -74,7 +74,7 @@ def test_birth_date_rules():
 
 
 def test_length_and_character_rules_are_named():
-    with pytest.raises(InvalidInput, match="位数错误.*实际为 17 位"):
+    with pytest.raises(InvalidInput, match=r"位数错误.*实际为 17 位"):
         parse_id_number("11010519491231002")
     with pytest.raises(InvalidInput, match="前 17 位只能是数字"):
         parse_id_number("1101051949123100AX")

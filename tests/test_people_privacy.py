@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def raw(table: str, column: str, pk: int) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
         return cursor.fetchone()[0]
 
 
@@ -173,7 +173,7 @@ def _database_text() -> bytes:
     chunks = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
-            cursor.execute(f'SELECT t::text FROM "{table}" t')  # noqa: S608
+            cursor.execute(f'SELECT t::text FROM "{table}" t')
             chunks += [row[0].encode() for row in cursor.fetchall()]
     return b"\n".join(chunks)
 
