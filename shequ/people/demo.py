@@ -64,22 +64,20 @@ RESIDENT_MOBILE = "19900000006"
 class IdMaker:
     """Unique, valid ID numbers: a sequence counter per (address code, birth date, gender)."""
 
-    def __init__(self, rng: random.Random, taken: set[str] | None = None):
+    def __init__(self, rng: random.Random):
         self.rng = rng
-        self.counters: Counter = Counter()
-        self.taken = taken or set()
+        self.counters: dict[tuple, list[int]] = {}  # key → [random even start, used]
 
     def make(self, address: str, birth: date, male: bool) -> str:
         while True:
             key = (address, birth, male)
-            n = self.counters[key]
-            self.counters[key] += 1
-            if n >= 480:
+            slot = self.counters.setdefault(key, [self.rng.randrange(0, 500) * 2, 0])
+            if slot[1] >= 480:
                 birth += timedelta(days=1)
                 continue
-            number = make_id_number(address, birth, 10 + 2 * n + (1 if male else 0))
-            if number not in self.taken:
-                return number
+            sequence = (slot[0] + 2 * slot[1]) % 1000 + (1 if male else 0)
+            slot[1] += 1
+            return make_id_number(address, birth, sequence)
 
 
 class Generator:
@@ -93,6 +91,7 @@ class Generator:
         self.tag_types = {t.code: t for t in TagType.objects.all()}
         self.household_seq: Counter = Counter()
         self.now = timezone.now()
+        self.first_household = True
 
     def birth(self, age: int) -> date:
         return self.today - timedelta(days=age * 365 + self.rng.randint(0, 364))
@@ -104,7 +103,9 @@ class Generator:
                 self.mobiles.add(number)
                 return number
 
-    def household(self, house: House, size: int) -> tuple[Household, list[dict]]:
+    def household(
+        self, house: House, size: int, family_name: str | None = None
+    ) -> tuple[Household, list[dict]]:
         """One household living in `house` and its members (as dicts, not yet saved)."""
         rng = self.rng
         self.household_seq[house.region_code] += 1
@@ -128,7 +129,7 @@ class Generator:
             address = rng.choice(FLOATING_CODES)
         else:
             address = rng.choice(PERMIT_CODES)
-        family_name = surname(rng)
+        family_name = family_name or surname(rng)
         head_age = (
             rng.randint(22, 45)
             if registration != RegistrationType.LOCAL
@@ -338,7 +339,10 @@ def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, 
     rng = gen.rng
     households, people = [], []
     for house, size in chunk:
-        household, members = gen.household(house, size)
+        # The demo resident (刘居民) heads the first household: the family shares the surname.
+        family = "刘" if gen.first_household else None
+        gen.first_household = False
+        household, members = gen.household(house, size, family)
         households.append(household)
         for spec in members:
             person = gen.person(spec, household)

@@ -6,7 +6,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from shequ.core.errors import InvalidInput
 from shequ.core.idnumbers import clean as clean_id
@@ -23,7 +25,20 @@ from shequ.people.choices import (
 
 NAME_RE = re.compile(r"^[\u3400-\u9fff\uf900-\ufaffA-Za-z·\- ]+$")
 OTHER_ID_RE = re.compile(r"^[A-Z0-9]{5,20}$")
-ETHNICITY_CODES = {code for code, _label in ETHNICITIES}
+POLITICAL_CHOICES = PoliticalStatus.choices
+REGISTRATION_CHOICES = [
+    *RegistrationType.choices,
+    ("local", _lazy("户籍")),
+    ("floating", _lazy("流动")),
+    ("overseas", _lazy("境外")),
+]
+RELATION_CHOICES = [*RelationToHead.choices, ("head", _lazy("本人"))]
+LABELS = {
+    "ethnicity": _lazy("民族"),
+    "political_status": _lazy("政治面貌"),
+    "registration_type": _lazy("户籍类型"),
+    "relation_to_head": _lazy("与户主关系"),
+}
 
 
 def clean_name(value) -> str:
@@ -90,14 +105,32 @@ def optional_phone(value, *, mobile_only: bool = False) -> str:
     return normalize_mobile(text) if mobile_only else normalize_phone(text)
 
 
-def choice(value, choices, *, label: str, default: str = "") -> str:
-    """A choice given by its code or its Chinese label ("汉族", "群众", "户主")."""
+_choice_maps: dict[tuple[int, str], dict[str, str]] = {}
+
+
+def _choice_map(choices) -> dict[str, str]:
+    """code or label → code, built once per choice list and language (the importer calls this
+    for every cell, and each label is a lazy translation)."""
+    key = (id(choices), get_language() or "")
+    found = _choice_maps.get(key)
+    if found is None:
+        found = {}
+        for code, display in choices:
+            found.setdefault(str(display), code)
+            found[code] = code
+        _choice_maps[key] = found
+    return found
+
+
+def choice(value, choices, *, label, default: str = "") -> str:
+    """A choice given by its code or its Chinese label ("汉族", "群众", "户主"). `choices` must
+    be a module-level list: its lookup table is cached by identity."""
     text = str(value or "").strip()
     if not text:
         return default
-    for code, display in choices:
-        if text == code or text == str(display):
-            return code
+    code = _choice_map(choices).get(text)
+    if code is not None:
+        return code
     raise InvalidInput(
         _("%(label)s“%(value)s”不是有效的取值。") % {"label": label, "value": text[:20]},
         code="invalid_choice",
@@ -169,53 +202,21 @@ def clean_person(raw: dict, *, partial: bool = False) -> PersonData:
             ),
         ),
     )
-    run(
-        "ethnicity",
-        setter(
-            "ethnicity",
-            lambda: choice(raw.get("ethnicity"), ETHNICITIES, label=_("民族"), default="01"),
-        ),
-    )
-    run(
-        "political_status",
-        setter(
-            "political_status",
-            lambda: choice(
-                raw.get("political_status"),
-                PoliticalStatus.choices,
-                label=_("政治面貌"),
-                default=PoliticalStatus.MASSES,
+    for key, choices, default in (
+        ("ethnicity", ETHNICITIES, "01"),
+        ("political_status", POLITICAL_CHOICES, PoliticalStatus.MASSES),
+        ("registration_type", REGISTRATION_CHOICES, RegistrationType.LOCAL),
+        ("relation_to_head", RELATION_CHOICES, ""),
+    ):
+        run(
+            key,
+            setter(
+                key,
+                lambda key=key, choices=choices, default=default: choice(
+                    raw.get(key), choices, label=LABELS[key], default=default
+                ),
             ),
-        ),
-    )
-    run(
-        "registration_type",
-        setter(
-            "registration_type",
-            lambda: choice(
-                raw.get("registration_type"),
-                [
-                    *RegistrationType.choices,
-                    ("local", _("户籍")),
-                    ("floating", _("流动")),
-                    ("overseas", _("境外")),
-                ],
-                label=_("户籍类型"),
-                default=RegistrationType.LOCAL,
-            ),
-        ),
-    )
-    run(
-        "relation_to_head",
-        setter(
-            "relation_to_head",
-            lambda: choice(
-                raw.get("relation_to_head"),
-                [*RelationToHead.choices, ("head", _("本人"))],
-                label=_("与户主关系"),
-            ),
-        ),
-    )
+        )
     return data
 
 

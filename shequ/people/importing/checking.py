@@ -132,6 +132,14 @@ class Validator:
             self.tag_types[tag_type.code] = tag_type
         self.buildings = self._existing_buildings()
         self.households: dict[str, Household] = {}
+        self.today = timezone.localdate()
+        # Translated once, not once per row.
+        self.labels = {
+            "birth_date": _("出生日期"),
+            "move_in_date": _("迁入日期"),
+            "is_household_consistent": _("人户一致"),
+            "is_registered": _("是否落户"),
+        }
 
     @staticmethod
     def _community(code: str) -> Region:
@@ -269,7 +277,7 @@ class Validator:
         gender = text(cells.get("gender"))
         raw["gender"] = {"男": "M", "女": "F"}.get(gender, gender)
         try:
-            raw["birth_date"] = date_cell(cells.get("birth_date"), label=_("出生日期"))
+            raw["birth_date"] = date_cell(cells.get("birth_date"), label=self.labels["birth_date"])
         except CellError as exc:
             fail("birth_date", "", exc.message)
         # A phone column may hold a mobile or a landline: sort them by what they are.
@@ -302,17 +310,16 @@ class Validator:
         except CellError as exc:
             fail("house_relation", text(cells.get("house_relation"))[:20], exc.message)
         try:
-            row.move_in_date = date_cell(cells.get("move_in_date"), label=_("迁入日期"))
-            if row.move_in_date and row.move_in_date > timezone.localdate():
+            row.move_in_date = date_cell(
+                cells.get("move_in_date"), label=self.labels["move_in_date"]
+            )
+            if row.move_in_date and row.move_in_date > self.today:
                 raise CellError(_("迁入日期不能晚于今天。"))
         except CellError as exc:
             fail("move_in_date", text(cells.get("move_in_date"))[:20], exc.message)
-        for key, label, default in (
-            ("is_household_consistent", _("人户一致"), True),
-            ("is_registered", _("是否落户"), False),
-        ):
+        for key, default in (("is_household_consistent", True), ("is_registered", False)):
             try:
-                value = bool_cell(cells.get(key), label=label, default=default)
+                value = bool_cell(cells.get(key), label=self.labels[key], default=default)
             except CellError as exc:
                 fail(key, text(cells.get(key))[:10], exc.message)
                 continue
