@@ -409,6 +409,9 @@ def test_upload_page_runs_a_background_job_with_report(
     assert job.status == "succeeded" and job.created_count == 2 and job.percent == 100
     assert "导入完成" in client.get(response["Location"]).content.decode()
     assert Person.objects.count() == 2
+    upload_event = AuditEvent.objects.filter(action="people.import_upload").latest("id")
+    assert upload_event.ip == "127.0.0.1" and upload_event.object_id == str(job.pk)
+    assert AuditEvent.objects.get(action="people.import").object_id == str(job.pk)
 
 
 def test_upload_refuses_other_files_and_roles(client_as, world):

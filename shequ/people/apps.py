@@ -51,6 +51,7 @@ class PeopleConfig(AppConfig):
                 "people.household_create": _("新建户"),
                 "people.household_set": _("调整户成员"),
                 "people.link_user": _("关联登录账号"),
+                "people.import_upload": _("上传导入文件"),
                 "people.import": _("Excel 导入居民"),
                 "people.export": _("导出居民名单"),
             }

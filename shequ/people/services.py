@@ -655,6 +655,7 @@ def import_job_create(
     community_code: str,
     default_grid_code: str = "",
     dry_run: bool = False,
+    request=None,
 ) -> ImportJob:
     """Accept an uploaded Excel file and queue its import (a background task).
 
@@ -682,6 +683,16 @@ def import_job_create(
             dry_run=dry_run,
             file_name=file_name[-200:],
             payload=content,
+        )
+        audit_record(
+            actor=actor,
+            action="people.import_upload",
+            object_type="people.importjob",
+            object_id=str(job.pk),
+            object_repr=job.file_name,
+            region_code=community_code,
+            request=request,
+            details={"bytes": len(content), "dry_run": dry_run},
         )
 
         def enqueue() -> None:

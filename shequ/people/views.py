@@ -514,6 +514,7 @@ def import_page(request):
                     community_code=form.cleaned_data["community"],
                     default_grid_code=form.cleaned_data["grid"],
                     dry_run=form.cleaned_data["dry_run"],
+                    request=request,
                 )
             except ServiceError as exc:
                 apply_service_error(form, exc)
