@@ -10,9 +10,9 @@ peak memory are printed by seed_demo and measured in benchmarks/bench_people.py)
 The demo `resident` account is linked to a person who heads a household in `grid`'s grid.
 """
 
-import random
 from collections import Counter
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from django.utils import timezone
 
@@ -61,23 +61,31 @@ GRADES = ["一级", "二级", "三级", "四级"]
 RESIDENT_MOBILE = "19900000006"
 
 
-class IdMaker:
-    """Unique, valid ID numbers: a sequence counter per (address code, birth date, gender)."""
+class Home(NamedTuple):
+    """A house as the seeder needs it (model instances for 400,000 houses cost too much)."""
 
-    def __init__(self, rng: random.Random):
-        self.rng = rng
-        self.counters: dict[tuple, list[int]] = {}  # key → [random even start, used]
+    pk: int
+    code: str
+    region_code: str
+
+
+class IdMaker:
+    """Unique, valid ID numbers: a counter per (address code, birth date, gender), kept as one
+    int → int dict (a million residents); the sequence starts at a pseudo-random even number."""
+
+    def __init__(self):
+        self.used: dict[int, int] = {}
 
     def make(self, address: str, birth: date, male: bool) -> str:
         while True:
-            key = (address, birth, male)
-            slot = self.counters.setdefault(key, [self.rng.randrange(0, 500) * 2, 0])
-            if slot[1] >= 480:
+            key = (int(address) * 100_000 + birth.toordinal() % 100_000) * 2 + male
+            n = self.used.get(key, 0)
+            if n >= 480:
                 birth += timedelta(days=1)
                 continue
-            sequence = (slot[0] + 2 * slot[1]) % 1000 + (1 if male else 0)
-            slot[1] += 1
-            return make_id_number(address, birth, sequence)
+            self.used[key] = n + 1
+            start = (key * 2_654_435_761 >> 7) % 500 * 2
+            return make_id_number(address, birth, (start + 2 * n) % 1000 + (1 if male else 0))
 
 
 class Generator:
@@ -86,8 +94,8 @@ class Generator:
     def __init__(self, ctx: SeedContext):
         self.rng = ctx.rng("people")
         self.today = date(2024, 6, 1)  # fixed: the demo must not change with the calendar
-        self.ids = IdMaker(self.rng)
-        self.mobiles: set[str] = set()
+        self.ids = IdMaker()
+        self.mobile_seq = self.rng.randrange(90_000_000)
         self.tag_types = {t.code: t for t in TagType.objects.all()}
         self.household_seq: Counter = Counter()
         self.now = timezone.now()
@@ -97,21 +105,19 @@ class Generator:
         return self.today - timedelta(days=age * 365 + self.rng.randint(0, 364))
 
     def mobile(self) -> str:
-        while True:
-            number = f"199{self.rng.randint(10_000_000, 99_999_999)}"
-            if number not in self.mobiles:
-                self.mobiles.add(number)
-                return number
+        """Unique 199xxxxxxxx numbers: a counter stepped by a prime (no set of a million)."""
+        self.mobile_seq += 7919
+        return f"199{self.mobile_seq % 90_000_000 + 10_000_000}"
 
     def household(
-        self, house: House, size: int, family_name: str | None = None
+        self, house: Home, size: int, family_name: str | None = None
     ) -> tuple[Household, list[dict]]:
         """One household living in `house` and its members (as dicts, not yet saved)."""
         rng = self.rng
         self.household_seq[house.region_code] += 1
         household = Household(
             number=f"{house.region_code}H{self.household_seq[house.region_code]:05d}",
-            house=house,
+            house_id=house.pk,
             region_code=house.region_code,
             created_at=self.now,
         )
@@ -247,7 +253,7 @@ class Generator:
             household=household,
             relation_to_head=spec["relation"],
             region_code=household.region_code,
-            house=household.house,
+            house_id=household.house_id,
             created_at=self.now,
             updated_at=self.now,
         )
@@ -267,11 +273,13 @@ def seed(ctx: SeedContext) -> None:
     target, households_target = TARGETS[scale]
     gen = Generator(ctx)
     rng = gen.rng
-    houses = list(
-        House.objects.select_related("building")
-        .order_by("code")
-        .only("id", "code", "region_code", "building__is_rural_house")
-    )
+    codes: dict[str, str] = {}
+    houses = [
+        Home(pk, code, codes.setdefault(region, region))
+        for pk, code, region in House.objects.order_by("code")
+        .values_list("id", "code", "region_code")
+        .iterator(chunk_size=20_000)
+    ]
     flagship = [h for h in houses if h.region_code.startswith(danyang.FLAGSHIP_CODE)]
     others = [h for h in houses if not h.region_code.startswith(danyang.FLAGSHIP_CODE)]
     sizes = list(SIZE_WEIGHTS)
@@ -338,6 +346,7 @@ def seed(ctx: SeedContext) -> None:
 def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, scale) -> None:
     rng = gen.rng
     households, people = [], []
+    homes = {}
     for house, size in chunk:
         # The demo resident (刘居民) heads the first household: the family shares the surname.
         family = "刘" if gen.first_household else None
@@ -347,6 +356,7 @@ def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, 
         for spec in members:
             person = gen.person(spec, household)
             person.demo_household_size = len(members)
+            homes[id(person)] = house
             people.append(person)
     Household.objects.bulk_create(households, batch_size=2000)
     Person.objects.bulk_create(people, batch_size=2000)
@@ -355,7 +365,7 @@ def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, 
     for house, _size in chunk:
         by_house.setdefault(house.region_code, []).append(house)
     for person in people:
-        house = person.house
+        house = homes[id(person)]
         head = person.relation_to_head == RelationToHead.HEAD
         if head:
             relation = (
@@ -374,7 +384,7 @@ def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, 
                 links.append(
                     HouseLink(
                         person=person,
-                        house=earlier,
+                        house_id=earlier.pk,
                         region_code=earlier.region_code,
                         relation=relation,
                         status=LinkStatus.MOVED_OUT,
@@ -392,7 +402,7 @@ def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, 
         links.append(
             HouseLink(
                 person=person,
-                house=house,
+                house_id=house.pk,
                 region_code=house.region_code,
                 relation=relation,
                 status=LinkStatus.MOVED_IN,
@@ -500,12 +510,12 @@ def _flagship_tags(gen: Generator, heads: list[Person], people: list[Person], st
     stats["tags"] += len(tags)
 
 
-def _link_resident(ctx: SeedContext, house: House) -> None:
+def _link_resident(ctx: SeedContext, house: Home) -> None:
     """The demo `resident` account is the head of the first household in grid A."""
     from shequ.accounts.models import User
 
     user = User.objects.filter(username="resident").first()
-    person = Person.objects.filter(house=house, relation_to_head=RelationToHead.HEAD).first()
+    person = Person.objects.filter(house_id=house.pk, relation_to_head=RelationToHead.HEAD).first()
     if user is None or person is None:
         return
     Person.objects.filter(pk=person.pk).update(

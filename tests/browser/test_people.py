@@ -143,3 +143,15 @@ def test_resident_sees_own_record_on_a_phone(mobile_page):
     expect(mobile_page.locator('[data-revealed="mobile"]')).to_have_text("19900000006")
     assert_accessible(mobile_page, "own record")
     screenshot(mobile_page, "people-me-mobile")
+
+
+def test_grid_worker_list_on_a_phone(mobile_page):
+    login(mobile_page, "grid")
+    mobile_page.goto("/people/?tag=disability")
+    first = mobile_page.locator("#people-table tbody tr").first
+    expect(first).to_contain_text("残疾")
+    # Rows are cards on a phone: the table header is hidden, each field is labelled.
+    assert mobile_page.locator("#people-table thead").bounding_box()["height"] <= 1
+    expect(first.locator('td[data-label="证件号码"]')).to_be_visible()
+    assert_accessible(mobile_page, "people list on a phone")
+    screenshot(mobile_page, "people-list-mobile")
