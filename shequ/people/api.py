@@ -1,7 +1,8 @@
 """People API (/api/v1/people/): the same selectors and services as the pages.
 
 Numbers are masked in every response except the reveal endpoint, which needs a reason and is
-audited. Lists page with a cursor (`after` = the last id seen) and a capped count.
+audited. Lists page with a cursor (`after` = the previous page's `next_cursor`) and a capped
+count.
 """
 
 from datetime import date
@@ -52,7 +53,7 @@ class PersonOut(Schema):
 
 class PersonPage(Schema):
     items: list[PersonOut]
-    next_cursor: int | None
+    next_cursor: str | None
     count: int
     count_capped: bool
     search_kind: str
@@ -66,7 +67,7 @@ class ListParams(Schema):
     registration_type: str = ""
     building: int | None = None
     status: str = "active"
-    after: int | None = Field(default=None, description="上一页最后一条的 id")
+    after: str | None = Field(default=None, max_length=200, description="上一页返回的 next_cursor")
     limit: int = Field(default=50, ge=1, le=100)
 
 

@@ -17,7 +17,14 @@ from shequ.core.masking import mask_id_number, mask_phone
 from shequ.core.scoping import EVERYTHING, require_perm, scope_codes
 from shequ.people import permissions as P
 from shequ.people.importing import TEMPLATE_COLUMNS
-from shequ.people.selectors import PeopleFilter, apply_filters, attach_visible_tags, people_scoped
+from shequ.people.selectors import (
+    PeopleFilter,
+    apply_filters,
+    attach_visible_tags,
+    iter_people,
+    page_order,
+    people_scoped,
+)
 
 EXPORT_MAX_ROWS = 100_000
 CHUNK = 2000
@@ -49,7 +56,7 @@ def people_export(
             details={"field": "reason"},
         )
     # Only people inside the scope of the export permission itself.
-    qs, _kind, message = apply_filters(people_scoped(actor, perm), actor, filters)
+    qs, kind, message = apply_filters(people_scoped(actor, perm), actor, filters)
     if message:
         raise InvalidInput(message, code="invalid_search")
     count = qs.order_by()[: EXPORT_MAX_ROWS + 1].count()
@@ -104,18 +111,12 @@ def people_export(
         ]
     )
     written = 0
-    last_id = None
-    base = qs.select_related("house__building", "household").order_by("-id")
-    while True:
-        chunk_qs = base.filter(id__lt=last_id) if last_id else base
-        chunk = list(chunk_qs[:CHUNK])
-        if not chunk:
-            break
+    base = qs.select_related("house__building", "household")
+    for chunk in iter_people(base, page_order(kind), CHUNK):
         attach_visible_tags(actor, chunk)
         for person in chunk:
             sheet.append(_export_row(person, unmasked))
         written += len(chunk)
-        last_id = chunk[-1].pk
     codes = scope_codes(actor, perm)
     audit_record(
         actor=actor,

@@ -146,10 +146,11 @@ class Person(models.Model):
         verbose_name_plural = _("居民")
         ordering = ["-id"]
         indexes = [
-            # Scoped lists page by id inside a region-code prefix.
-            models.Index(fields=["region_code", "id"], name="person_region_id"),
-            # Name-prefix search (PostgreSQL also gets a varchar_pattern_ops index, see 0002).
-            models.Index(fields=["name", "id"], name="person_name_id"),
+            # Browsing pages by (grid, newest) and a name search by (name, id): each index gives
+            # the page order directly, and carries region_code and status so that the scope
+            # filter and the capped count are answered from the index alone.
+            models.Index(fields=["region_code", "id", "status"], name="person_region_id"),
+            models.Index(fields=["name", "id", "region_code", "status"], name="person_name_id"),
         ]
         constraints = [
             models.UniqueConstraint(

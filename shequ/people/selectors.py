@@ -1,11 +1,14 @@
 """Reads of the resident registry. Every list goes through `core.scoping.scoped`.
 
-Lists page with a keyset cursor (`id < after`, newest first) and count at most COUNT_CAP rows,
-so a page costs the same at 1,000,000 people as at 1,000. A search box value is classified:
+Lists page with a keyset cursor and count at most COUNT_CAP rows, so a page costs the same at
+1,000,000 people as at 1,000. The order is one an index gives directly, so the database reads
+one page and stops: by grid then newest (index region_code, id) for browsing, by name (index
+name, id) for a name search — never "filter a range, then sort what it found". A search box value is classified:
 an ID number or a phone number is looked up exactly through its keyed hash (never by scanning
 ciphertext); anything else is a name prefix on an index (see `core.scoping.prefix_q`).
 """
 
+import base64
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -77,7 +80,7 @@ class PeopleFilter:
 @dataclass
 class PeoplePage:
     rows: list[Person]
-    next_cursor: int | None
+    next_cursor: str | None
     count: int
     count_capped: bool
     search_kind: str = ""
@@ -195,17 +198,82 @@ def attach_visible_tags(user, people: list[Person]) -> None:
         person.visible_tags = [t for t in tags[person.pk] if t.tag_type.sensitivity in levels]
 
 
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the sort key of its last row. Opaque text in URLs ("r.<b64>.<id>")."""
+
+    order: str  # "region" (region_code desc, id desc) | "name" (name, id) | "id" (id desc)
+    key: str
+    id: int
+
+    ORDERS = {"region": ("-region_code", "-id"), "name": ("name", "id"), "id": ("-id",)}
+
+    def encode(self) -> str:
+        key = base64.urlsafe_b64encode(self.key.encode()).decode().rstrip("=")
+        return f"{self.order[0]}.{key}.{self.id}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> "Cursor | None":
+        order, _dot, rest = (text or "").partition(".")
+        key, _dot, pk = rest.rpartition(".")
+        orders = {name[0]: name for name in cls.ORDERS}
+        if order not in orders or not pk.isdigit():
+            return None
+        try:
+            key = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4)).decode()
+        except ValueError:
+            return None
+        return cls(orders[order], key, int(pk))
+
+    @classmethod
+    def after(cls, person: Person, order: str) -> "Cursor":
+        key = {"region": person.region_code, "name": person.name, "id": ""}[order]
+        return cls(order, key, person.pk)
+
+    def filter(self, qs: QuerySet) -> QuerySet:
+        """Rows after this cursor, written as an index range plus a small exclusion."""
+        if self.order == "region":
+            return qs.filter(region_code__lte=self.key).exclude(
+                region_code=self.key, id__gte=self.id
+            )
+        if self.order == "name":
+            return qs.filter(name__gte=self.key).exclude(name=self.key, id__lte=self.id)
+        return qs.filter(id__lt=self.id)
+
+
+def page_order(kind: str) -> str:
+    """The order for a search kind: by name for a name search, newest first for an exact match
+    (a handful of rows), by grid then newest otherwise."""
+    return {"name": "name", "id": "id", "doc": "id", "phone": "id"}.get(kind, "region")
+
+
+def iter_people(qs: QuerySet, order: str, chunk: int = 2000):
+    """Every row of `qs` in index order, a chunk at a time (exports)."""
+    cursor = None
+    while True:
+        page = qs.order_by(*Cursor.ORDERS[order])
+        if cursor is not None:
+            page = cursor.filter(page)
+        rows = list(page[:chunk])
+        if not rows:
+            return
+        yield rows
+        cursor = Cursor.after(rows[-1], order)
+
+
 def people_page(
-    user, filters: PeopleFilter, *, after: int | None = None, limit: int = PAGE_SIZE
+    user, filters: PeopleFilter, *, after: str | None = None, limit: int = PAGE_SIZE
 ) -> PeoplePage:
     """One page of the people list: keyset pagination, capped count, tags attached."""
     qs, kind, message = apply_filters(people_scoped(user), user, filters)
     count = qs.order_by()[: COUNT_CAP + 1].count()
-    page_qs = qs.select_related("house__building").order_by("-id")
-    if after:
-        page_qs = page_qs.filter(id__lt=after)
+    order = page_order(kind)
+    page_qs = qs.select_related("house__building").order_by(*Cursor.ORDERS[order])
+    cursor = Cursor.decode(after)
+    if cursor is not None and cursor.order == order:
+        page_qs = cursor.filter(page_qs)
     rows = list(page_qs[: limit + 1])
-    next_cursor = rows[limit - 1].pk if len(rows) > limit else None
+    next_cursor = Cursor.after(rows[limit - 1], order).encode() if len(rows) > limit else None
     rows = rows[:limit]
     attach_visible_tags(user, rows)
     return PeoplePage(

@@ -76,7 +76,7 @@ def people_list(request):
         raise Http404
     filters = S.PeopleFilter.from_params(request.GET)
     after = request.GET.get("after", "")
-    page = S.people_page(request.user, filters, after=int(after) if after.isdigit() else None)
+    page = S.people_page(request.user, filters, after=after[:200] or None)
     params = filters.as_params()
     context = {
         "page": page,
