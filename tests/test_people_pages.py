@@ -389,7 +389,7 @@ def test_region_browser_and_home_show_resident_counts(client_as, residents, worl
 def test_keyset_orders_cover_every_row_once(residents):
     """Browsing (grid, newest) and name search (name, id) page through everything exactly once,
     across grids and across equal names; a bad cursor is ignored."""
-    people, others = residents
+    people, _others = residents
     make_person(grid_code=people[0].region_code, name="张三明")  # a second 张三明
     community = _user("community")
 

@@ -84,12 +84,24 @@ def test_import_with_errors_shows_the_report_then_the_fixed_file_imports(page):
     bad_rows = [
         header,
         ["钱多多", good, "19912000001", "第一网格", "新苑小区", "8幢", "101", "低保"],
-        ["孙不足", second[:-1] + ("0" if second[-1] != "0" else "1"), "1991200", "第一网格", "新苑小区", "8幢", "102", ""],
+        [
+            "孙不足",
+            second[:-1] + ("0" if second[-1] != "0" else "1"),
+            "1991200",
+            "第一网格",
+            "新苑小区",
+            "8幢",
+            "102",
+            "",
+        ],
     ]
     login(page, "community")
     page.goto("/people/import/")
     assert_accessible(page, "import page")
-    page.set_input_files("#id_file", files=[{"name": "新增住户.xlsx", "mimeType": XLSX, "buffer": workbook(bad_rows)}])
+    page.set_input_files(
+        "#id_file",
+        files=[{"name": "新增住户.xlsx", "mimeType": XLSX, "buffer": workbook(bad_rows)}],
+    )
     page.click("#import-submit")
     expect(page.locator("#job-status")).to_have_attribute("data-status", "rejected")
     problems = page.locator("#import-problems tbody")
@@ -99,9 +111,16 @@ def test_import_with_errors_shows_the_report_then_the_fixed_file_imports(page):
     expect(page.locator("#job-message")).to_contain_text("未写入任何数据")
     assert_accessible(page, "import report")
     screenshot(page, "people-import-report")
-    fixed = [header, bad_rows[1], ["孙不足", second, "19912000002", "第一网格", "新苑小区", "8幢", "102", ""]]
+    fixed = [
+        header,
+        bad_rows[1],
+        ["孙不足", second, "19912000002", "第一网格", "新苑小区", "8幢", "102", ""],
+    ]
     page.goto("/people/import/")
-    page.set_input_files("#id_file", files=[{"name": "新增住户-改.xlsx", "mimeType": XLSX, "buffer": workbook(fixed)}])
+    page.set_input_files(
+        "#id_file",
+        files=[{"name": "新增住户-改.xlsx", "mimeType": XLSX, "buffer": workbook(fixed)}],
+    )
     page.click("#import-submit")
     expect(page.locator("#job-status")).to_have_attribute("data-status", "succeeded")
     expect(page.locator("#job-created")).to_have_text("2")
