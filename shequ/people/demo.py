@@ -4,8 +4,9 @@ with some history, and special-population tags.
 
 `--scale small`: ≈5,000 residents; the flagship community (丹凤社区) is registered in detail and
 reproduces the thesis's figures — 8 低保户, 25 困难户, 100 disabled residents. `--scale city`:
-1,000,000 residents in 350,000 households, written in chunks with bulk statements (time and
-peak memory are printed by seed_demo and measured in benchmarks/bench_people.py).
+1,000,000 residents in 350,000 households, written in chunks through the bulk path
+(`people.bulk`; time and peak memory are printed by seed_demo and measured in
+benchmarks/bench_people.py).
 
 The demo `resident` account is linked to a person who heads a household in `grid`'s grid.
 """
@@ -14,8 +15,6 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from django.core.management.color import no_style
-from django.db import connection
 from django.utils import timezone
 
 from shequ.core.crypto import hash_for
@@ -24,6 +23,7 @@ from shequ.demo import danyang
 from shequ.demo.names import person_name, surname
 from shequ.demo.seeding import SeedContext
 from shequ.geo.models import House
+from shequ.people import bulk
 from shequ.people.choices import (
     HouseRelation,
     LinkStatus,
@@ -90,53 +90,6 @@ class IdMaker:
             return make_id_number(address, birth, (start + 2 * n) % 1000 + (1 if male else 0))
 
 
-class BulkWriter:
-    """The bulk path: rows get their ids here and go to the database with one prepared INSERT
-    per batch (`executemany`), skipping the ORM's per-object SQL compilation (about a third less
-    CPU than bulk_create). Values are still prepared by each field (`get_db_prep_save`), so
-    encryption and date adaptation are the ORM's own. Sequences are reset at the end."""
-
-    BATCH = 5000
-
-    def __init__(self):
-        self.next_id: dict[type, int] = {}
-        self.models: set[type] = set()
-
-    def insert(self, model, objs: list) -> None:
-        if not objs:
-            return
-        if model not in self.next_id:
-            last = model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-            self.next_id[model] = last + 1
-        start = self.next_id[model]
-        for offset, obj in enumerate(objs):
-            obj.pk = start + offset
-            obj._state.adding = False
-        self.next_id[model] = start + len(objs)
-        self.models.add(model)
-        fields = model._meta.concrete_fields
-        quote = connection.ops.quote_name
-        # Table and column names come from the model (quoted), values are parameters.
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
-            quote(model._meta.db_table),
-            ", ".join(quote(f.column) for f in fields),
-            ", ".join(["%s"] * len(fields)),
-        )
-        for begin in range(0, len(objs), self.BATCH):
-            rows = [
-                [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
-                for obj in objs[begin : begin + self.BATCH]
-            ]
-            with connection.cursor() as cursor:
-                cursor.executemany(sql, rows)
-
-    def finish(self) -> None:
-        statements = connection.ops.sequence_reset_sql(no_style(), sorted(self.models, key=str))
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-
-
 class Generator:
     """Builds households and their members; one instance per seeding run."""
 
@@ -149,7 +102,6 @@ class Generator:
         self.household_seq: Counter = Counter()
         self.now = timezone.now()
         self.first_household = True
-        self.writer = BulkWriter()
 
     def birth(self, age: int) -> date:
         return self.today - timedelta(days=age * 365 + self.rng.randint(0, 364))
@@ -386,7 +338,6 @@ def seed(ctx: SeedContext) -> None:
             scale,
         )
     _flagship_tags(gen, flagship_heads, flagship_people_rows, stats)
-    gen.writer.finish()
     _link_resident(ctx, plan[0][0])
     ctx.log(
         f"    {stats['people']} residents in {stats['households']} households, "
@@ -409,10 +360,8 @@ def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, 
             person.demo_household_size = len(members)
             homes[id(person)] = house
             people.append(person)
-    gen.writer.insert(Household, households)
-    for person in people:
-        person.household_id = person.household.pk
-    gen.writer.insert(Person, people)
+    bulk.insert(Household, households)
+    bulk.insert(Person, people)
     links, tags = [], []
     by_house = {}
     for house, _size in chunk:
@@ -472,8 +421,8 @@ def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, 
             flagship_people.append(person)
             if head:
                 flagship_heads.append(person)
-    gen.writer.insert(HouseLink, links)
-    gen.writer.insert(PersonTag, tags)
+    bulk.insert(HouseLink, links)
+    bulk.insert(PersonTag, tags)
     stats["households"] += len(households)
     stats["people"] += len(people)
     stats["links"] += len(links)
@@ -559,7 +508,7 @@ def _flagship_tags(gen: Generator, heads: list[Person], people: list[Person], st
         )
         for p in disabled
     ]
-    gen.writer.insert(PersonTag, tags)
+    bulk.insert(PersonTag, tags)
     stats["tags"] += len(tags)
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -421,8 +422,21 @@ def houses_for_user(user, perm: str, *, building: int | None = None) -> QuerySet
     return qs.order_by("unit", "floor", "room")
 
 
+COUNTS_CACHE_SECONDS = 300
+
+
 def people_counts_by_prefix(prefix: str, length: int) -> dict[str, int]:
-    """Active residents per region code prefix of `length` inside `prefix` (region browser)."""
+    """Active residents per region code prefix of `length` inside `prefix` (region browser).
+
+    Counting a township or the whole city reads hundreds of thousands of index entries, so
+    those counts are cached for five minutes; a community's or grid's are always fresh."""
+    if len(prefix) <= 9:
+        key = f"people:counts:{prefix}:{length}"
+        return cache.get_or_set(key, lambda: _count_by_prefix(prefix, length), COUNTS_CACHE_SECONDS)
+    return _count_by_prefix(prefix, length)
+
+
+def _count_by_prefix(prefix: str, length: int) -> dict[str, int]:
     return dict(
         Person.objects.filter(prefix_q("region_code", prefix), status=PersonStatus.ACTIVE)
         .annotate(prefix=Substr("region_code", 1, length))

@@ -1,6 +1,7 @@
 """Writing a validated import in one transaction: the estates, buildings and houses the rows
 name, households, people (created, or updated by ID number), house links (a move ends the old
-link and starts a new one) and tags — with bulk statements — then one audit row."""
+link and starts a new one) and tags — through the bulk path (`people.bulk`) — then one audit
+row."""
 
 import re
 
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from shequ.core.audit import audit_record
 from shequ.core.crypto import hash_for
 from shequ.geo.models import Building, Estate, EstateKind, House
+from shequ.people import bulk
 from shequ.people.choices import LinkStatus, PersonStatus, RelationToHead
 from shequ.people.importing.checking import BATCH, Outcome, Row, Validator
 from shequ.people.models import Household, HouseLink, ImportJob, Person, PersonTag
@@ -72,7 +74,7 @@ class Writer:
                     outcome.updated += 1
                 else:
                     outcome.unchanged += 1
-            Person.objects.bulk_create(new_people, batch_size=BATCH)
+            bulk.insert(Person, new_people)
             if changed_people:
                 Person.objects.bulk_update(changed_people, sorted(changed_fields), batch_size=BATCH)
             ids = sorted(movers)
@@ -114,8 +116,8 @@ class Writer:
                     for tag_type, detail in row.tags
                     if tag_type.pk not in have
                 ]
-            HouseLink.objects.bulk_create(new_links, batch_size=BATCH)
-            PersonTag.objects.bulk_create(new_tags, batch_size=BATCH)
+            bulk.insert(HouseLink, new_links)
+            bulk.insert(PersonTag, new_tags)
             audit_record(
                 actor=actor,
                 action="people.import",
@@ -267,7 +269,7 @@ class Writer:
             )
             self.households[number] = household
             new.append(household)
-        Household.objects.bulk_create(new, batch_size=BATCH)
+        bulk.insert(Household, new)
         return self.households
 
 
