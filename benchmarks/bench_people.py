@@ -286,10 +286,10 @@ def bench_import(rows: int) -> list[dict]:
 
 
 def bench_region_counts() -> list[dict]:
+    from django.core.cache import cache
+
     from shequ.geo.models import Region
     from shequ.geo.selectors import region_children_with_counts
-
-    from django.core.cache import cache
 
     city = Region.objects.get(level="city")
     township = Region.objects.get(code="321181001")
