@@ -306,3 +306,27 @@ def test_scope_isolation(persona, world, username, sees_a, sees_b, sees_other_to
         else:
             with pytest.raises(Http404):
                 person_for_user(persona(username), person.pk)
+
+
+def test_owner_link_without_moving_in_and_then_moving_in(persona, world):
+    community = persona("community")
+    person = create(community, house=house_in(world["grid_a"]))
+    owned = house_in(world["grid_a"], 5)
+    link = services.house_link_add(actor=community, person=person, house=owned, relation="owner")
+    assert (link.status, link.relation) == ("pending", "owner")
+    with pytest.raises(ConflictError):
+        services.house_link_add(actor=community, person=person, house=owned)
+    moved = services.person_move_in(actor=community, person=person, house=owned, relation="owner")
+    assert moved.pk == link.pk and HouseLink.objects.get(pk=link.pk).status == "in"
+    assert HouseLink.objects.filter(person=person).count() == 2
+
+
+def test_link_a_login_account(persona, world):
+    person = create(persona("grid"), house=house_in(world["grid_a"]))
+    services.person_link_user(actor=persona("grid"), person=person, user=persona("resident"))
+    assert Person.objects.get(user=persona("resident")) == person
+    other = create(persona("grid"), house=house_in(world["grid_a"], 1))
+    with pytest.raises(ConflictError):
+        services.person_link_user(actor=persona("grid"), person=other, user=persona("resident"))
+    with pytest.raises(PermissionDeniedError):
+        services.person_link_user(actor=persona("grid2"), person=other, user=persona("auditor"))
