@@ -364,6 +364,18 @@ def main() -> None:
         metrics += bench_region_counts()
     if "import" not in skip:
         metrics += bench_import(args.rows)
+    if skip:  # a partial run updates the day's results instead of replacing them
+        from datetime import date as today_date
+
+        from benchmarks.common import RESULTS
+
+        previous = RESULTS / f"{today_date.today():%Y-%m-%d}-people-{args.scale}-{args.db}.json"
+        if previous.exists():
+            fresh = {m["metric"] for m in metrics}
+            kept = [
+                m for m in json.loads(previous.read_text())["metrics"] if m["metric"] not in fresh
+            ]
+            metrics = kept + metrics
     print_table(metrics)
     print("saved", save("people", args.scale, args.db, metrics))
 

@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import NamedTuple
 
+from django.db import connection
 from django.utils import timezone
 
 from shequ.core.crypto import hash_for
@@ -339,6 +340,11 @@ def seed(ctx: SeedContext) -> None:
         )
     _flagship_tags(gen, flagship_heads, flagship_people_rows, stats)
     _link_resident(ctx, plan[0][0])
+    if connection.vendor == "postgresql":
+        # Fresh planner statistics after a bulk load (autovacuum would get there later).
+        with connection.cursor() as cursor:
+            for model in (Household, Person, HouseLink, PersonTag):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     ctx.log(
         f"    {stats['people']} residents in {stats['households']} households, "
         f"{stats['links']} house links ({stats['history']} ended), {stats['tags']} tags"

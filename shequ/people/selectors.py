@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Collate, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +27,14 @@ from shequ.core.errors import InvalidInput
 from shequ.core.idnumbers import clean as clean_id
 from shequ.core.models import AuditEvent
 from shequ.core.regions import is_region_code
-from shequ.core.scoping import get_scoped_or_404, has_perm, prefix_q, scoped
+from shequ.core.scoping import (
+    EVERYTHING,
+    get_scoped_or_404,
+    has_perm,
+    prefix_q,
+    scope_codes,
+    scoped,
+)
 from shequ.geo.models import Building, House
 from shequ.people import permissions as P
 from shequ.people.choices import LinkStatus, PersonStatus, RegistrationType, Sensitivity
@@ -109,8 +117,34 @@ def visible_tag_types(user) -> list[TagType]:
     return list(TagType.objects.filter(sensitivity__in=levels))
 
 
+def byte_order(field: str):
+    """`field` compared byte by byte (code-point order): what a prefix range and the list
+    indexes use. SQLite's default collation already is; on PostgreSQL only the "C" collation
+    lets a b-tree answer both a prefix range and ORDER BY (a "C.UTF-8" or ICU database default
+    does not), so there the expression is `field COLLATE "C"`, with matching expression
+    indexes (migration 0005)."""
+    if connection.vendor == "postgresql":
+        return Collate(field, "C")
+    return F(field)
+
+
+def byte_prefix(qs: QuerySet, field: str, prefix: str) -> QuerySet:
+    """Rows whose `field` starts with `prefix`, as a range on `byte_order(field)`."""
+    alias = f"_{field}_bytes"
+    return qs.alias(**{alias: byte_order(field)}).filter(
+        **{f"{alias}__gte": prefix, f"{alias}__lt": prefix + "\U0010ffff"}
+    )
+
+
 def people_scoped(user, perm: str = P.VIEW) -> QuerySet:
-    return scoped(Person.objects.all(), user, perm)
+    """People within the user's scope for `perm` (the scoping helper decides). When the scope
+    is one region, the same prefix is repeated as a byte-order range — a hint that lets the
+    list's index serve filter and order together on PostgreSQL; it never widens the scope."""
+    qs = scoped(Person.objects.all(), user, perm)
+    codes = scope_codes(user, perm)
+    if connection.vendor == "postgresql" and codes is not EVERYTHING and len(codes) == 1:
+        qs = byte_prefix(qs, "region_code", codes[0])
+    return qs
 
 
 def current_tags_q(prefix: str = "") -> Q:
@@ -152,7 +186,7 @@ def _search(qs: QuerySet, q: str) -> tuple[QuerySet, str, str]:
             return qs.filter(Q(mobile_hash__in=mobile) | Q(landline_hash__in=landline)), kind, ""
     except InvalidInput as exc:
         return qs.none(), kind, exc.message
-    return qs.filter(prefix_q("name", value)), kind, ""
+    return byte_prefix(qs, "name", value), kind, ""
 
 
 def apply_filters(qs: QuerySet, user, filters: PeopleFilter) -> tuple[QuerySet, str, str]:
@@ -160,7 +194,7 @@ def apply_filters(qs: QuerySet, user, filters: PeopleFilter) -> tuple[QuerySet, 
     if filters.status and filters.status != "all":
         qs = qs.filter(status=filters.status)
     if filters.grid and is_region_code(filters.grid):
-        qs = qs.filter(prefix_q("region_code", filters.grid))
+        qs = byte_prefix(qs, "region_code", filters.grid)
     if filters.registration_type in RegistrationType.values:
         qs = qs.filter(registration_type=filters.registration_type)
     if filters.building:
@@ -207,7 +241,15 @@ class Cursor:
     key: str
     id: int
 
-    ORDERS = {"region": ("-region_code", "-id"), "name": ("name", "id"), "id": ("-id",)}
+    ORDER_NAMES = ("region", "name", "id")
+
+    @staticmethod
+    def ordering(order: str) -> list:
+        if order == "region":
+            return [byte_order("region_code").desc(), F("id").desc()]
+        if order == "name":
+            return [byte_order("name").asc(), F("id").asc()]
+        return [F("id").desc()]
 
     def encode(self) -> str:
         key = base64.urlsafe_b64encode(self.key.encode()).decode().rstrip("=")
@@ -217,7 +259,7 @@ class Cursor:
     def decode(cls, text: str | None) -> "Cursor | None":
         order, _dot, rest = (text or "").partition(".")
         key, _dot, pk = rest.rpartition(".")
-        orders = {name[0]: name for name in cls.ORDERS}
+        orders = {name[0]: name for name in cls.ORDER_NAMES}
         if order not in orders or not pk.isdigit():
             return None
         try:
@@ -234,11 +276,17 @@ class Cursor:
     def filter(self, qs: QuerySet) -> QuerySet:
         """Rows after this cursor, written as an index range plus a small exclusion."""
         if self.order == "region":
-            return qs.filter(region_code__lte=self.key).exclude(
-                region_code=self.key, id__gte=self.id
+            return (
+                qs.alias(_region_bytes=byte_order("region_code"))
+                .filter(_region_bytes__lte=self.key)
+                .exclude(region_code=self.key, id__gte=self.id)
             )
         if self.order == "name":
-            return qs.filter(name__gte=self.key).exclude(name=self.key, id__lte=self.id)
+            return (
+                qs.alias(_name_bytes=byte_order("name"))
+                .filter(_name_bytes__gte=self.key)
+                .exclude(name=self.key, id__lte=self.id)
+            )
         return qs.filter(id__lt=self.id)
 
 
@@ -252,7 +300,7 @@ def iter_people(qs: QuerySet, order: str, chunk: int = 2000):
     """Every row of `qs` in index order, a chunk at a time (exports)."""
     cursor = None
     while True:
-        page = qs.order_by(*Cursor.ORDERS[order])
+        page = qs.order_by(*Cursor.ordering(order))
         if cursor is not None:
             page = cursor.filter(page)
         rows = list(page[:chunk])
@@ -269,7 +317,7 @@ def people_page(
     qs, kind, message = apply_filters(people_scoped(user), user, filters)
     count = qs.order_by()[: COUNT_CAP + 1].count()
     order = page_order(kind)
-    page_qs = qs.select_related("house__building").order_by(*Cursor.ORDERS[order])
+    page_qs = qs.select_related("house__building").order_by(*Cursor.ordering(order))
     cursor = Cursor.decode(after)
     if cursor is not None and cursor.order == order:
         page_qs = cursor.filter(page_qs)
