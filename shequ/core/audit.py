@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from shequ.core.models import AuditEvent
 
@@ -45,3 +46,81 @@ def audit_record(
         ip=client_ip(request),
         details=details or {},
     )
+
+
+# Human labels of audit actions ("people.reveal" → "查看完整信息"); apps register theirs.
+_action_labels: dict[str, Any] = {"accounts.assignment_grant": _("授予岗位")}
+
+
+def register_action_labels(labels: dict[str, Any]) -> None:
+    _action_labels.update(labels)
+
+
+def action_label(action: str) -> str:
+    return str(_action_labels.get(action, action))
+
+
+def action_choices() -> list[tuple[str, str]]:
+    return sorted(
+        ((code, str(label)) for code, label in _action_labels.items()), key=lambda c: c[0]
+    )
+
+
+AUDIT_PAGE_SIZE = 50
+AUDIT_COUNT_CAP = 10_000
+
+
+def audit_search(
+    user,
+    *,
+    actor: str = "",
+    action: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    reason: str = "",
+    region: str = "",
+    since=None,
+    until=None,
+    after: int | None = None,
+) -> dict:
+    """The audit log as the auditor sees it: inside their scope, newest first, keyset paged."""
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    from shequ.core.regions import is_region_code
+    from shequ.core.scoping import prefix_q, scoped
+
+    qs = scoped(AuditEvent.objects.all(), user, "core.search_audit")
+    if actor:
+        qs = qs.filter(actor_name=actor)
+    if action:
+        qs = qs.filter(action=action)
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    if object_id:
+        qs = qs.filter(object_id=object_id)
+    if reason:
+        qs = qs.filter(reason__icontains=reason)
+    if region and is_region_code(region):
+        qs = qs.filter(prefix_q("region_code", region))
+    tz = timezone.get_current_timezone()
+    if since:
+        qs = qs.filter(at__gte=datetime.combine(since, time.min, tzinfo=tz))
+    if until:
+        qs = qs.filter(at__lte=datetime.combine(until, time.max, tzinfo=tz))
+    count = qs.order_by()[: AUDIT_COUNT_CAP + 1].count()
+    page = qs.order_by("-id")
+    if after:
+        page = page.filter(id__lt=after)
+    rows = list(page[: AUDIT_PAGE_SIZE + 1])
+    next_cursor = rows[AUDIT_PAGE_SIZE - 1].pk if len(rows) > AUDIT_PAGE_SIZE else None
+    rows = rows[:AUDIT_PAGE_SIZE]
+    for event in rows:
+        event.label = action_label(event.action)
+    return {
+        "rows": rows,
+        "next_cursor": next_cursor,
+        "count": min(count, AUDIT_COUNT_CAP),
+        "count_capped": count > AUDIT_COUNT_CAP,
+    }

@@ -210,6 +210,7 @@ def registered_encrypted_fields() -> list[EncryptedFieldSpec]:
     return list(_registry.values())
 
 
+@functools.cache
 def _field_context(spec: EncryptedFieldSpec) -> str:
     from django.apps import apps
 

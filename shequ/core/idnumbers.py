@@ -64,7 +64,7 @@ def parse_id_number(value, *, today: date | None = None) -> IdNumber:
     if len(number) == 15:
         if not number.isdigit():
             raise _error(_("15 位身份证号码只能包含数字。"), "digits")
-        _birth(number[:6] + "19" + number[6:12], today=today)
+        _birth("19" + number[6:12], today=today)
         number = upgrade_15(number)
         upgraded = True
     if len(number) != 18:

@@ -101,18 +101,34 @@ def region_children_with_counts(region: Region) -> list[dict]:
             House.objects.filter(region_code__startswith=region.code), "region_code", length
         ),
     }
+    people = _people_counts(region.code, length)
+    if people is not None:
+        counts["people"] = people
     return [
         {"region": child, **{name: counts[name].get(child.code, 0) for name in counts}}
         for child in children
     ]
 
 
+def _people_counts(prefix: str, length: int) -> dict[str, int] | None:
+    """Residents per child region, when the registry app is installed (None otherwise)."""
+    from django.apps import apps
+
+    if not apps.is_installed("shequ.people"):
+        return None
+    from shequ.people.selectors import people_counts_by_prefix
+
+    return people_counts_by_prefix(prefix, length)
+
+
 def grid_summary(grid: Region) -> dict:
     """What a grid worker sees first about their grid."""
+    people = _people_counts(grid.code, len(grid.code))
     return {
         "region": grid,
         "estates": grid.estates.count(),
         "buildings": Building.objects.filter(region_code=grid.code).count(),
         "houses": House.objects.filter(region_code=grid.code).count(),
+        "people": None if people is None else people.get(grid.code, 0),
         "workers": grid_workers_by_grid([grid.code]).get(grid.code, []),
     }

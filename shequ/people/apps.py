@@ -28,3 +28,31 @@ class PeopleConfig(AppConfig):
             normalize=normalize_phone,
         )
         register_encrypted_field("people.importjob", "payload")
+
+        from shequ.core.audit import register_action_labels
+        from shequ.core.nav import NavEntry, register
+        from shequ.people import permissions as P
+
+        register(
+            NavEntry("grid", _("实有人口"), "people", perm=P.VIEW, order=30, icon="people"),
+            NavEntry("grid", _("人口导入"), "people-import", perm=P.IMPORT, order=35),
+            NavEntry("grid", _("我的登记信息"), "my-record", perm=P.VIEW_SELF, order=40),
+        )
+        register_action_labels(
+            {
+                "people.person_create": _("登记居民"),
+                "people.person_update": _("修改居民信息"),
+                "people.reveal": _("查看完整信息"),
+                "people.move_in": _("迁入"),
+                "people.move_out": _("迁出"),
+                "people.house_link_add": _("添加人房关联"),
+                "people.tag_add": _("添加标签"),
+                "people.tag_end": _("结束标签"),
+                "people.household_create": _("新建户"),
+                "people.household_set": _("调整户成员"),
+                "people.link_user": _("关联登录账号"),
+                "people.import_upload": _("上传导入文件"),
+                "people.import": _("Excel 导入居民"),
+                "people.export": _("导出居民名单"),
+            }
+        )

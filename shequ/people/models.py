@@ -90,11 +90,11 @@ class Person(models.Model):
         default=RegistrationType.LOCAL,
     )
     mobile = EncryptedTextField(_("手机号码"), blank=True, context=MOBILE_CONTEXT)
-    mobile_hash = models.CharField(
+    mobile_hash = models.CharField(  # noqa: DJ001 - NULL: no number
         max_length=64, null=True, blank=True, db_index=True, editable=False
     )
     landline = EncryptedTextField(_("固定电话"), blank=True, context=LANDLINE_CONTEXT)
-    landline_hash = models.CharField(
+    landline_hash = models.CharField(  # noqa: DJ001 - NULL: no number
         max_length=64, null=True, blank=True, db_index=True, editable=False
     )
     household = models.ForeignKey(
@@ -112,7 +112,7 @@ class Person(models.Model):
     emergency_contact_phone = EncryptedTextField(
         _("紧急联系人电话"), blank=True, context=EMERGENCY_CONTEXT
     )
-    emergency_contact_phone_hash = models.CharField(
+    emergency_contact_phone_hash = models.CharField(  # noqa: DJ001 - NULL: no number
         max_length=64, null=True, blank=True, db_index=True, editable=False
     )
     # The grid the person lives in; kept in step with the current house by the services.
@@ -146,10 +146,11 @@ class Person(models.Model):
         verbose_name_plural = _("居民")
         ordering = ["-id"]
         indexes = [
-            # Scoped lists page by id inside a region-code prefix.
-            models.Index(fields=["region_code", "id"], name="person_region_id"),
-            # Name-prefix search (PostgreSQL also gets a varchar_pattern_ops index, see 0002).
-            models.Index(fields=["name", "id"], name="person_name_id"),
+            # Browsing pages by (grid, newest) and a name search by (name, id): each index gives
+            # the page order directly, and carries region_code and status so that the scope
+            # filter and the capped count are answered from the index alone.
+            models.Index(fields=["region_code", "id", "status"], name="person_region_id"),
+            models.Index(fields=["name", "id", "region_code", "status"], name="person_name_id"),
         ]
         constraints = [
             models.UniqueConstraint(

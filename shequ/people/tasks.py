@@ -1,0 +1,12 @@
+"""Background work of the registry, written against Django's Tasks API only (the backend —
+immediate today, a persistent queue with workers later — is a setting)."""
+
+from django.tasks import task
+
+
+@task
+def run_import_job(job_id: int) -> None:
+    """Validate and (if clean) write one uploaded Excel file; progress goes to the job row."""
+    from shequ.people.importing import run_job
+
+    run_job(job_id)
