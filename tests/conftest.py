@@ -25,7 +25,15 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 # Reference data that migrations put into every database (a flush removes it too).
-REFERENCE_DATA = ["shequ.cases.categories.ensure_categories"]
+REFERENCE_DATA = ["shequ.cases.categories.ensure_categories", "tests.conftest.ensure_tag_types"]
+
+
+def ensure_tag_types() -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("shequ.people.migrations.0003_tag_types").forwards(apps, None)
 
 
 def restore_reference_data() -> None:

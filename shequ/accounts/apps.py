@@ -15,3 +15,4 @@ class AccountsConfig(AppConfig):
         register_encrypted_field(
             "accounts.user", "mobile", hash_field="mobile_hash", normalize=normalize_mobile
         )
+        register_encrypted_field("accounts.totpdevice", "secret")  # no lookups, no hash

@@ -95,8 +95,10 @@ def _rotate_text(plan: FieldPlan, active: str, batch_size: int, dry_run: bool) -
                 plaintext = crypto.decrypt(token, context=field.context) if token else token
                 setattr(obj, field.attname, plaintext)
                 if field.name in plan.hashes:
+                    hash_name = plan.hashes[field.name]
+                    empty = None if plan.model._meta.get_field(hash_name).null else ""
                     value = (
-                        crypto.blind_index(plaintext, context=field.context) if plaintext else None
+                        crypto.blind_index(plaintext, context=field.context) if plaintext else empty
                     )
                     setattr(obj, plan.hashes[field.name], value)
             updates.append(obj)
