@@ -16,8 +16,8 @@ class CasesConfig(AppConfig):
         from shequ.cases.models import CalendarDay
         from shequ.cases.tasks import sla_sweep_task
         from shequ.core import crypto, metrics, schedule
-        from shequ.core.phones import normalize_phone
         from shequ.core.nav import NavEntry, register
+        from shequ.core.phones import normalize_phone
         from shequ.core.roles import Role
 
         register(
@@ -65,7 +65,10 @@ class CasesConfig(AppConfig):
         )
         schedule.register("cases.sla_sweep", sla_sweep_task, every=timedelta(minutes=1))
         crypto.register_encrypted_field(
-            "cases.case", "contact_phone", hash_field="contact_phone_hash", normalize=normalize_phone
+            "cases.case",
+            "contact_phone",
+            hash_field="contact_phone_hash",
+            normalize=normalize_phone,
         )
         metrics.register_gauge(
             "shequ_cases_overdue",
