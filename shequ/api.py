@@ -124,12 +124,6 @@ def on_not_found(request, exc):
     return api.create_response(request, error_body("not_found", _("未找到该资源。")), status=404)
 
 
-@api.exception_handler(OverflowError)
-def on_id_out_of_range(request, exc):
-    """An id beyond the database's integer range (SQLite raises OverflowError): no such row."""
-    return api.create_response(request, error_body("not_found", _("未找到该资源。")), status=404)
-
-
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request, exc):
     return api.create_response(

@@ -107,7 +107,13 @@ def test_schema_names_are_unique_across_apps():
                 seen[name] = module.__name__
 
 
-def test_id_beyond_integer_range_is_404_not_500(api_client_as):
-    response = api_client_as("grid").get("/api/v1/cases/6523380421063097520576136334016512")
+def test_numbers_beyond_integer_range_are_refused_not_500(api_client_as):
+    client = api_client_as("grid")
+    huge = "6523380421063097520576136334016512"
+    response = client.get(f"/api/v1/cases/{huge}")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    response = client.post(f"/api/v1/notifications/{huge}/read", headers={"Idempotency-Key": "k"})
     assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    response = client.get("/api/v1/cases", {"page": huge})
+    assert response.status_code == 400 and response.json()["code"] == "number_out_of_range"
+    assert client.get("/api/v1/cases", {"page": "1"}).status_code == 200

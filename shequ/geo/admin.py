@@ -65,7 +65,7 @@ class FunctionalZoneAdmin(admin.ModelAdmin):
 @admin.register(Estate)
 class EstateAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "kind", "region_code", "property_company")
-    list_filter = ("kind",)
+    list_filter = ("kind", "property_company")
     search_fields = ("name", "region_code")
     autocomplete_fields = ("grid",)
 
