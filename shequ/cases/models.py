@@ -28,7 +28,7 @@ from shequ.cases.workflow import (
 )
 from shequ.core.crypto import EncryptedTextField
 from shequ.core.masking import mask_name, mask_phone
-from shequ.core.models import AppendOnlyError
+from shequ.core.models import AppendOnlyModel
 
 CONTACT_PHONE_CONTEXT = "cases.case.contact_phone"
 LADDER_LEVELS = ("grid", "property", "community", "township", "city")
@@ -447,20 +447,7 @@ class Case(models.Model):
         return self.handled_at <= self.due_at
 
 
-class AppendOnlyManager(models.Manager):
-    def get_queryset(self):
-        return AppendOnlyQuerySet(self.model, using=self._db)
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError(f"{self.model.__name__} rows are immutable")
-
-    def delete(self):
-        raise AppendOnlyError(f"{self.model.__name__} rows are immutable")
-
-
-class CaseEvent(models.Model):
+class CaseEvent(AppendOnlyModel):
     """One immutable row of a case's timeline: who did what, from which status to which."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
@@ -484,8 +471,6 @@ class CaseEvent(models.Model):
     )
     data = models.JSONField(_("数据"), default=dict, blank=True)
 
-    objects = AppendOnlyManager()
-
     class Meta:
         verbose_name = _("案件流转记录")
         verbose_name_plural = _("案件流转记录")
@@ -494,14 +479,6 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("case events are immutable")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("case events are immutable")
 
     @property
     def action_label(self) -> str:

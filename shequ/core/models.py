@@ -11,18 +11,41 @@ class AppendOnlyError(Exception):
 
 
 class AppendOnlyQuerySet(models.QuerySet):
+    """No bulk update or delete: rows of these tables are written once."""
+
     def update(self, **kwargs):
         raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
 
     def delete(self):
         raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
 
+
+class AppendOnlyModel(models.Model):
+    """Rows written once: saving an existing row or deleting one raises AppendOnlyError.
+
+    The ORM guard; each table also gets database triggers in its app's migrations."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
+
+
+class AuditQuerySet(AppendOnlyQuerySet):
     def purge_before(self, cutoff) -> int:
         """Retention: delete rows older than `cutoff` (the only deletion path)."""
         return models.QuerySet.delete(self.filter(at__lt=cutoff))[0]
 
 
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """One audited action: who did what to which object, when, why and from where.
 
     Append-only: no update or delete path in the ORM; database triggers refuse UPDATE (and, on
@@ -48,7 +71,7 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
     details = models.JSONField(_("详情"), default=dict, blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
+    objects = AuditQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("审计记录")
@@ -58,14 +81,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("audit events are append-only")
 
 
 class IdempotencyRecord(models.Model):

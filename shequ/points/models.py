@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.masking import mask_name
-from shequ.core.models import AppendOnlyError
+from shequ.core.models import AppendOnlyModel
 from shequ.points.choices import (
     AccountKind,
     ClaimStatus,
@@ -29,32 +29,6 @@ from shequ.points.choices import (
     TaskStatus,
     TransferKind,
 )
-
-
-class ImmutableQuerySet(models.QuerySet):
-    """No bulk update or delete: rows of these tables are written once."""
-
-    def update(self, **kwargs):
-        raise AppendOnlyError(f"{self.model.__name__} rows are immutable")
-
-    def delete(self):
-        raise AppendOnlyError(f"{self.model.__name__} rows are immutable")
-
-
-class ImmutableModel(models.Model):
-    objects = ImmutableQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise AppendOnlyError(f"{type(self).__name__} rows are immutable")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError(f"{type(self).__name__} rows are immutable")
-
 
 # ---------------------------------------------------------------------------------------------
 # Stores and merchants (their accounts point at them)
@@ -280,7 +254,7 @@ class Claim(models.Model):
         return f"{self.task} · {self.person}"
 
 
-class VolunteerRecord(ImmutableModel):
+class VolunteerRecord(AppendOnlyModel):
     """志愿服务记录: one confirmed service, with who recorded it (谁记录谁证明). Append-only."""
 
     person = models.ForeignKey(
@@ -421,7 +395,7 @@ class Account(models.Model):
         return f"{self.name}（{self.get_point_kind_display()}）"
 
 
-class Transfer(ImmutableModel):
+class Transfer(AppendOnlyModel):
     """One movement of points: entries summing to zero, a unique idempotency key, a reason."""
 
     key = models.CharField(_("幂等键"), max_length=200, unique=True)
@@ -454,7 +428,7 @@ class Transfer(ImmutableModel):
         return f"#{self.pk} {self.get_kind_display()} {self.amount}"
 
 
-class Entry(ImmutableModel):
+class Entry(AppendOnlyModel):
     """One leg of a transfer on one account; `balance_after` is the account's running balance."""
 
     transfer = models.ForeignKey(
@@ -592,7 +566,7 @@ class StoreItem(models.Model):
         return self.store.region_code
 
 
-class StockIn(ImmutableModel):
+class StockIn(AppendOnlyModel):
     """入库: purchases and goods donated by co-building units (with the donor). Append-only."""
 
     item = models.ForeignKey(
