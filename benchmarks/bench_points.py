@@ -213,6 +213,86 @@ def bench_redeem(concurrency: int, per_thread: int, mode: str, db: str) -> list[
     return results
 
 
+def bench_hold_times(count: int = 200) -> list[dict]:
+    """One client, `count` redemptions: statements, client CPU and how long the rows every
+    resident of the store shares (the store's account, the item) stay locked — from the
+    statement that locks them to the end of the commit. With all clients redeeming in one store
+    the store-account hold bounds throughput at 1 / hold, whatever the number of cores."""
+    import statistics
+
+    from django.db import connection
+
+    from shequ.accounts.models import User
+    from shequ.points import ledger
+    from shequ.points.models import StoreItem
+    from shequ.points.services import order_redeem
+
+    run = str(int(time.time() * 1000) % 10**9)
+    store, item_ids, user_ids = _setup_redemption(run, 10, 20)
+    store_account = ledger.store_account(store).pk
+    users = [User.objects.get(pk=pk) for pk in user_ids]
+    items = list(StoreItem.objects.select_related("store").filter(pk__in=item_ids))
+    log: list[tuple[float, str, list]] = []
+
+    def wrapper(execute, sql, params, many, context):
+        log.append((time.perf_counter(), sql, list(params or [])))
+        return execute(sql, params, many, context)
+
+    for n in range(20):  # warm-up
+        order_redeem(actor=users[n % 10], item=items[n % 20])
+    statements, cpu, wall, store_held, item_held = [], [], [], [], []
+    with connection.execute_wrapper(wrapper):
+        for n in range(count):
+            log.clear()
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            order_redeem(actor=users[n % 10], item=items[(n // 10) % 20])
+            end, cpu1 = time.perf_counter(), time.process_time()
+            wall.append(end - wall0)
+            cpu.append(cpu1 - cpu0)
+            statements.append(len(log))
+            store_held.append(
+                end
+                - next(
+                    at
+                    for at, sql, params in log
+                    if "points_account" in sql
+                    and store_account in params
+                    and ("FOR UPDATE" in sql or sql.startswith("UPDATE"))
+                )
+            )
+            item_held.append(
+                end - next(at for at, sql, _p in log if sql.startswith('UPDATE "points_storeitem"'))
+            )
+
+    def ms(values):
+        return statistics.median(values) * 1000
+
+    held = ms(store_held)
+    return [
+        metric(
+            "points.redeem.statements",
+            statistics.median(statements),
+            "statements",
+            note="SQL statements per redemption besides BEGIN/COMMIT (median)",
+        ),
+        metric("points.redeem.wall_ms", ms(wall), "ms", note="one client, median"),
+        metric("points.redeem.client_cpu_ms", ms(cpu), "ms", note="Python CPU per redemption"),
+        metric(
+            "points.redeem.store_account_held_ms",
+            held,
+            "ms",
+            note=f"the store's account row locked until commit (median); "
+            f"bounds one store at ≈ {1000 / held:.0f} redemptions/s",
+        ),
+        metric(
+            "points.redeem.item_held_ms",
+            ms(item_held),
+            "ms",
+            note="the item row locked until commit (median); bounds one item's redemptions",
+        ),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # verify_ledger on a big ledger
 
@@ -342,6 +422,8 @@ def main() -> None:
     configure(args.db)
     metrics = []
     if not args.skip_redeem:
+        if args.db == "postgres":
+            metrics += bench_hold_times()
         for mode in ("threads", "processes") if args.mode == "both" else (args.mode,):
             metrics += bench_redeem(args.concurrency, per_thread, mode, args.db)
     if not args.skip_verify:
