@@ -65,8 +65,11 @@ def create_key(stack: ProductionStack) -> tuple[str | None, str]:
     name = f"bench-{int(time.time())}"
     result = stack.manage("open311_key", "create", name, "--rate-limit", "1000000", check=False)
     if result.returncode != 0:
-        reason = (result.stderr or result.stdout).strip().splitlines()
-        return None, "open311_key create failed: " + (reason[-1] if reason else "?")
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        unknown = [line for line in lines if "Unknown command" in line]
+        if unknown:
+            return None, f"{unknown[0].strip()} — the Open311 app is not installed"
+        return None, "manage.py open311_key create failed: " + (lines[-1] if lines else "?")
     return result.stdout.strip().splitlines()[-1].strip(), ""
 
 
@@ -184,7 +187,7 @@ def bench(args) -> list[dict]:
         if key:
             codes, why = service_codes(stack)
         if not key or not codes:
-            note = f"not measured: {why} (the Open311 endpoint is not installed)"
+            note = f"not measured: {why}"
             return [
                 *rows,
                 missing(

@@ -4,7 +4,8 @@
                            [--timeout 1800] [--strict]
 
 Each script saves its own JSON (see benchmarks/common.py); this runner collects them into
-benchmarks/results/<date>-<scale>-<db>.json and a Markdown table beside it.
+benchmarks/results/<date>-<scale>-<db>.json and a Markdown table beside it. With --only, the
+other scripts' rows of the day's earlier run are kept (the named scripts' rows are replaced).
 
 Never "passed" without a measurement: a script that crashes, times out or saves nothing, a
 metric without a value, and a metric of the suite's list (EXPECTED) that no script measured are
@@ -53,10 +54,8 @@ def scripts(only: list[str] | None, directory: Path | None = None) -> list[Path]
     return found
 
 
-def missing_expected(rows: list[dict], only: list[str] | None = None) -> list[dict]:
-    """A 'missing' row for every expected metric no script produced (not with --only)."""
-    if only:
-        return []
+def missing_expected(rows: list[dict]) -> list[dict]:
+    """A 'missing' row for every expected metric no script produced."""
     names = [m["metric"] for m in rows]
     return [
         common.metric(
@@ -153,7 +152,25 @@ def run_script(script: Path, scale: str, db: str, timeout: float, results: Path)
         return [], {"script": name, "reason": f"exit status {result.returncode}"}
     if not saved.exists():
         return [], {"script": name, "reason": f"saved no results ({saved.name})"}
-    return json.loads(saved.read_text())["metrics"], None
+    metrics = json.loads(saved.read_text())["metrics"]
+    for m in metrics:
+        m["script"] = name
+    return metrics, None
+
+
+def merge_previous(path: Path, ran: set[str], rows: list[dict], failures: list[dict]):
+    """With --only: keep the other scripts' rows (and failures) of the day's earlier run."""
+    if not path.exists():
+        return rows, failures, False
+    previous = json.loads(path.read_text())
+    kept = [
+        m
+        for m in previous.get("metrics", [])
+        if m.get("script") not in ran and not m.get("expected")
+    ]
+    kept_failures = [f for f in previous.get("failed_scripts", []) if f["script"] not in ran]
+    was_full = any(m.get("expected") for m in previous.get("metrics", []))
+    return kept + rows, kept_failures + failures, was_full
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,8 +192,13 @@ def main(argv: list[str] | None = None) -> int:
         if failure:
             print(f"!! {failure['script']}: {failure['reason']}", flush=True)
             failures.append(failure)
-    rows.extend(missing_expected(rows, args.only))
     out = results / f"{date.today():%Y-%m-%d}-{args.scale}-{args.db}"
+    full = not args.only
+    if args.only:
+        ran = {p.stem.removeprefix("bench_") for p in scripts(args.only)}
+        rows, failures, full = merge_previous(out.with_suffix(".json"), ran, rows, failures)
+    if full:
+        rows.extend(missing_expected(rows))
     out.with_suffix(".json").write_text(
         json.dumps(
             {

@@ -159,3 +159,16 @@ def test_full_run_lists_every_expected_metric(bench_dir):
     md = table(bench_dir.results)
     line = next(line for line in md.splitlines() if line.startswith("| points.redeem "))
     assert "**missing**" in line and "not measured in this run" in line
+
+
+def test_rerunning_one_script_keeps_the_others_rows(bench_dir):
+    bench_dir("geo", saving("geo", 'metric("geo.locate.batch", 3e5, "points/s")'))
+    bench_dir("boom", "raise RuntimeError")
+    assert run.main([]) == 1
+    bench_dir("boom", saving("boom", 'metric("boom.fixed", 1, "x")'))
+    assert run.main(["--only", "boom"]) == 0
+    data = summary(bench_dir.results)
+    names = [m["metric"] for m in data["metrics"]]
+    assert names[:2] == ["geo.locate.batch", "boom.fixed"]
+    assert "points.redeem" in names  # the full run's missing rows are still listed
+    assert data["failed_scripts"] == []
