@@ -136,8 +136,12 @@ def exit_code(rows: list[dict], failures: list[dict], strict: bool) -> int:
 def run_script(script: Path, scale: str, db: str, timeout: float, results: Path):
     """(metrics, failure or None) of one script."""
     name = script.stem.removeprefix("bench_")
-    saved = results / f"{date.today():%Y-%m-%d}-{name}-{scale}-{db}.json"
-    saved.unlink(missing_ok=True)  # a stale file must not count as this run's result
+    # Scripts name the file after the database as the runner does ("postgres") or as Django's
+    # connection.vendor does ("postgresql"); either counts.
+    spellings = [db] + (["postgresql"] if db == "postgres" else [])
+    files = [results / f"{date.today():%Y-%m-%d}-{name}-{scale}-{s}.json" for s in spellings]
+    for stale in files:
+        stale.unlink(missing_ok=True)  # a stale file must not count as this run's result
     env = dict(os.environ, SHEQU_BENCH_RESULTS=str(results))
     try:
         result = subprocess.run(
@@ -150,8 +154,9 @@ def run_script(script: Path, scale: str, db: str, timeout: float, results: Path)
         return [], {"script": name, "reason": f"timed out after {timeout:.0f} s"}
     if result.returncode != 0:
         return [], {"script": name, "reason": f"exit status {result.returncode}"}
-    if not saved.exists():
-        return [], {"script": name, "reason": f"saved no results ({saved.name})"}
+    saved = next((path for path in files if path.exists()), None)
+    if saved is None:
+        return [], {"script": name, "reason": f"saved no results ({files[0].name})"}
     metrics = json.loads(saved.read_text())["metrics"]
     for m in metrics:
         m["script"] = name

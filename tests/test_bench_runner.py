@@ -172,3 +172,12 @@ def test_rerunning_one_script_keeps_the_others_rows(bench_dir):
     assert names[:2] == ["geo.locate.batch", "boom.fixed"]
     assert "points.redeem" in names  # the full run's missing rows are still listed
     assert data["failed_scripts"] == []
+
+
+def test_results_named_after_the_django_vendor_count_on_postgres(bench_dir):
+    bench_dir("vendor", 'save("vendor", "small", "postgresql", [metric("vendor.x", 1, "x")])')
+    assert run.main(["--only", "vendor", "--db", "postgres"]) == 0
+    data = json.loads(
+        (bench_dir.results / f"{date.today():%Y-%m-%d}-small-postgres.json").read_text()
+    )
+    assert [m["metric"] for m in data["metrics"]] == ["vendor.x"]
