@@ -527,6 +527,12 @@ def test_markup_is_escaped_in_json_and_xml(client, key, here):
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
+def test_control_characters_do_not_break_the_xml(client, key, here):
+    code = submit(client, here, description="垃圾\x0b堆放\x01").json()[0]["service_request_id"]
+    root = xml(client.get(BASE + f"requests/{code}.xml"))
+    assert root.find("request").findtext("description") == "垃圾堆放"
+
+
 def test_private_groups_show_status_only(client, key, here):
     lat, lng = here
     response = post(
@@ -806,12 +812,28 @@ def test_open311_key_command(client, here):
     out = StringIO()
     call_command("open311_key", "create", "random", stdout=out)
     assert out.getvalue().strip().startswith("o311_")
+    out = StringIO()  # run again: idempotent, updates the limit
+    call_command(
+        "open311_key",
+        "create",
+        "bench",
+        "--key",
+        "bench-key-12345",
+        "--rate-limit",
+        "9000",
+        stdout=out,
+    )
+    assert out.getvalue().strip() == "bench-key-12345"
+    row.refresh_from_db()
+    assert row.rate_limit == 9000 and not row.can_post_updates
     call_command("open311_key", "revoke", "bench", stdout=StringIO())
     assert post(client, data).status_code == 403
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError):
         call_command("open311_key", "create", "random", stdout=StringIO())
+    with pytest.raises(CommandError):  # same name, another key
+        call_command("open311_key", "create", "random", "--key", "other-key-123", stdout=StringIO())
     with pytest.raises(CommandError):
         call_command("open311_key", "revoke", "nobody", stdout=StringIO())
     with pytest.raises(CommandError):

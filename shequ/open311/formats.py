@@ -8,6 +8,7 @@ escaped by ElementTree, so whatever a client submitted comes back as text, never
 """
 
 import json
+import re
 from xml.etree import ElementTree as ET
 
 from django.http import HttpResponse
@@ -36,12 +37,17 @@ class Open311Error(Exception):
         return [{"code": self.status, "description": d} for d in self.descriptions]
 
 
+# Characters XML 1.0 cannot carry (control characters, surrogates, U+FFFE/U+FFFF): dropped, so
+# a description with a stray control character still gives a document clients can parse.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _text(value) -> str:
     if value is True:
         return "true"
     if value is False:
         return "false"
-    return str(value)
+    return NOT_XML.sub("", str(value))
 
 
 def _append(parent: ET.Element, name: str, value) -> None:

@@ -75,6 +75,30 @@ def api_key_create(
     return row, plaintext
 
 
+def api_key_update(
+    *, name: str, key: str, rate_limit: int, can_post_updates: bool, actor=None
+) -> ApiKey:
+    """Change the limit and permission of an existing live key, given its plaintext (so that
+    re-running `open311_key create NAME --key KEY …` is idempotent)."""
+    row = ApiKey.objects.filter(name=name, key_hash=hash_key(key), revoked_at__isnull=True).first()
+    if row is None:
+        raise ConflictError(_("应用名称或密钥已存在。"), code="key_exists")
+    if not 1 <= int(rate_limit) <= MAX_RATE_LIMIT:
+        raise InvalidInput(_("每分钟请求上限应为 1–1000000。"), code="invalid_rate_limit")
+    with transaction.atomic():
+        ApiKey.objects.filter(pk=row.pk).update(
+            rate_limit=int(rate_limit), can_post_updates=can_post_updates
+        )
+        audit.audit_record(
+            actor=actor,
+            action="open311.key_update",
+            obj=row,
+            details={"rate_limit": int(rate_limit), "can_post_updates": can_post_updates},
+        )
+    row.refresh_from_db()
+    return row
+
+
 def api_key_revoke(*, name: str, actor=None) -> ApiKey:
     """Revoke a key by its application name (idempotent)."""
     row = ApiKey.objects.filter(name=name).first()

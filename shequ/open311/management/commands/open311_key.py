@@ -4,13 +4,14 @@
     manage.py open311_key revoke NAME
     manage.py open311_key list
 
-`create` prints the key (only its hash is stored).
+`create` prints the key (only its hash is stored). Run again with the same NAME and --key, it
+updates that key's rate limit and permission instead (idempotent).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
 from shequ.core.errors import ServiceError
-from shequ.open311.keys import api_key_create, api_key_revoke
+from shequ.open311.keys import api_key_create, api_key_revoke, api_key_update
 from shequ.open311.models import DEFAULT_RATE_LIMIT, ApiKey
 
 
@@ -35,9 +36,21 @@ class Command(BaseCommand):
         revoke.add_argument("name")
         sub.add_parser("list", help="list keys (never the keys themselves)")
 
+    @staticmethod
+    def _exists(options) -> bool:
+        return bool(options.get("key")) and ApiKey.objects.filter(name=options["name"]).exists()
+
     def handle(self, *args, action, **options):
         try:
-            if action == "create":
+            if action == "create" and self._exists(options):
+                row = api_key_update(
+                    name=options["name"],
+                    key=options["key"],
+                    rate_limit=options["rate_limit"],
+                    can_post_updates=options["can_post_updates"],
+                )
+                self.stdout.write(options["key"])
+            elif action == "create":
                 _row, plaintext = api_key_create(
                     name=options["name"],
                     key=options.get("key"),
