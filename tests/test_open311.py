@@ -599,6 +599,8 @@ BAD_QUERIES = {
     },
     "invalid date": {"start_date": "yesterday"},
     "invalid end date": {"end_date": "2026-13-45T99:00:00+08:00"},
+    "date at the start of time": {"end_date": "0001-01-01T00:00:00"},
+    "date at the end of time": {"start_date": "9999-12-31T23:59:59+08:00"},
     "bad status": {"status": "pending"},
     "bad page": {"page": "zero"},
     "page size too big": {"page_size": "5000"},

@@ -156,8 +156,11 @@ def _window(params):
                 else "start_date/end_date"
             },
         ) from None
-    end = end or timezone.now()
-    start = start or end - MAX_SPAN
+    try:
+        end = end or timezone.now()
+        start = start or end - MAX_SPAN
+    except OverflowError:
+        raise Open311Error(400, _("start_date/end_date 超出范围。")) from None
     if end < start:
         raise Open311Error(400, _("end_date 不能早于 start_date。"))
     if end - start > MAX_SPAN:
