@@ -279,6 +279,7 @@ INSTALLED_APPS = [
     "shequ.points",
     "shequ.notifications",
     "shequ.cases",
+    "shequ.analytics",
     "shequ.web",
     "shequ.demo",
     "shequ.queue",
