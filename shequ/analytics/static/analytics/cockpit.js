@@ -50,8 +50,10 @@
       label: { show: true, position: "right", color: text } }]
   });
 
+  var map = null;
   window.addEventListener("resize", function () {
     for (var id in charts) { charts[id].resize(); }
+    if (map) { map.invalidateSize(); }
   });
 
   // PNG export of a chart (ECharts getDataURL).
@@ -72,7 +74,7 @@
   var m = data.map;
   var el = document.getElementById("cockpit-map");
   if (!el || typeof L === "undefined") { return; }
-  var map = L.map(el, { zoomSnap: 0.25, attributionControl: false, scrollWheelZoom: false });
+  map = L.map(el, { zoomSnap: 0.25, attributionControl: false, scrollWheelZoom: false });
   var palette = ["#d73027", "#fc8d59", "#fee08b", "#91cf60", "#1a9850"]; // bad → good
   var numbers = Object.keys(m.values).map(function (k) { return m.values[k].value; })
     .filter(function (v) { return v !== null && v !== undefined; });
@@ -95,14 +97,15 @@
 
   var legend = document.getElementById("map-legend");
   if (legend && numbers.length) {
-    var steps = palette.length;
+    var steps = hi > lo ? palette.length : 1;
     for (var i = 0; i < steps; i++) {
-      var idx = m.higherIsBetter ? i : steps - 1 - i;
+      var idx = steps === 1 ? (m.higherIsBetter ? palette.length - 1 : 0) : (m.higherIsBetter ? i : steps - 1 - i);
       var span = document.createElement("span");
       var sw = document.createElement("i");
       sw.style.background = palette[idx];
       span.appendChild(sw);
-      span.appendChild(document.createTextNode(format(lo + (hi - lo) * i / steps) + " – " + format(lo + (hi - lo) * (i + 1) / steps)));
+      span.appendChild(document.createTextNode(steps === 1 ? format(lo)
+        : format(lo + (hi - lo) * i / steps) + " – " + format(lo + (hi - lo) * (i + 1) / steps)));
       legend.appendChild(span);
     }
   }
