@@ -2,8 +2,6 @@
 list, exports the xlsx (opened with openpyxl, numbers equal to the page) and a chart as PNG;
 the 1920×1080 big screen fits one screen (screenshot in test-artifacts/screenshots)."""
 
-import io
-
 import openpyxl
 from playwright.sync_api import expect
 
