@@ -336,3 +336,14 @@ def test_openapi_documents_the_endpoint(client):
     assert "/api/v1/analytics/indicators" in paths
     params = {p["name"] for p in paths["/api/v1/analytics/indicators"]["get"]["parameters"]}
     assert {"region", "from", "to", "category", "group_by"} <= params
+
+
+def test_category_group_filter_on_the_page(random_world, world, client_as):
+    response = client_as("city").get("/analytics/", {**CUSTOM, "category": "01"})
+    assert response.status_code == 200
+    expected = indicators(region=world["city"], start=START, end=END, category="01")
+    kpis = {k["key"]: k["value"] for k in response.context["kpis"]}
+    assert all(kpis[key] == getattr(expected, key) for key in KPI_KEYS)
+    categories = response.context["category_table"].rows
+    assert categories and all(row["_code"].startswith("01") for row in categories)
+    assert "category=01" in response.context["query"]

@@ -260,3 +260,16 @@ def test_acknowledged_needs_an_actor_in_the_database(stored):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         EarlyWarning.objects.filter(pk=stored.first().pk).update(acknowledged_at=NOW)
+
+
+def test_warning_pages_are_scoped(stored, client_as):
+    warning = stored.first()
+    warning.region_code = "321181002001001"
+    warning.save(update_fields=["region_code"])
+    assert client_as("township").get(f"/analytics/warnings/{warning.pk}/").status_code == 404
+    response = client_as("township").post(f"/analytics/warnings/{warning.pk}/acknowledge/")
+    assert response.status_code == 404
+    assert client_as("city").get(f"/analytics/warnings/{warning.pk}/").status_code == 200
+    assert client_as("grid").get(f"/analytics/warnings/{warning.pk}/").status_code == 404
+    cockpit = client_as("township").get("/analytics/")
+    assert warning.pk not in [w.pk for w in cockpit.context["warnings"]]
