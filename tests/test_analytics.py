@@ -344,6 +344,6 @@ def test_category_group_filter_on_the_page(random_world, world, client_as):
     expected = indicators(region=world["city"], start=START, end=END, category="01")
     kpis = {k["key"]: k["value"] for k in response.context["kpis"]}
     assert all(kpis[key] == getattr(expected, key) for key in KPI_KEYS)
-    categories = response.context["category_table"].rows
-    assert categories and all(row["_code"].startswith("01") for row in categories)
+    category_rows = response.context["category_table"].rows
+    assert category_rows and all(row["_code"].startswith("01") for row in category_rows)
     assert "category=01" in response.context["query"]
