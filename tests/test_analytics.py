@@ -347,3 +347,36 @@ def test_category_group_filter_on_the_page(random_world, world, client_as):
     category_rows = response.context["category_table"].rows
     assert category_rows and all(row["_code"].startswith("01") for row in category_rows)
     assert "category=01" in response.context["query"]
+
+
+def test_red_cases_are_open_cases_past_their_step_deadline(world, client_as):
+    from shequ.cases.models import Case, Category
+
+    now = timezone.now()
+    category = Category.objects.get(code="0101")
+
+    def make(code, grid, step_due):
+        return Case.objects.create(
+            code=code,
+            category=category,
+            channel="resident",
+            status="accepted",
+            priority="normal",
+            description="红灯测试",
+            region_code=grid,
+            handler_type="grid",
+            handler_unit_code=grid,
+            reported_at=now - dt.timedelta(days=3),
+            registered_at=now - dt.timedelta(days=3),
+            dispatched_at=now - dt.timedelta(days=3),
+            due_at=step_due,
+            step="handle",
+            step_due_at=step_due,
+        )
+
+    late = make("RED0001", world["grid_a"], now - dt.timedelta(hours=5))
+    later = make("RED0002", world["grid_b"], now - dt.timedelta(days=2))
+    make("RED0003", world["grid_a"], now + dt.timedelta(hours=5))
+    make("RED0004", "321181002001001", now - dt.timedelta(hours=1))
+    red = client_as("township").get("/analytics/").context["red_cases"]
+    assert [c.code for c in red] == [later.code, late.code]

@@ -18,7 +18,6 @@ from shequ.analytics.filters import PERM, Filters
 from shequ.analytics.models import EarlyWarning
 from shequ.cases.indicators import EXCLUDED, Indicators, indicators, period_bounds
 from shequ.cases.models import Case, Category
-from shequ.cases.workflow import OPEN_STATUSES, SlaLevel
 from shequ.core.scoping import prefix_q, scoped
 from shequ.geo.models import Region
 
@@ -255,10 +254,12 @@ class Cockpit:
     # --- lists --------------------------------------------------------------------------------
 
     def red_cases(self) -> list[Case]:
-        """Open cases whose current step is past its deadline (红灯), most overdue first."""
+        """Open cases whose current step is past its deadline (红灯, live — as the case list
+        shows it), most overdue first. Only running clocks set `step_due_at`, so its partial
+        index serves this in deadline order."""
         return list(
             self._cases()
-            .filter(status__in=list(OPEN_STATUSES), sla_level=SlaLevel.RED)
+            .filter(step_due_at__isnull=False, step_due_at__lte=self.now)
             .select_related("category")
             .order_by("step_due_at", "id")[:RED_LIMIT]
         )
