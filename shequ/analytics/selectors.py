@@ -275,12 +275,24 @@ class Cockpit:
         )
 
     def warnings(self, limit: int = 12) -> list[EarlyWarning]:
-        return list(
+        """Warnings of the region ending in (or up to 30 days before) the period, open ones
+        first; each carries `grid_name` (names of grids without cases in the period cost one
+        more query)."""
+        found = list(
             region_warnings(self.user, self.f.region)
             .filter(period_end__gte=self.f.start - dt.timedelta(days=30))
             .select_related("category")
             .order_by(F("acknowledged_at").asc(nulls_first=True), "-period_end", "-id")[:limit]
         )
+        names = self.names()
+        missing = {w.region_code for w in found} - set(names)
+        if missing:
+            names.update(
+                Region.objects.filter(code__in=sorted(missing)).values_list("code", "name")
+            )
+        for w in found:
+            w.grid_name = names.get(w.region_code, w.region_code)
+        return found
 
 
 def region_warnings(user, region: str):

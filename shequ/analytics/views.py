@@ -23,6 +23,7 @@ from shequ.cases.access import visible_cases
 from shequ.cases.models import Case, Category
 from shequ.core.errors import InvalidInput, ServiceError
 from shequ.core.scoping import get_scoped_or_404, has_perm
+from shequ.geo.models import Region
 
 PERIOD_CHOICES = (
     ("week", gettext_lazy("本周")),
@@ -182,7 +183,14 @@ def warning_detail(request, pk: int):
     return render(
         request,
         "analytics/warning.html",
-        {"warning": warning, "cases": list(cases), "now": timezone.now()},
+        {
+            "warning": warning,
+            "grid_name": Region.objects.filter(code=warning.region_code)
+            .values_list("name", flat=True)
+            .first(),
+            "cases": list(cases),
+            "now": timezone.now(),
+        },
     )
 
 
