@@ -253,6 +253,7 @@ BAD = [
     ({"period": "decade"}, "invalid_period"),
     ({"indicator": "happiness"}, "invalid_indicator"),
     ({"trend": "hour"}, "invalid_group_by"),
+    ({"rank": "rework_rate"}, "invalid_indicator"),
     ({"category": "9999"}, "invalid_category"),
     ({"region": "32118"}, "invalid_region_code"),
     ({"region": "abc"}, "invalid_region_code"),
@@ -380,3 +381,13 @@ def test_red_cases_are_open_cases_past_their_step_deadline(world, client_as):
     make("RED0004", "321181002001001", now - dt.timedelta(hours=1))
     red = client_as("township").get("/analytics/").context["red_cases"]
     assert [c.code for c in red] == [later.code, late.code]
+
+
+def test_rankings_by_satisfaction(random_world, world, client_as):
+    response = client_as("city").get("/analytics/", {**CUSTOM, "rank": "satisfaction_rate"})
+    for ranking in response.context["rankings"]:
+        assert "满意率" in str(ranking["table"].title)
+        rates = [row["satisfaction_rate"] for row in ranking["table"].rows]
+        present = [r for r in rates if r is not None]
+        assert present == sorted(present, reverse=True) and rates[: len(present)] == present
+    assert "rank=satisfaction_rate" in response.context["query"]

@@ -24,6 +24,7 @@ from shequ.core.scoping import EVERYTHING, scope_codes
 PERM = "cases.indicators"
 PERIODS = ("week", "month", "quarter", "year", "custom")
 TRENDS = ("day", "week", "month")
+RANKINGS = ("on_time_rate", "satisfaction_rate")  # rankings order by one of these
 EARLIEST = dt.date(2000, 1, 1)
 MAX_DAYS = 366 * 6  # five years of history and some: anything longer is a typo
 LEVEL_OF_LENGTH = {6: "city", 9: "township", 12: "community", 15: "grid"}
@@ -130,6 +131,7 @@ class Filters:
     category: str | None = None
     indicator: str = "on_time_rate"
     trend: str = "day"
+    rank: str = "on_time_rate"
     big: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -149,6 +151,7 @@ class Filters:
             "category": self.category or "",
             "indicator": self.indicator,
             "trend": self.trend,
+            "rank": self.rank,
         }
         if self.period == "custom":
             values.update({"from": self.start.isoformat(), "to": self.end.isoformat()})
@@ -178,6 +181,11 @@ def parse_filters(user, params, *, today: dt.date | None = None) -> Filters:
     trend = params.get("trend") or ("day" if days <= 62 else "week" if days <= 366 else "month")
     if trend not in TRENDS:
         raise _bad("trend", _("趋势粒度应为 day、week 或 month。"), "invalid_group_by")
+    rank = params.get("rank") or "on_time_rate"
+    if rank not in RANKINGS:
+        raise _bad(
+            "rank", _("排名指标应为 on_time_rate 或 satisfaction_rate。"), "invalid_indicator"
+        )
     return Filters(
         region=region,
         start=start,
@@ -186,5 +194,6 @@ def parse_filters(user, params, *, today: dt.date | None = None) -> Filters:
         category=check_category(params.get("category")),
         indicator=indicator,
         trend=trend,
+        rank=rank,
         big=params.get("screen") == "big",
     )

@@ -186,13 +186,14 @@ class Cockpit:
                 {**_row("name", names.get(r.key, r.key), r), "_code": r.key}
                 for r in self.by_level(level)
             ]
-            rows.sort(key=_rank_key("on_time_rate"))
+            rows.sort(key=_rank_key(self.f.rank))
             for position, row in enumerate(rows, 1):
                 row["rank"] = position
             tables.append(
                 Table(
                     f"rank-{level}",
-                    _("%(level)s排名（按期结案率）") % {"level": LEVEL_LABELS[level]},
+                    _("%(level)s排名（%(by)s）")
+                    % {"level": LEVEL_LABELS[level], "by": BY_KEY[self.f.rank].label},
                     [("rank", _("名次")), *indicator_columns(("name", LEVEL_LABELS[level]))],
                     rows,
                 )
