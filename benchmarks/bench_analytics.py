@@ -13,6 +13,7 @@ Measured:
   database connection, empty Django caches; the database server's own cache is not dropped).
   Target ≤ 2 s.
 - cockpit.api_month.warm_p95: GET /api/v1/analytics/indicators?group_by=community, same period.
+- cockpit.warnings_job: one run of the hourly early-warning job (both rules, whole city).
 - reference: DuckDB runs the same aggregations (total, by township, community, grid, category
   and day; reports and cohort) over a Parquet file of the same case rows (COPY … TO parquet);
   its warm p95 is the reference of cockpit.city_month.warm_p95 and the ratio is reported. The
@@ -375,6 +376,20 @@ def main() -> None:
         ),
         metric("cockpit.duckdb_reference.p95", duck_p95, "ms", note="DuckDB, Parquet, in-process"),
     ]
+    from shequ.analytics.services import warnings_refresh
+
+    started = time.perf_counter()
+    outcome = warnings_refresh()
+    job_seconds = time.perf_counter() - started
+    metrics.append(
+        metric(
+            "cockpit.warnings_job",
+            job_seconds,
+            "s",
+            target=60,
+            note=f"one run of the hourly early-warning job over all cases: {outcome}",
+        )
+    )
     print_table(metrics)
     print("saved", save("analytics", args.scale, connection.vendor, metrics))
 
