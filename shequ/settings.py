@@ -280,6 +280,7 @@ INSTALLED_APPS = [
     "shequ.notifications",
     "shequ.cases",
     "shequ.open311",
+    "shequ.analytics",
     "shequ.web",
     "shequ.demo",
     "shequ.queue",
