@@ -279,6 +279,8 @@ INSTALLED_APPS = [
     "shequ.points",
     "shequ.notifications",
     "shequ.cases",
+    "shequ.open311",
+    "shequ.analytics",
     "shequ.web",
     "shequ.demo",
     "shequ.queue",
@@ -286,6 +288,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "shequ.core.observability.RequestMiddleware",
+    "shequ.open311.middleware.Open311ErrorMiddleware",  # spec-shaped errors under /open311/v2/
     "shequ.core.uploads.RequestSizeMiddleware",
     "shequ.core.sanitize.NulByteMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -501,7 +504,7 @@ SHEQU_RATE_LIMITS = {
     "login": "20/m",  # login form and POST /api/v1/auth/token, per IP
     "totp": "10/m",  # second-factor codes, per pending login
     "report": "30/h",  # residents' reports (cases), per IP
-    "open311_post": "60/h",  # Open311 POST requests, per API key or IP
+    "open311_post": "60/h",  # Open311 POSTs without a valid api_key, per IP (keys: own limit)
 }
 
 SHEQU_METRICS_DIR = os.environ.get("SHEQU_METRICS_DIR") or str(VAR_DIR / "metrics")
@@ -543,6 +546,13 @@ SHEQU_CITY_CODE = "321181"
 SHEQU_MAP_TILE_URL = os.environ.get("SHEQU_MAP_TILE_URL", "")
 SHEQU_MAP_TILE_ATTRIBUTION = os.environ.get("SHEQU_MAP_TILE_ATTRIBUTION", "")
 SHEQU_DEMO_PASSWORD = os.environ.get("SHEQU_DEMO_PASSWORD", "shequ-demo")
+SHEQU_DEMO_OPEN311_KEY = os.environ.get("SHEQU_DEMO_OPEN311_KEY", "demo-open311-key")
+
+# Open311 (/open311/v2/): jurisdiction_id may be the city code or this domain; requests of these
+# category groups (disputes, livelihood needs) are published with their status only.
+SHEQU_OPEN311_JURISDICTION = os.environ.get("SHEQU_OPEN311_JURISDICTION", "danyang.gov.cn")
+SHEQU_OPEN311_PRIVATE_GROUPS = ("07", "09")
+
 SHEQU_API_TOKEN_DAYS = env_int("SHEQU_API_TOKEN_DAYS", 30, minimum=1, maximum=3650)
 SHEQU_IDEMPOTENCY_HOURS = env_int("SHEQU_IDEMPOTENCY_HOURS", 48, minimum=1, maximum=24 * 90)
 

@@ -494,6 +494,7 @@ SYSTEM_EVENT_LABELS = {
     "follow": _("关注"),
     "photo": _("补充照片"),
     "reject_extension": _("驳回延期"),
+    "open311_update": _("接入方补充进展"),
 }
 
 

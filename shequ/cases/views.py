@@ -198,7 +198,12 @@ def verify_queue(request):
 def case_list(request):
     _require(request.user, "cases.view")
     status = request.GET.get("status") or None
-    cases = selectors.case_search(request.user, status=status, q=request.GET.get("q") or None)
+    region = request.GET.get("region") or None  # the cockpit's drill-down ends here
+    if region and not (region.isdigit() and len(region) in (6, 9, 12, 15)):
+        region = None
+    cases = selectors.case_search(
+        request.user, status=status, q=request.GET.get("q") or None, region=region
+    )
     return render(
         request,
         "cases/list.html",

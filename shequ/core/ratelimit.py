@@ -66,9 +66,10 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-def hit(name: str, key: str, *, now: float | None = None) -> int:
-    """Count one event; return 0 when allowed, else seconds until the window resets."""
-    limit = limit_for(name)
+def hit(name: str, key: str, *, now: float | None = None, limit: Limit | None = None) -> int:
+    """Count one event; return 0 when allowed, else seconds until the window resets.
+    `limit` overrides the named limit (e.g. an Open311 key's own limit)."""
+    limit = limit or limit_for(name)
     if limit is None or not getattr(settings, "SHEQU_RATE_LIMIT_ENABLED", True):
         return 0
     now = time.time() if now is None else now
@@ -88,8 +89,8 @@ def hit(name: str, key: str, *, now: float | None = None) -> int:
     return 0
 
 
-def check(request, name: str, *, key: str | None = None) -> None:
+def check(request, name: str, *, key: str | None = None, limit: Limit | None = None) -> None:
     """Raise RateLimited when `request` (or `key`) went over the limit called `name`."""
-    retry_after = hit(name, key if key is not None else client_ip(request))
+    retry_after = hit(name, key if key is not None else client_ip(request), limit=limit)
     if retry_after:
         raise RateLimited(retry_after)

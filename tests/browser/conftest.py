@@ -178,7 +178,15 @@ def login(page, username: str, password: str = PASSWORD) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("#login-submit")
-    page.wait_for_url(lambda url: "/login/" not in url)
+    # Wait for the redirect itself, not for the next page's load event: on a busy CI machine the
+    # home page may take longer than one navigation timeout, which is not what this step checks.
+    try:
+        page.wait_for_url(lambda url: "/login/" not in url, wait_until="commit", timeout=30000)
+    except Exception as error:
+        raise AssertionError(
+            f"login as {username!r} stayed on {page.url}: {page.inner_text('body')[:500]}"
+        ) from error
+    page.wait_for_load_state("domcontentloaded", timeout=30000)
 
 
 def screenshot(page, name: str, *, full_page: bool = True) -> Path:

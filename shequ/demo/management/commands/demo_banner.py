@@ -1,8 +1,18 @@
 """Print how to reach the running demo: URL, demo accounts, API."""
 
+from django.apps import apps
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from shequ.accounts.demo import demo_accounts_table
+
+
+def open311_lines(url: str) -> list[str]:
+    if not apps.is_installed("shequ.open311"):
+        return []
+    return [
+        f"  Open311 接口：{url}/open311/    演示密钥 api_key：{settings.SHEQU_DEMO_OPEN311_KEY}",
+    ]
 
 
 class Command(BaseCommand):
@@ -26,6 +36,7 @@ class Command(BaseCommand):
         lines += [
             "",
             f"  API 文档：{url}/api/v1/docs    健康检查：{url}/healthz",
+            *open311_lines(url),
             "  也可以用手机号登录，例如 grid 的手机号 19900000004。",
             "  按 Ctrl+C 停止。",
             "=" * 72,

@@ -1,0 +1,300 @@
+"""Reads of the cockpit. Every indicator number comes from the closed-loop selector
+`shequ.cases.indicators.indicators` (the one definition); this module only arranges its results
+into cards, tables, series and map values, and adds the lists behind them (hotspots, red cases,
+warnings). The caller has checked the region against the user's scope (`filters.parse_filters`).
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import Round
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from shequ.analytics.definitions import BY_KEY, KPI_KEYS, display
+from shequ.analytics.filters import PERM, Filters
+from shequ.analytics.models import EarlyWarning
+from shequ.cases.indicators import EXCLUDED, Indicators, indicators, period_bounds
+from shequ.cases.models import Case, Category
+from shequ.core.scoping import prefix_q, scoped
+from shequ.geo.models import Region
+
+TABLE_KEYS = (
+    "reports",
+    "registered",
+    "closure_rate",
+    "on_time_rate",
+    "rework_rate",
+    "satisfaction_rate",
+    "avg_handling_hours",
+    "overdue_open",
+)
+LEVEL_LABELS = {
+    "city": gettext_lazy("市"),
+    "township": gettext_lazy("镇/街道"),
+    "community": gettext_lazy("社区/村"),
+    "grid": gettext_lazy("网格"),
+}
+# Rankings shown at each level: the children, and at city/township level the grandchildren.
+RANKING_LEVELS = {
+    "city": ("township", "community"),
+    "township": ("community", "grid"),
+    "community": ("grid",),
+    "grid": (),
+}
+HOTSPOT_LIMIT = 300
+RED_LIMIT = 20
+CASE_LIMIT = 50
+
+
+@dataclass
+class Table:
+    id: str
+    title: str
+    columns: list[tuple[str, str]]  # (key, label)
+    rows: list[dict] = field(default_factory=list)  # key → raw value (+ "_url", "_code")
+
+    def display_rows(self) -> list[list[str]]:
+        return [[_cell(key, row.get(key)) for key, _label in self.columns] for row in self.rows]
+
+
+def _cell(key: str, value) -> str:
+    if key in BY_KEY:
+        return display(key, value)
+    return "" if value is None else str(value)
+
+
+def indicator_columns(first: tuple[str, str]) -> list[tuple[str, str]]:
+    return [first, *((k, str(BY_KEY[k].label)) for k in TABLE_KEYS)]
+
+
+def _row(name_key: str, name: str, ind: Indicators) -> dict:
+    row = {name_key: name}
+    row.update({k: getattr(ind, k) for k in TABLE_KEYS})
+    return row
+
+
+def _rank_key(key: str):
+    def sort_key(row):
+        value = row.get(key)
+        return (value is None, -(value or 0))
+
+    return sort_key
+
+
+class Cockpit:
+    """The data of one cockpit view (cards, series, tables, map, lists), computed lazily once."""
+
+    def __init__(self, user, filters: Filters, *, now: dt.datetime | None = None):
+        self.user = user
+        self.f = filters
+        self.now = now or timezone.now()
+        self._grouped: dict[str | None, object] = {}
+
+    def _indicators(self, group_by: str | None):
+        if group_by not in self._grouped:
+            self._grouped[group_by] = indicators(
+                region=self.f.region,
+                start=self.f.start,
+                end=self.f.end,
+                category=self.f.category,
+                group_by=group_by,
+                now=self.now,
+            )
+        return self._grouped[group_by]
+
+    # --- numbers ------------------------------------------------------------------------------
+
+    @property
+    def total(self) -> Indicators:
+        return self._indicators(None)
+
+    def kpis(self) -> list[dict]:
+        total = self.total
+        return [
+            {
+                "key": key,
+                "label": str(BY_KEY[key].label),
+                "value": getattr(total, key),
+                "text": display(key, getattr(total, key)),
+            }
+            for key in KPI_KEYS
+        ]
+
+    def trend(self) -> list[Indicators]:
+        return self._indicators(self.f.trend)
+
+    def by_category(self) -> list[Indicators]:
+        rows = self._indicators("category")
+        return sorted(rows, key=lambda r: (-r.reports, r.key or ""))
+
+    def ranking_levels(self) -> tuple[str, ...]:
+        return RANKING_LEVELS[self.f.level]
+
+    def by_level(self, level: str) -> list[Indicators]:
+        return self._indicators(level)
+
+    def region(self) -> Region | None:
+        if not hasattr(self, "_region"):
+            self._region = Region.objects.filter(code=self.f.region).first()
+        return self._region
+
+    def names(self) -> dict[str, str]:
+        """Names of the current region, its ancestors and every region in the tables (1 query)."""
+        if not hasattr(self, "_names"):
+            codes = {self.f.region[:n] for n in (6, 9, 12, 15) if n <= len(self.f.region)}
+            for level in (*self.ranking_levels(), "grid"):
+                codes |= {r.key for r in self.by_level(level) if r.key}
+            self._names = dict(
+                Region.objects.filter(code__in=sorted(codes)).values_list("code", "name")
+            )
+        return self._names
+
+    def category_names(self) -> dict[str, str]:
+        if not hasattr(self, "_category_names"):
+            self._category_names = dict(Category.objects.values_list("code", "name"))
+        return self._category_names
+
+    def breadcrumbs(self) -> list[dict]:
+        names = self.names()
+        crumbs = []
+        for n in (6, 9, 12, 15):
+            if n <= len(self.f.region):
+                code = self.f.region[:n]
+                crumbs.append({"code": code, "name": names.get(code, code)})
+        return crumbs
+
+    # --- tables (the page and the xlsx export show the same ones) -----------------------------
+
+    def tables(self) -> list[Table]:
+        names = self.names()
+        tables = [
+            Table(
+                "kpis",
+                _("概览"),
+                [("label", _("指标")), ("text", _("数值")), ("value", _("原始值"))],
+                [
+                    {"label": k["label"], "value": k["value"], "text": k["text"], "_key": k["key"]}
+                    for k in self.kpis()
+                ],
+            )
+        ]
+        for level in self.ranking_levels():
+            rows = [
+                {**_row("name", names.get(r.key, r.key), r), "_code": r.key}
+                for r in self.by_level(level)
+            ]
+            rows.sort(key=_rank_key(self.f.rank))
+            for position, row in enumerate(rows, 1):
+                row["rank"] = position
+            tables.append(
+                Table(
+                    f"rank-{level}",
+                    _("%(level)s排名（%(by)s）")
+                    % {"level": LEVEL_LABELS[level], "by": BY_KEY[self.f.rank].label},
+                    [("rank", _("名次")), *indicator_columns(("name", LEVEL_LABELS[level]))],
+                    rows,
+                )
+            )
+        categories = self.category_names()
+        tables.append(
+            Table(
+                "categories",
+                _("问题类别"),
+                indicator_columns(("name", _("类别"))),
+                [
+                    {**_row("name", categories.get(r.key, r.key), r), "_code": r.key}
+                    for r in self.by_category()
+                ],
+            )
+        )
+        tables.append(
+            Table(
+                "trend",
+                _("趋势"),
+                indicator_columns(("name", _("日期"))),
+                [_row("name", r.key, r) for r in self.trend()],
+            )
+        )
+        return tables
+
+    # --- map ----------------------------------------------------------------------------------
+
+    def grid_values(self) -> dict[str, dict]:
+        key = self.f.indicator
+        return {
+            r.key: {"value": getattr(r, key), "text": display(key, getattr(r, key))}
+            for r in self.by_level("grid")
+            if r.key
+        }
+
+    def _cases(self):
+        qs = Case.objects.filter(prefix_q("region_code", self.f.region))
+        if self.f.category:
+            qs = qs.filter(
+                Q(category__code=self.f.category) | Q(category__parent__code=self.f.category)
+            )
+        return qs
+
+    def hotspots(self) -> list[dict]:
+        """Reported cases in the period, counted per ≈ 100 m cell (rounded coordinates)."""
+        begin, finish = period_bounds(self.f.start, self.f.end)
+        rows = (
+            self._cases()
+            .filter(reported_at__gte=begin, reported_at__lt=finish, lat__isnull=False)
+            .exclude(status__in=EXCLUDED)
+            .annotate(la=Round("lat", 3), ln=Round("lng", 3))
+            .values("la", "ln")
+            .annotate(n=Count("id"))
+            .order_by("-n", "la", "ln")[:HOTSPOT_LIMIT]
+        )
+        return [{"lat": r["la"], "lng": r["ln"], "count": r["n"]} for r in rows]
+
+    # --- lists --------------------------------------------------------------------------------
+
+    def red_cases(self) -> list[Case]:
+        """Open cases whose current step is past its deadline (红灯, live — as the case list
+        shows it), most overdue first. Only running clocks set `step_due_at`, so its partial
+        index serves this in deadline order."""
+        return list(
+            self._cases()
+            .filter(step_due_at__isnull=False, step_due_at__lte=self.now)
+            .select_related("category")
+            .order_by("step_due_at", "id")[:RED_LIMIT]
+        )
+
+    def grid_cases(self) -> list[Case]:
+        """At grid level: the grid's cases reported in the period (the end of the drill-down)."""
+        begin, finish = period_bounds(self.f.start, self.f.end)
+        return list(
+            self._cases()
+            .filter(reported_at__gte=begin, reported_at__lt=finish)
+            .select_related("category")
+            .order_by("-reported_at", "-id")[:CASE_LIMIT]
+        )
+
+    def warnings(self, limit: int = 12) -> list[EarlyWarning]:
+        """Warnings of the region ending in (or up to 30 days before) the period, open ones
+        first; each carries `grid_name` (names of grids without cases in the period cost one
+        more query)."""
+        found = list(
+            region_warnings(self.user, self.f.region)
+            .filter(period_end__gte=self.f.start - dt.timedelta(days=30))
+            .select_related("category")
+            .order_by(F("acknowledged_at").asc(nulls_first=True), "-period_end", "-id")[:limit]
+        )
+        names = self.names()
+        missing = {w.region_code for w in found} - set(names)
+        if missing:
+            names.update(
+                Region.objects.filter(code__in=sorted(missing)).values_list("code", "name")
+            )
+        for w in found:
+            w.grid_name = names.get(w.region_code, w.region_code)
+        return found
+
+
+def region_warnings(user, region: str):
+    return scoped(EarlyWarning.objects.all(), user, PERM).filter(prefix_q("region_code", region))
