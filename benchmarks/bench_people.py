@@ -1,10 +1,10 @@
 """Resident-registry benchmarks at city scale (1,000,000 residents, 350,000 households).
 
-  python benchmarks/bench_people.py [--scale city|small] [--db sqlite|postgres] [--rows 100000]
+  python benchmarks/bench_people.py [--scale small|medium|city] [--db sqlite|postgres]
+                                    [--rows 100000]
 
-- seed: `seed_demo --scale <scale>` on a fresh database, timed in a subprocess; the people
-  seeder's time and the process's peak RSS are read from its log (recorded once per database
-  in var/bench/<scale>-<db>/seed-people.json and reused).
+- seed: `seed_demo --scale <scale>` time and peak memory, as recorded when the benchmark
+  database was seeded (benchmarks/common.py, var/bench/<scale>-<db>/seed.json).
 - search: p50/p95 of one list page (capped count + 50 rows + tags) through the same selector
   the page uses, by name prefix (surname; surname + one given character; a full name) and by
   exact ID number, for a city operator (no scope filter), a community and a grid worker.
@@ -16,11 +16,8 @@
 import argparse
 import io
 import json
-import os
 import random
 import re
-import resource
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
@@ -29,61 +26,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (
-    ROOT,
-    _ensure_pg_database,
     configure,
-    data_dir,
-    database_url,
     metric,
+    missing,
     percentile,
     print_table,
     save,
+    seed_figures,
     timed,
 )
 
 SEED_LINE = re.compile(r"people: ([\d.]+) s \(peak RSS (\d+) MB\)")
 TOTAL_LINE = re.compile(r"完成：([\d.]+) s，峰值内存 (\d+) MB")
-
-
-def seed_once(scale: str, db: str) -> dict:
-    """Seed a fresh benchmark database (timed) unless it exists; return the seed figures."""
-    record = data_dir(scale, db) / "seed-people.json"
-    if record.exists():
-        return json.loads(record.read_text())
-    url = database_url(scale, db)
-    env = dict(
-        os.environ, SHEQU_ENV="demo", DATABASE_URL=url, SHEQU_VAR_DIR=str(data_dir(scale, db))
-    )
-    if db == "postgres":
-        _ensure_pg_database(url)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, check=True)
-    started = time.perf_counter()
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = subprocess.run(
-        [*manage, "seed_demo", "--if-empty", "--scale", scale],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - started
-    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-    print(result.stdout)
-    people = SEED_LINE.search(result.stdout)
-    total = TOTAL_LINE.search(result.stdout)
-    if people is None:
-        raise SystemExit("the database was seeded before the people app existed; delete it first")
-    figures = {
-        "people_seconds": float(people[1]),
-        "peak_rss_mb": float(total[2]) if total else float(people[2]),
-        "seed_total_seconds": float(total[1]) if total else wall,
-        "seed_cpu_seconds": cpu,
-        "log": result.stdout,
-    }
-    record.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
-    return figures
 
 
 def bench_search(samples: int) -> list[dict]:
@@ -271,6 +225,7 @@ def bench_import(rows: int) -> list[dict]:
             elapsed,
             "s",
             reference=reference,
+            ratio_target=3,
             note=f"{rows} rows: read + validate + write in one transaction (rolled back); reference = openpyxl read-only parse alone",
         ),
         metric("people.import.rows_per_second", rows / elapsed, "rows/s"),
@@ -328,36 +283,33 @@ def bench_region_counts() -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--scale", choices=["small", "city"], default="city")
+    parser.add_argument("--scale", choices=["small", "medium", "city"], default="city")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=None, help="default 100,000 (small: 10,000)")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--skip", default="", help="comma list: search,import,regions")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    figures = seed_once(args.scale, args.db)
     configure(args.scale, args.db)
-    metrics = [
-        metric(
-            "people.seed.people_seconds",
-            figures["people_seconds"],
-            "s",
-            note="the people seeder alone",
-        ),
-        metric(
-            "people.seed.total_seconds",
-            figures["seed_total_seconds"],
-            "s",
-            note="seed_demo: geo + accounts + people",
-        ),
-        metric("people.seed.peak_rss", figures["peak_rss_mb"], "MB", target=2048),
-        metric(
-            "people.seed.cpu_seconds",
-            figures.get("seed_cpu_seconds"),
-            "s",
-            note="CPU time of the whole seed_demo process (the machine is shared: wall > CPU)",
-        ),
-    ]
+    figures = seed_figures(args.scale, args.db)
+    if figures is None:
+        why = "the benchmark database was seeded before seed figures were recorded"
+        metrics = [missing("seed.total_seconds", "s", why), missing("seed.peak_rss", "MB", why)]
+    else:
+        metrics = [
+            metric(
+                "seed.total_seconds",
+                figures["seconds"],
+                "s",
+                note="seed_demo --scale "
+                + figures["scale"]
+                + ": "
+                + ", ".join(f"{k} {v:.0f} s" for k, v in figures["steps"].items()),
+            ),
+            metric("seed.peak_rss", figures["peak_rss_mb"], "MB", target=2048),
+        ]
+    if args.rows is None:
+        args.rows = 10_000 if args.scale == "small" else 100_000
     if "search" not in skip:
         metrics += bench_search(args.samples)
     if "regions" not in skip:

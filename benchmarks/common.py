@@ -9,6 +9,7 @@ never as passed.
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -44,11 +45,49 @@ def configure(scale: str, db: str) -> str:
     env = dict(os.environ)
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, check=True)
-    subprocess.run([*manage, "seed_demo", "--if-empty", "--scale", scale], env=env, check=True)
+    seed(manage, env, scale, data_dir(scale, db) / "seed.json")
     import django
 
     django.setup()
     return url
+
+
+SEED_TOTAL = re.compile(r"完成：([\d.]+) s，峰值内存 (\d+) MB")
+SEED_STEP = re.compile(r"^  (\w+): ([\d.]+) s \(peak RSS (\d+) MB\)", re.MULTILINE)
+
+
+def seed(manage: list[str], env: dict, scale: str, record: Path) -> dict | None:
+    """`seed_demo --if-empty`; when it seeds, its time, peak memory and per-app times go to
+    `record` (JSON) so any script can report them. Returns the record (None if never seen)."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [*manage, "seed_demo", "--if-empty", "--scale", scale],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    print(result.stdout, end="", flush=True)
+    total = SEED_TOTAL.search(result.stdout)
+    if total:
+        figures = {
+            "scale": scale,
+            "seconds": float(total[1]),
+            "wall_seconds": time.perf_counter() - started,
+            "peak_rss_mb": float(total[2]),
+            "steps": {m[1]: float(m[2]) for m in SEED_STEP.finditer(result.stdout)},
+            "log": result.stdout,
+        }
+        record.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
+        return figures
+    if record.exists():
+        return json.loads(record.read_text())
+    return None
+
+
+def seed_figures(scale: str, db: str) -> dict | None:
+    record = data_dir(scale, db) / "seed.json"
+    return json.loads(record.read_text()) if record.exists() else None
 
 
 def _ensure_pg_database(url: str) -> None:
@@ -90,7 +129,10 @@ def metric(
     higher_is_better=False,
     ratio_target=None,
     note: str = "",
+    expected: bool = False,
 ) -> dict:
+    """One result row. `value` None means "could not be measured": pass stays None and the
+    runner shows it as missing — never as passed."""
     ratio = (value / reference) if value is not None and reference else None
     passed = None
     if value is not None:
@@ -109,8 +151,15 @@ def metric(
         "target": target,
         "ratio_target": ratio_target,
         "pass": passed,
+        "higher_is_better": higher_is_better,
         "note": note,
+        **({"expected": True} if expected else {}),
     }
+
+
+def missing(name: str, unit: str, note: str, **targets) -> dict:
+    """A metric that could not be measured (the reason in the note)."""
+    return metric(name, None, unit, note=note, **targets)
 
 
 def machine() -> dict:
@@ -118,13 +167,45 @@ def machine() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": _cpu_model() or platform.processor() or platform.machine(),
+        "memory_gb": _memory_gb(),
     }
 
 
+def machine_text() -> str:
+    m = machine()
+    memory = f", {m['memory_gb']} GB RAM" if m.get("memory_gb") else ""
+    return f"{m['cpus']} × {m['processor']}{memory}; {m['platform']}; Python {m['python']}"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def _memory_gb() -> float | None:
+    try:
+        import psutil
+
+        return round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        return None
+
+
+def results_dir() -> Path:
+    """benchmarks/results, or SHEQU_BENCH_RESULTS (the runner's tests use a temporary one)."""
+    path = Path(os.environ.get("SHEQU_BENCH_RESULTS") or RESULTS)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def save(name: str, scale: str, db: str, metrics: list[dict]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{date.today():%Y-%m-%d}-{name}-{scale}-{db}.json"
+    path = results_dir() / f"{date.today():%Y-%m-%d}-{name}-{scale}-{db}.json"
     path.write_text(
         json.dumps(
             {
@@ -153,4 +234,13 @@ def print_table(metrics: list[dict]) -> None:
         print(f"{m['metric']:38} {value:>14} {m['unit']:10} {ref:>12} {ratio:>7} {passed:>5}")
 
 
-__all__ = ["configure", "metric", "percentile", "print_table", "save", "statistics", "timed"]
+__all__ = [
+    "configure",
+    "metric",
+    "missing",
+    "percentile",
+    "print_table",
+    "save",
+    "statistics",
+    "timed",
+]

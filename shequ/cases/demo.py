@@ -49,9 +49,9 @@ from shequ.demo.names import person_name
 from shequ.demo.seeding import SeedContext, peak_rss_mb
 
 SEED_ORDER = 40
-CASES = {"small": 2850, "city": 5_000_000}
+CASES = {"small": 2850, "medium": 500_000, "city": 5_000_000}
 RECENT_BURST = 150  # small scale: reports of the last ten days in the flagship community
-YEARS = {"small": 1, "city": 5}
+YEARS = {"small": 1, "medium": 5, "city": 5}
 
 GROUP_WEIGHT = {
     "01": 30, "02": 10, "03": 12, "04": 7, "05": 4,
@@ -792,7 +792,7 @@ def _now_and_start(scale: str) -> tuple[dt.datetime, dt.datetime]:
 def seed(ctx: SeedContext) -> None:
     now, start = _now_and_start(ctx.scale)
     simulator = Simulator(ctx, now=now, start=start, n=CASES[ctx.scale])
-    if ctx.scale == "city":
+    if ctx.scale in ("city", "medium"):
         seed_bulk(ctx, simulator)
     else:
         seed_small(ctx, simulator)

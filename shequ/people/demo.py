@@ -36,8 +36,9 @@ from shequ.people.models import Household, HouseLink, Person, PersonTag, TagType
 
 SEED_ORDER = 30
 
-TARGETS = {"small": (5_000, None), "city": (1_000_000, 350_000)}
-FLAGSHIP_SHARE = {"small": 1_800, "city": None}  # residents of the flagship community
+TARGETS = {"small": (5_000, None), "medium": (100_000, 35_000), "city": (1_000_000, 350_000)}
+# Residents of the flagship community (registered in detail at small scale only).
+FLAGSHIP_SHARE = {"small": 1_800, "medium": None, "city": None}
 FLAGSHIP_FIGURES = {"dibao": 8, "hardship": 25, "disability": 100}
 CHUNK_HOUSEHOLDS = 4_000
 SIZE_WEIGHTS = {1: 14, 2: 30, 3: 28, 4: 16, 5: 8, 6: 4}  # mean ≈ 2.9 persons per household

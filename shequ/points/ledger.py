@@ -1,8 +1,9 @@
 """The double-entry ledger: the only code that changes an account's balance.
 
-`transfer_post()` locks the accounts it touches (in primary-key order, so two transfers never
-wait on each other in a cycle), checks every rule, writes one Transfer and its Entries and the
-new balances in the same transaction. The database backs each rule up: a unique idempotency
+`transfer_post()` changes the balances of the accounts it touches with one conditional UPDATE
+each (in primary-key order, so two transfers never wait on each other in a cycle; the UPDATE
+locks the row and refuses a balance below zero), then writes one Transfer and its Entries in
+the same transaction. The database backs each rule up: a unique idempotency
 key, a reason, entries that cannot be changed, balances that cannot go below zero.
 
 `ledger_violations()` recomputes everything from the entries; `verify_ledger` prints it.
@@ -170,43 +171,56 @@ def transfer_post(
     amount = sum(leg.amount for leg in legs if leg.amount > 0)
     at = clock.now()
 
+    # Per account (in primary-key order, so two transfers never wait on each other in a cycle):
+    # its change, and the lowest its running balance dips below the starting one (the legs are
+    # checked one after another, as they are written).
+    deltas: dict[int, int] = {}
+    dips: dict[int, int] = {}
+    for leg in legs:
+        pk = leg.account.pk
+        deltas[pk] = deltas.get(pk, 0) + leg.amount
+        dips[pk] = min(dips.get(pk, 0), deltas[pk])
+
     with transaction.atomic():
-        locked = lock_accounts(leg.account for leg in legs)
-        balances = {pk: account.balance for pk, account in locked.items()}
-        entries = []
-        for leg in legs:
-            account = locked[leg.account.pk]
-            balances[account.pk] += leg.amount
-            if balances[account.pk] < 0 and account.kind != AccountKind.ISSUER:
+        # One statement per account locks its row, checks the balance and changes it; the row
+        # stays locked until commit. Rows are held from here to the end, so this comes last
+        # before the writes (hot rows such as a store's account are held briefly).
+        before = {}
+        for pk in sorted(deltas):
+            balance = _apply(pk, deltas[pk], dips[pk])
+            if balance is None:
+                account = Account.objects.get(pk=pk)
                 raise InsufficientPoints(
                     _("%(name)s积分余额不足（余额 %(balance)s，需要 %(need)s）。")
-                    % {
-                        "name": account.name,
-                        "balance": account.balance,
-                        "need": -sum(x.amount for x in legs if x.account.pk == account.pk),
-                    },
-                    details={"account": account.pk, "balance": account.balance},
+                    % {"name": account.name, "balance": account.balance, "need": -dips[pk]},
+                    details={"account": pk, "balance": account.balance},
                 )
+            before[pk] = balance - deltas[pk]
+        running = dict(before)
+        entries = []
+        for leg in legs:
+            running[leg.account.pk] += leg.amount
             entries.append(
                 Entry(
-                    account=account,
+                    account_id=leg.account.pk,
                     amount=leg.amount,
-                    balance_after=balances[account.pk],
+                    balance_after=running[leg.account.pk],
                     created_at=at,
                 )
             )
         try:
-            with transaction.atomic():
-                transfer = Transfer.objects.create(
-                    key=key,
-                    kind=kind,
-                    point_kind=point_kinds.pop(),
-                    amount=amount,
-                    reason=reason,
-                    region_code=region_code or legs[0].account.region_code,
-                    actor=actor if getattr(actor, "is_authenticated", False) else None,
-                    created_at=at,
-                )
+            # No savepoint of its own: a duplicate key ends this atomic block (and with it the
+            # balance changes above) — one round trip less while the rows are locked.
+            transfer = Transfer.objects.create(
+                key=key,
+                kind=kind,
+                point_kind=point_kinds.pop(),
+                amount=amount,
+                reason=reason,
+                region_code=region_code or legs[0].account.region_code,
+                actor=actor if getattr(actor, "is_authenticated", False) else None,
+                created_at=at,
+            )
         except IntegrityError:
             raise DuplicateTransfer(
                 _("该笔积分已记账，不会重复入账。"), details={"key": key}
@@ -214,10 +228,21 @@ def transfer_post(
         for entry in entries:
             entry.transfer = transfer
         Entry.objects.bulk_create(entries)
-        for pk, balance in balances.items():
-            if balance != locked[pk].balance:
-                Account.objects.filter(pk=pk).update(balance=balance)
     return transfer
+
+
+def _apply(pk: int, delta: int, dip: int) -> int | None:
+    """Add `delta` to the account's balance unless its running balance would go below zero
+    (the issuer may); the new balance, or None when refused. Locks the row until commit."""
+    table = Account._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET balance = balance + %s "  # noqa: S608 - table from the model
+            "WHERE id = %s AND (balance + %s >= 0 OR kind = %s) RETURNING balance",
+            [delta, pk, dip, AccountKind.ISSUER],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def transfer_exists(key: str) -> bool:

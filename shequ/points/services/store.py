@@ -1,10 +1,12 @@
 """The 爱心超市: items, stock-in (incl. donations), redemption, pickup and cancellation.
 
-Redemption is one transaction: take the stock with a conditional UPDATE (the item row stays
-locked until commit, so the monthly-limit count below sees every earlier order for the item),
-create the order with a pickup code, and post the transfer person → store. Any failure (out of
-stock, over the limit, balance short) rolls all of it back. Locks are always taken item first,
-then accounts in key order, so redemptions and cancellations cannot deadlock.
+Redemption is one transaction: lock the resident's account row (so the monthly-limit count
+sees every earlier order of this person), create the order with a pickup code, take the stock
+with a conditional UPDATE and post the transfer person → store. Any failure (out of stock, over
+the limit, balance short) rolls all of it back. Redemptions and cancellations take their locks
+in the same order — the resident's account, the item, then the store's account — so they
+cannot deadlock, and the rows every resident of the store shares (item, store account) are held
+only for the last few statements before commit.
 """
 
 from io import BytesIO
@@ -219,11 +221,13 @@ def order_redeem(
 
 @transaction.atomic
 def _redeem(person, item, store, quantity, point_kind, request_key, actor) -> Order:
-    taken = StoreItem.objects.filter(pk=item.pk, is_active=True, stock__gte=quantity).update(
-        stock=F("stock") - quantity
-    )
-    if taken != 1:
-        raise ConflictError(_("“%(item)s”库存不足。") % {"item": item.name}, code="out_of_stock")
+    payer = ledger.resident_account(person, point_kind)
+    payee = ledger.store_account(store, point_kind)
+    # The resident's own account row first: one redemption (or cancellation) per person at a
+    # time, so the monthly-limit count below sees every earlier order of this person. Rows
+    # shared with other residents (the item, the store's account) are locked last, just before
+    # commit, so concurrent redemptions in one store wait on each other as little as possible.
+    ledger.lock_accounts([payer])
     now = clock.now()
     used = (
         Order.objects.filter(person=person, item=item, created_at__gte=month_start(now))
@@ -264,14 +268,17 @@ def _redeem(person, item, store, quantity, point_kind, request_key, actor) -> Or
                 raise _Duplicate from None
     if order is None:
         raise ConflictError(_("取货码生成失败，请重试。"), code="pickup_code_busy")
+    # The stock: a conditional UPDATE (the item row stays locked until commit).
+    taken = StoreItem.objects.filter(pk=item.pk, is_active=True, stock__gte=quantity).update(
+        stock=F("stock") - quantity
+    )
+    if taken != 1:
+        raise ConflictError(_("“%(item)s”库存不足。") % {"item": item.name}, code="out_of_stock")
     ledger.transfer_post(
         key=f"order:{order.pk}:pay",
         kind=TransferKind.REDEMPTION,
         reason=_("兑换 %(item)s ×%(n)s") % {"item": item.name, "n": quantity},
-        legs=[
-            (ledger.resident_account(person, point_kind), -points),
-            (ledger.store_account(store, point_kind), points),
-        ],
+        legs=[(payer, -points), (payee, points)],
         actor=actor,
         region_code=person.region_code,
     )
@@ -321,6 +328,10 @@ def order_cancel(*, actor, order: Order, reason: str = "") -> Order:
         reason = check_text(reason, field="reason", label=_("取消原因"), max_length=200)
     else:
         reason = (reason or "").strip()[:200] or _("居民自行取消")
+    # Locks in the order redemptions take them: the resident's account, the item, the store's
+    # account (in transfer_post) — so the two never deadlock.
+    resident = ledger.resident_account(order.person, order.point_kind)
+    ledger.lock_accounts([resident])
     changed = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
         status=OrderStatus.CANCELLED,
         cancelled_at=clock.now(),
@@ -337,7 +348,7 @@ def order_cancel(*, actor, order: Order, reason: str = "") -> Order:
         % {"item": order.item.name, "reason": reason},
         legs=[
             (ledger.store_account(order.store, order.point_kind), -order.points),
-            (ledger.resident_account(order.person, order.point_kind), order.points),
+            (resident, order.points),
         ],
         actor=actor,
         region_code=order.person.region_code,
