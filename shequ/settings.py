@@ -448,6 +448,12 @@ else:
 
 # Background tasks (django.tasks). Tests run tasks at once; otherwise the persistent queue:
 # the database by default, Redis when SHEQU_QUEUE_URL is set. `manage.py worker` runs them.
+# The cockpit keeps the closed-loop selector's results this many seconds (0: recompute every
+# time; tests recompute so each sees its own rows).
+SHEQU_COCKPIT_CACHE_SECONDS = env_int(
+    "SHEQU_COCKPIT_CACHE_SECONDS", 0 if TESTING else 60, minimum=0, maximum=3600
+)
+
 SHEQU_QUEUE_URL = redis_url("SHEQU_QUEUE_URL")
 SHEQU_QUEUE_OPTIONS = {
     "MAX_ATTEMPTS": env_int("SHEQU_QUEUE_MAX_ATTEMPTS", 5, minimum=1, maximum=100),

@@ -391,3 +391,36 @@ def test_rankings_by_satisfaction(random_world, world, client_as):
         present = [r for r in rates if r is not None]
         assert present == sorted(present, reverse=True) and rates[: len(present)] == present
     assert "rank=satisfaction_rate" in response.context["query"]
+
+
+# --- result cache -----------------------------------------------------------------------------
+
+
+def test_cached_results_are_the_selectors_and_expire(random_world, world, api_client_as, settings):
+    """With SHEQU_COCKPIT_CACHE_SECONDS the cockpit and its API share the selector's result for
+    that long; a fixed clock bypasses the cache; clearing it (or expiry) shows new rows."""
+    from django.core.cache import cache
+
+    from shequ.analytics.selectors import cockpit_indicators
+
+    settings.SHEQU_COCKPIT_CACHE_SECONDS = 60
+    cache.clear()
+    args = {"region": world["city"], "start": START, "end": END}
+    first = cockpit_indicators(**args)
+    assert first == indicators(**args)
+    random_cases(random_world, n=20, seed=99, start=START, days=10)
+    fresh = indicators(**args)
+    assert fresh.reports == first.reports + 20
+    assert cockpit_indicators(**args) == first  # kept
+    assert cockpit_indicators(**args, now=timezone.now()).reports == fresh.reports  # fixed clock
+    body = (
+        api_client_as("city")
+        .get("/api/v1/analytics/indicators", {"region": world["city"], "from": START, "to": END})
+        .json()
+    )
+    assert body["total"]["reports"] == first.reports  # the API reads the same cached result
+    cache.clear()
+    assert cockpit_indicators(**args).reports == fresh.reports
+    settings.SHEQU_COCKPIT_CACHE_SECONDS = 0
+    random_cases(random_world, n=5, seed=98, start=START, days=10)
+    assert cockpit_indicators(**args).reports == fresh.reports + 5  # no cache: always raw rows

@@ -24,8 +24,7 @@ from shequ.analytics.filters import (
     parse_date,
     period_dates,
 )
-from shequ.analytics.selectors import region_warnings
-from shequ.cases.indicators import indicators as closed_loop_indicators
+from shequ.analytics.selectors import cockpit_indicators, region_warnings
 from shequ.core.errors import InvalidInput
 from shequ.core.scoping import has_perm
 
@@ -145,12 +144,11 @@ def indicators(
             code="invalid_indicator",
             details={"field": "sort"},
         )
-    now = timezone.now()
-    total = closed_loop_indicators(region=region, start=start, end=end, category=category, now=now)
+    total = cockpit_indicators(region=region, start=start, end=end, category=category)
     groups = None
     if group:
-        rows = closed_loop_indicators(
-            region=region, start=start, end=end, category=category, group_by=group, now=now
+        rows = cockpit_indicators(
+            region=region, start=start, end=end, category=category, group_by=group
         )
         names = _names(group, [r.key for r in rows if r.key])
         groups = [{**r.as_dict(), "name": names.get(r.key)} for r in rows]

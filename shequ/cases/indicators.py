@@ -125,12 +125,14 @@ def indicators(
     category: str | None = None,
     group_by: str | None = None,
     now: dt.datetime | None = None,
+    using: str = "default",
 ) -> Indicators | list[Indicators]:
     """The indicators above for region prefix `region` and dates [start, end].
 
     `category` limits to a category code (a 小类, or a 大类 with all its 小类). With `group_by`
     (township | community | grid | category | day | week | month) a list, one row per key.
     Two queries whatever the grouping. The caller checks the region is in the user's scope.
+    `using` names the database alias to read (the cockpit reads a replica when there is one).
     """
     if group_by is not None and group_by not in GROUPINGS:
         raise InvalidInput(
@@ -140,7 +142,7 @@ def indicators(
         )
     now = now or timezone.now()
     begin, finish = period_bounds(start, end)
-    base = Case.objects.filter(region_code__startswith=region)
+    base = Case.objects.using(using).filter(region_code__startswith=region)
     if category:
         base = base.filter(Q(category__code=category) | Q(category__parent__code=category))
 
