@@ -88,6 +88,21 @@ def _rank_key(key: str):
     return sort_key
 
 
+def _kept(name: str, parts: dict, compute, *, fixed_now=None):
+    """`compute()`, kept SHEQU_COCKPIT_CACHE_SECONDS under a key made of `parts` (0: always
+    computed). A caller with a fixed clock (`fixed_now`) always computes."""
+    seconds = settings.SHEQU_COCKPIT_CACHE_SECONDS
+    if not seconds or fixed_now is not None:
+        return compute()
+    digest = hashlib.sha256(repr(sorted(parts.items())).encode()).hexdigest()
+    key = f"analytics:{name}:{digest}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
+
+
 def cockpit_indicators(
     *,
     region: str,
@@ -103,22 +118,14 @@ def cockpit_indicators(
     leaders opening the same view should not recompute it each time. A cached result is the
     selector's own result from at most that many seconds ago; `now` given by the caller (a fixed
     clock) bypasses the cache."""
-    seconds = settings.SHEQU_COCKPIT_CACHE_SECONDS
-    args = {
-        "region": region,
-        "start": start,
-        "end": end,
-        "category": category,
-        "group_by": group_by,
-    }
-    if not seconds or now is not None:
-        return indicators(**args, now=now, using=read_db())
-    key = "analytics:indicators:" + hashlib.sha256(repr(sorted(args.items())).encode()).hexdigest()
-    result = cache.get(key)
-    if result is None:
-        result = indicators(**args, using=read_db())
-        cache.set(key, result, seconds)
-    return result
+    args = {"region": region, "start": start, "end": end, "category": category}
+    args["group_by"] = group_by
+    return _kept(
+        "indicators",
+        args,
+        lambda: indicators(**args, now=now, using=read_db()),
+        fixed_now=now,
+    )
 
 
 class Cockpit:
@@ -277,18 +284,26 @@ class Cockpit:
         return qs
 
     def hotspots(self) -> list[dict]:
-        """Reported cases in the period, counted per ≈ 100 m cell (rounded coordinates)."""
+        """Reported cases in the period, counted per ≈ 100 m cell (rounded coordinates); kept
+        like the indicators."""
         begin, finish = period_bounds(self.f.start, self.f.end)
-        rows = (
-            self._cases()
-            .filter(reported_at__gte=begin, reported_at__lt=finish, lat__isnull=False)
-            .exclude(status__in=EXCLUDED)
-            .annotate(la=Round("lat", 3), ln=Round("lng", 3))
-            .values("la", "ln")
-            .annotate(n=Count("id"))
-            .order_by("-n", "la", "ln")[:HOTSPOT_LIMIT]
-        )
-        return [{"lat": r["la"], "lng": r["ln"], "count": r["n"]} for r in rows]
+
+        def compute():
+            rows = (
+                self._cases()
+                .using(read_db())
+                .filter(reported_at__gte=begin, reported_at__lt=finish, lat__isnull=False)
+                .exclude(status__in=EXCLUDED)
+                .annotate(la=Round("lat", 3), ln=Round("lng", 3))
+                .values("la", "ln")
+                .annotate(n=Count("id"))
+                .order_by("-n", "la", "ln")[:HOTSPOT_LIMIT]
+            )
+            return [{"lat": r["la"], "lng": r["ln"], "count": r["n"]} for r in rows]
+
+        parts = {"region": self.f.region, "start": self.f.start, "end": self.f.end}
+        parts["category"] = self.f.category
+        return _kept("hotspots", parts, compute, fixed_now=self._fixed_now)
 
     # --- lists --------------------------------------------------------------------------------
 
