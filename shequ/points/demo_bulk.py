@@ -201,6 +201,23 @@ def seed_ledger(
         return {"transfers": 0, "entries": 0, "volunteers": 0, "communities": 0, "seconds": 0.0}
     communities = sorted({grid[:12] for _pk, _name, grid in volunteers})
     names = dict(Region.objects.filter(code__in=communities).values_list("code", "name"))
+    townships = dict(
+        Region.objects.filter(code__in=communities).values_list("code", "parent__name")
+    )
+    seen = defaultdict(int)
+    for name in names.values():
+        seen[name] += 1
+    # Store names are unique: a village name that recurs in two townships gets its township.
+    store_names = {
+        code: f"{name}爱心超市" if seen[name] == 1 else f"{name}爱心超市（{townships[code]}）"
+        for code, name in names.items()
+    }
+    repeated = defaultdict(int)
+    for name in store_names.values():
+        repeated[name] += 1
+    store_names = {
+        code: name if repeated[name] == 1 else f"{name}{code}" for code, name in store_names.items()
+    }
 
     # --- accounts: a pool and a store per community, one account per volunteer -------------
     issuer = ledger.issuer_account(PointKind.VOLUNTEER)
@@ -235,7 +252,7 @@ def seed_ledger(
     Store.objects.bulk_create(
         [
             Store(
-                name=f"{names.get(code, code)}爱心超市",
+                name=store_names.get(code, f"{code}爱心超市"),
                 region_code=code,
                 address=f"{names.get(code, code)}党群服务中心（示例）",
                 opening_hours="周一至周六 9:00–17:00",
@@ -305,7 +322,8 @@ def seed_ledger(
     # --- the event stream ------------------------------------------------------------------
     planner = _Planner(rng, start, end)
     rng.shuffle(volunteers)  # activity rank: a few very active volunteers, most occasional
-    count = max(1, target_entries // 2)
+    # events (one transfer each) after the quarterly fundings, so the total lands near the target
+    count = max(1, target_entries // 2 - len(communities) * (years * 4 + 1))
     reward_cum = _cumulative([1.0] * len(REWARDS))
     item_cum = _cumulative(ITEM_WEIGHTS)
     events = []  # (moment, volunteer index, is_reward, choice index)
@@ -325,7 +343,7 @@ def seed_ledger(
     events.sort(key=lambda e: (e[0], e[1]))
     funding_plan = defaultdict(list)  # quarter -> [(community, amount)]
     for (code, quarter), points in sorted(planned.items()):
-        funding_plan[quarter].append((code, math.ceil(points * 1.08 / 500) * 500))
+        funding_plan[quarter].append((code, math.ceil(points * 1.05 / 100) * 100))
 
     # --- simulate and write ----------------------------------------------------------------
     writer = _Writer(connection.vendor)
@@ -358,7 +376,8 @@ def seed_ledger(
         quarter = _quarter(moment)
         if quarter not in funded_quarters:
             funded_quarters.add(quarter)
-            when = timezone.make_aware(dt.datetime.combine(_quarter_start(quarter), dt.time(9)))
+            day = max(_quarter_start(quarter), start)
+            when = timezone.make_aware(dt.datetime.combine(day, dt.time(9)))
             funder = FUNDERS[quarters % 3]
             quarters += 1
             for code, amount in funding_plan.get(quarter, ()):
@@ -389,7 +408,7 @@ def seed_ledger(
         title, points = REWARDS[choice]
         pool = pool_ids[code]
         if balances[pool] < points:
-            top_up = max(500, math.ceil(points / 500) * 500)
+            top_up = max(100, math.ceil(points / 100) * 100)
             fund(code, top_up, moment, f"追加注资：{FUNDERS[3][1]}", FUNDERS[3])
         post(TransferKind.REWARD, points, f"志愿服务：{title}", grid, moment, pool, account)
     writer.close()
