@@ -24,7 +24,7 @@ from shequ.demo import danyang
 from shequ.demo.names import person_name
 from shequ.demo.seeding import SeedContext
 from shequ.geo.models import Region
-from shequ.points import clock, ledger, services
+from shequ.points import clock, demo_bulk, ledger, services
 from shequ.points.choices import (
     ClaimStatus,
     FunderKind,
@@ -33,7 +33,7 @@ from shequ.points.choices import (
     TaskKind,
     TaskStatus,
 )
-from shequ.points.models import Claim, Merchant, PointsRule, Store, Task
+from shequ.points.models import Claim, Entry, Merchant, PointsRule, Store, Task
 
 SEED_ORDER = 50
 VOLUNTEERS = 40
@@ -493,6 +493,14 @@ def seed(ctx: SeedContext) -> None:
         f"    {Task.objects.count()} tasks, {len(items)} items, {len(merchants)} merchants, "
         f"resident balance {ledger.resident_account(resident).balance}"
     )
+    if ctx.scale in demo_bulk.ENTRIES:
+        # medium/city: years of history for every other community through the bulk path
+        demo_bulk.seed_ledger(
+            rng=ctx.rng("points-bulk"),
+            target_entries=demo_bulk.ENTRIES[ctx.scale] - Entry.objects.count(),
+            exclude_prefixes=(flagship,),
+            log=ctx.log,
+        )
 
 
 def _current(ctx, rng, *, grids, staff, grid_staff, people, items):
