@@ -88,6 +88,11 @@ def live_url(tmp_path_factory, chromium_path):
         DATABASE_URL=database_url,
         SHEQU_DEMO_PASSWORD=PASSWORD,
         PYTHONUNBUFFERED="1",
+        # Every browser test logs in from 127.0.0.1: a few dozen logins a minute would hit the
+        # per-IP login limit (20/min) and fail a login at random. The limits themselves are
+        # tested in tests/test_security*.py and against the strict server of
+        # test_security_pages.py.
+        SHEQU_RATE_LIMIT_ENABLED="0",
     )
     manage = [sys.executable, str(ROOT / "manage.py")]
     for args in (["migrate", "--no-input", "-v0"], ["seed_demo"]):
