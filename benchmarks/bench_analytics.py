@@ -35,8 +35,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (
-    ROOT,
     configure,
+    configure_url,
     data_dir,
     metric,
     percentile,
@@ -60,19 +60,6 @@ COLUMNS = (
     "handling_seconds",
     "satisfaction",
 )
-
-
-def configure_url(url: str, scale: str) -> None:
-    os.environ.update(SHEQU_ENV="demo", DATABASE_URL=url)
-    os.environ.setdefault("SHEQU_VAR_DIR", str(ROOT / "var" / "bench" / f"{scale}-analytics"))
-    Path(os.environ["SHEQU_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shequ.settings")
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--no-input", "-v0"], check=True)
-    subprocess.run([*manage, "seed_demo", "--if-empty", "--scale", scale], check=True)
-    import django
-
-    django.setup()
 
 
 def last_full_month() -> tuple[dt.date, dt.date]:
@@ -313,7 +300,7 @@ def main() -> None:
         cold_probe(*args.cold_probe)
         return
     if args.database_url:
-        configure_url(args.database_url, args.scale)
+        configure_url(args.database_url, args.scale, "analytics")
     else:
         configure(args.scale, args.db)
     from django.conf import settings

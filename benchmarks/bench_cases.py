@@ -21,29 +21,23 @@ Measured:
 import argparse
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import ROOT, configure, metric, percentile, print_table, save, timed
+from benchmarks.common import (
+    configure,
+    configure_url,
+    metric,
+    percentile,
+    print_table,
+    save,
+    timed,
+)
 
 OPEN_CASES = 100_000
-
-
-def configure_url(url: str, scale: str) -> None:
-    os.environ.update(SHEQU_ENV="demo", DATABASE_URL=url)
-    os.environ.setdefault("SHEQU_VAR_DIR", str(ROOT / "var" / "bench" / f"{scale}-cases"))
-    Path(os.environ["SHEQU_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shequ.settings")
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--no-input", "-v0"], check=True)
-    subprocess.run([*manage, "seed_demo", "--if-empty", "--scale", scale], check=True)
-    import django
-
-    django.setup()
 
 
 def _photo() -> bytes:
@@ -358,7 +352,7 @@ def main() -> None:
     if small:
         args.repeat = min(args.repeat, 60)
     if args.database_url:
-        configure_url(args.database_url, args.scale)
+        configure_url(args.database_url, args.scale, "cases")
     else:
         configure(args.scale, args.db)
     from django.db import connection

@@ -52,6 +52,25 @@ def configure(scale: str, db: str) -> str:
     return url
 
 
+def configure_url(url: str, scale: str, name: str) -> str:
+    """Point Django at a database given by URL (e.g. an existing city-scale one), migrated and
+    seeded on first use; its media and keys live under var/bench/<scale>-<name>."""
+    os.environ.update(SHEQU_ENV="demo", DATABASE_URL=url)
+    os.environ.setdefault("SHEQU_VAR_DIR", str(ROOT / "var" / "bench" / f"{scale}-{name}"))
+    var = Path(os.environ["SHEQU_VAR_DIR"])
+    var.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shequ.settings")
+    sys.path.insert(0, str(ROOT))
+    env = dict(os.environ)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, check=True)
+    seed(manage, env, scale, var / "seed.json")
+    import django
+
+    django.setup()
+    return url
+
+
 SEED_TOTAL = re.compile(r"完成：([\d.]+) s，峰值内存 (\d+) MB")
 SEED_STEP = re.compile(r"^  (\w+): ([\d.]+) s \(peak RSS (\d+) MB\)", re.MULTILINE)
 
