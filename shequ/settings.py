@@ -287,6 +287,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: security state (login failures, code guesses) undone by a rollback of the
+    # request is written again at the end (shequ/core/durable.py).
+    "shequ.core.durable.DurableWritesMiddleware",
     "shequ.core.observability.RequestMiddleware",
     "shequ.open311.middleware.Open311ErrorMiddleware",  # spec-shaped errors under /open311/v2/
     "shequ.core.uploads.RequestSizeMiddleware",

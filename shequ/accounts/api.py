@@ -73,7 +73,7 @@ def token_create(request, payload: TokenIn):
         raise ServiceError(_("用户名或密码错误。"), code="invalid_credentials", status=401)
     if totp_needed(user):
         ratelimit.check(request, "totp", key=f"user:{user.pk}")  # codes per account
-    if totp_needed(user) and not totp_verify(user=user, code=payload.otp):
+    if totp_needed(user) and not totp_verify(user=user, code=payload.otp, request=request):
         raise ServiceError(
             _("该账号需要两步验证：请在 otp 字段填写验证器中的 6 位验证码。"),
             code="otp_required",

@@ -16,3 +16,18 @@ class AccountsConfig(AppConfig):
             "accounts.user", "mobile", hash_field="mobile_hash", normalize=normalize_mobile
         )
         register_encrypted_field("accounts.totpdevice", "secret")  # no lookups, no hash
+
+        from axes.signals import user_locked_out
+
+        from shequ.accounts.lockout import audit_lockout
+        from shequ.core.audit import register_action_labels
+
+        user_locked_out.connect(audit_lockout, dispatch_uid="shequ.accounts.audit_lockout")
+        register_action_labels(
+            {
+                "accounts.login_locked": _("登录被拒绝（账号已锁定）"),
+                "accounts.totp_failed": _("两步验证码错误"),
+                "accounts.totp_enrol": _("启用两步验证"),
+                "accounts.totp_reset": _("重置两步验证"),
+            }
+        )

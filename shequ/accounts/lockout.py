@@ -1,5 +1,7 @@
 """django-axes hooks: which account a failed login counts against, and the lockout answer."""
 
+import hashlib
+
 from axes.handlers.database import AxesDatabaseHandler
 from django.http import JsonResponse, QueryDict, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
@@ -7,7 +9,10 @@ from django.shortcuts import render
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 
+from shequ.core.durable import durable_write
+
 LOCKOUT_MINUTES = 15
+NUMBER_DIGITS = 7  # a typed login with this many digits is a phone or ID number
 
 
 def lockout_username(request, credentials) -> str:
@@ -22,7 +27,28 @@ def lockout_username(request, credentials) -> str:
         user = user_find_by_mobile(name)
         if user is not None:
             return user.username.lower()
+        if sum(ch.isdigit() for ch in name) >= NUMBER_DIGITS:
+            # A mobile or ID number that is no account's: count failures against it, but
+            # never store the number itself (axes keeps this value in its table).
+            return "#" + hashlib.sha256(name.encode()).hexdigest()[:32]
     return name[:150]
+
+
+def audit_lockout(sender, request=None, username=None, **kwargs) -> None:
+    """An account is (still) locked: the refused login goes to the audit log. Sent by axes
+    inside its failure handler, which is a durable write, so no rollback undoes the row."""
+    from shequ.accounts.models import User
+    from shequ.core.audit import audit_record
+
+    user = User.objects.filter(username__iexact=username or "").first()
+    audit_record(
+        actor=None,
+        action="accounts.login_locked",
+        obj=user,
+        object_type="accounts.user",
+        object_repr=(username or "")[:40] if user is None else "",
+        request=request,
+    )
 
 
 def lockout_message() -> str:
@@ -53,7 +79,8 @@ def lockout_response(request, original_response=None, credentials=None):
 class SafeAxesDatabaseHandler(AxesDatabaseHandler):
     """axes records the request's form data with each failure; a JSON API call with a broken
     multipart Content-Type made that parsing raise (a 500 found by fuzzing). Treat an
-    unparseable body as an empty form instead."""
+    unparseable body as an empty form instead. Failures are durable writes: no rollback of
+    the request undoes them."""
 
     def user_login_failed(self, sender, credentials, request=None, **kwargs):
         if request is not None:
@@ -61,4 +88,7 @@ class SafeAxesDatabaseHandler(AxesDatabaseHandler):
                 request.POST  # noqa: B018 - parse now, inside the guard
             except (MultiPartParserError, UnreadablePostError, ValueError):
                 request._post, request._files = QueryDict(), MultiValueDict()
-        return super().user_login_failed(sender, credentials, request, **kwargs)
+        record = super().user_login_failed
+        # A rollback of the request (an Idempotency-Key on a failed login answers non-2xx and
+        # is rolled back) must not undo the failure: shequ/core/durable.py.
+        return durable_write(lambda: record(sender, credentials, request, **kwargs))

@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 
 from shequ.accounts import totp
 from shequ.accounts.models import TotpDevice, User
-from shequ.core.audit import audit_record
+from shequ.core.audit import audit_record, audit_refusal
+from shequ.core.durable import durable_write
 from shequ.core.errors import InvalidInput
 from shequ.core.roles import Role
 from shequ.core.scoping import user_roles
@@ -65,9 +66,14 @@ def _use_code(device: TotpDevice, code: str) -> bool:
     step = totp.matching_step(device.secret, code)
     if step is None:
         return False
-    # Compare-and-set on the last used step: each code works once, even under a race.
+    # Compare-and-set on the last used step: each code works once, even under a race — and
+    # even when the request that used it is rolled back afterwards (core.durable).
     return (
-        TotpDevice.objects.filter(pk=device.pk, last_used_step__lt=step).update(last_used_step=step)
+        durable_write(
+            lambda: TotpDevice.objects.filter(pk=device.pk, last_used_step__lt=step).update(
+                last_used_step=step
+            )
+        )
         == 1
     )
 
@@ -85,9 +91,13 @@ def totp_confirm(*, user: User, code: str, request=None) -> None:
     audit_record(actor=user, action="accounts.totp_enrol", obj=user, request=request)
 
 
-def totp_verify(*, user: User, code: str) -> bool:
+def totp_verify(*, user: User, code: str, request=None) -> bool:
+    """Check a login code; a wrong one is audited (a row no rollback undoes)."""
     device = device_of(user)
-    return device is not None and device.confirmed and _use_code(device, code)
+    if device is not None and device.confirmed and _use_code(device, code):
+        return True
+    audit_refusal(actor=None, action="accounts.totp_failed", obj=user, request=request)
+    return False
 
 
 @transaction.atomic

@@ -36,7 +36,9 @@ def totp_verify(request):
     if request.method == "POST":
         error = _rate_limited(request, user)
         if error is None:
-            if second_factor.totp_verify(user=user, code=request.POST.get("code", "")):
+            if second_factor.totp_verify(
+                user=user, code=request.POST.get("code", ""), request=request
+            ):
                 second_factor.finish_login(request, user, pending)
                 return redirect(_next(request, pending))
             error = _("验证码不正确或已过期，请查看验证器中的最新 6 位数字。")

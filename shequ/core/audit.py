@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from shequ.core.durable import durable_write
 from shequ.core.models import AuditEvent
 
 
@@ -46,6 +47,14 @@ def audit_record(
         ip=client_ip(request),
         details=details or {},
     )
+
+
+def audit_refusal(**kwargs) -> None:
+    """Append the audit row of a refused or failed action (a denied reveal, a wrong code, a
+    lockout). Unlike `audit_record`, the row survives the rollback that usually follows the
+    refusal (the service raises; the request's transaction is undone): shequ/core/durable.py.
+    Takes the arguments of `audit_record`."""
+    durable_write(lambda: audit_record(**kwargs))
 
 
 # Human labels of audit actions ("people.reveal" → "查看完整信息"); apps register theirs.

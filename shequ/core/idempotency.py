@@ -4,7 +4,8 @@ Applies to POST/PUT/PATCH under SHEQU_IDEMPOTENT_PREFIXES (/api/v1/ and /open311
 the header. The record and the request's effects commit in one transaction, so a crash between
 them cannot leave an effect without its record (or the reverse). Only 2xx responses are
 remembered: a failed request is rolled back (it changed nothing) and may be retried with the
-same key. The same key with a different body (or path) is refused with 422.
+same key — except its security state (login failures, code guesses, refusals in the audit
+log), which `shequ.core.durable` writes again after the rollback. The same key with a different body (or path) is refused with 422.
 
 Concurrency: two requests with the same key race on the unique (client, key) index. On
 PostgreSQL the second INSERT waits for the first transaction and then fails, and the second
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core.crypto import DecryptionError, decrypt, encrypt
+from shequ.core.durable import replay_rolled_back
 from shequ.core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -190,4 +192,8 @@ class IdempotencyMiddleware:
             if existing is None:
                 raise
             return _replay(existing, fingerprint)
+        finally:
+            # Security state the rollback undid (login failures, code guesses) is written
+            # again now, outside the discarded transaction (shequ/core/durable.py).
+            replay_rolled_back()
         return response

@@ -43,6 +43,7 @@ class PeopleConfig(AppConfig):
                 "people.person_create": _("登记居民"),
                 "people.person_update": _("修改居民信息"),
                 "people.reveal": _("查看完整信息"),
+                "people.reveal_refused": _("查看完整信息被拒绝"),
                 "people.move_in": _("迁入"),
                 "people.move_out": _("迁出"),
                 "people.house_link_add": _("添加人房关联"),

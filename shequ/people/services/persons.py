@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.core.audit import audit_record
+from shequ.core.audit import audit_record, audit_refusal
 from shequ.core.crypto import hash_for
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.scoping import has_perm, require_perm
@@ -199,6 +199,14 @@ def person_reveal(*, actor, person: Person, field: str, reason: str, request=Non
         is_self and has_perm(actor, P.REVEAL_SELF, owner=person.user_id)
     )
     if not allowed:
+        audit_refusal(
+            actor=actor,
+            action="people.reveal_refused",
+            obj=person,
+            reason=(reason or "").strip()[:500],
+            request=request,
+            details={"field": field},
+        )
         raise PermissionDeniedError(_("您没有查看完整信息的权限。"), code="forbidden")
     reason = (reason or "").strip()
     if len(reason) < 2:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core.audit import audit_record
+from shequ.core.durable import durable_write
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.regions import Level, level_of
 from shequ.core.scoping import has_perm, require_perm
@@ -450,9 +451,22 @@ def claim_withdraw(*, actor, claim: Claim) -> Claim:
     return claim
 
 
-def _code_failed(claim: Claim) -> None:
-    with transaction.atomic():
+def _code_failed(claim: Claim, actor) -> None:
+    """Count a wrong code; no rollback of the request undoes the count (core.durable). The
+    failure that locks the claim is audited."""
+
+    def count() -> None:
         Claim.objects.filter(pk=claim.pk).update(code_failures=F("code_failures") + 1)
+        failures = Claim.objects.filter(pk=claim.pk).values_list("code_failures", flat=True)
+        if failures.first() == MAX_CODE_FAILURES:
+            audit_record(
+                actor=actor,
+                action="points.checkin_code_locked",
+                obj=claim.task,
+                details={"claim": claim.pk, "failures": MAX_CODE_FAILURES},
+            )
+
+    durable_write(count)
 
 
 def claim_check(*, actor, task: Task, code: str) -> Claim:
@@ -476,7 +490,7 @@ def claim_check(*, actor, task: Task, code: str) -> Claim:
         raise _task_error(_("已超过签退时间（结束后3小时）。"), "outside_window")
     expected = task.checkin_code if checking_in else task.checkout_code
     if not hmac.compare_digest(str(code or "").strip(), expected):
-        _code_failed(claim)
+        _code_failed(claim, actor)
         raise InvalidInput(
             _("签到码不正确。") if checking_in else _("签退码不正确。"),
             code="wrong_code",
