@@ -231,3 +231,13 @@ def test_a_keyed_refused_reveal_is_audited(db, api_client_as, world):
     row = AuditEvent.objects.get(action="people.reveal_refused")
     assert row.object_id == str(person.pk)
     assert row.actor.username == "auditor"
+
+
+def test_a_database_cache_for_rate_limits_is_flagged(settings):
+    from shequ.core.checks import rate_limit_cache_check
+
+    assert rate_limit_cache_check(None) == []
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "c"}
+    }
+    assert [w.id for w in rate_limit_cache_check(None)] == ["shequ.W003"]

@@ -18,6 +18,23 @@ def shared_cache_check(app_configs, **kwargs):
     return []
 
 
+@register(Tags.security, "shequ")
+def rate_limit_cache_check(app_configs, **kwargs):
+    """Rate-limit counters must live outside the database: a database cache writes them inside
+    the request's transaction, and a rolled-back request (a failed Idempotency-Key request)
+    would take its hits with it (issue 12.1)."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    if backend.endswith("DatabaseCache"):
+        return [
+            Warning(
+                "The cache is a database table: rolled-back requests undo their rate-limit hits.",
+                hint="Use Redis (SHEQU_CACHE_URL) or the local-memory cache.",
+                id="shequ.W003",
+            )
+        ]
+    return []
+
+
 @register("shequ", deploy=True)
 def production_database_check(app_configs, **kwargs):
     engine = settings.DATABASES["default"]["ENGINE"]

@@ -7,6 +7,10 @@ shared by every web process; per process with the local-memory cache).
 
 Limits are named in settings.SHEQU_RATE_LIMITS ({"report": "20/h", …}: count per s/m/h/d); a
 name without an entry is not limited. The default key is the client's IP address.
+
+The counters live in the cache, outside every database transaction, so a rolled-back request
+(Idempotency-Key on a failed call) keeps its hits; a database cache would lose them, which the
+system check shequ.W003 refuses.
 """
 
 import hashlib
