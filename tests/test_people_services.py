@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 from django.http import Http404
+from django.utils import timezone
 
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.models import AppendOnlyError, AuditEvent
@@ -82,7 +83,7 @@ def test_moving_house_keeps_history_and_scope_follows(persona, world):
     person = create(community, house=house_in(world["grid_a"]))
     old_link = HouseLink.objects.get(person=person)
     target = house_in(world["grid_b"], 3)
-    moved = date.today()
+    moved = timezone.localdate()
     services.person_move_in(
         actor=community, person=person, house=target, relation="tenant", start_date=moved
     )
@@ -137,7 +138,7 @@ def test_tags_with_source_dates_and_history(persona, world):
         services.person_tag_add(actor=grid, person=person, tag_type=dibao, source="民政局")
     services.person_tag_end(actor=grid, tag=added)
     added.refresh_from_db()
-    assert added.end_date == date.today()
+    assert added.end_date == timezone.localdate()
     again = services.person_tag_add(actor=grid, person=person, tag_type=dibao, source="复审")
     assert PersonTag.objects.filter(person=person).count() == 2 and again.end_date is None
 

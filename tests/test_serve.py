@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
 
 from shequ.demo import processes
@@ -80,10 +81,11 @@ def test_serve_runs_web_processes_and_a_worker(tmp_path):
         while time.monotonic() < deadline and not (tmp_path / "ran").exists():
             time.sleep(0.2)
         assert (tmp_path / "ran").read_text().startswith("queued-before-start")
-        children = subprocess.run(
-            ["ps", "-o", "args=", "--ppid", str(server.pid)], capture_output=True, text=True
-        ).stdout
-        assert "gunicorn" in children and "worker" in children
+        # The children's full command lines (psutil reads /proc/<pid>/cmdline: `ps -o args=`
+        # truncated them when the checkout lies in a deep folder).
+        children = [" ".join(c.cmdline()) for c in psutil.Process(server.pid).children()]
+        assert any("gunicorn" in c for c in children), children
+        assert any(c.split()[-1:] == ["worker"] for c in children), children
     finally:
         server.send_signal(signal.SIGTERM)
         output = server.communicate(timeout=40)[0].decode()
