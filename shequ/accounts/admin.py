@@ -4,7 +4,12 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from shequ.accounts.models import ApiToken, Assignment, User
-from shequ.accounts.services import assignment_problem
+from shequ.accounts.services import (
+    api_token_revoke,
+    assignment_grant,
+    assignment_problem,
+    assignment_revoke,
+)
 
 
 class AssignmentForm(forms.ModelForm):
@@ -26,9 +31,13 @@ class AssignmentForm(forms.ModelForm):
 
 
 class AssignmentInline(admin.TabularInline):
+    """Granting and ending roles here goes through the audited services (UserAdmin.
+    save_formset); an ended role stays as an inactive row, so the inline cannot delete."""
+
     model = Assignment
     form = AssignmentForm
     extra = 0
+    can_delete = False
     autocomplete_fields = ("region",)
     fields = ("role", "region", "property_company", "is_active")
 
@@ -52,6 +61,41 @@ class UserAdmin(BaseUserAdmin):
     def masked_mobile(self, obj):
         return obj.masked_mobile
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Assignment:
+            return super().save_formset(request, form, formset, change)
+        user = form.instance
+        # What the admin's history message reads (formset.save() would set these).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for row in formset.forms:
+            data = getattr(row, "cleaned_data", None)
+            if not data or not row.has_changed():
+                continue
+            scope = (data["role"], data.get("region"), data.get("property_company"))
+            active = data.get("is_active", True)
+            if row.instance.pk:
+                before = Assignment.objects.get(pk=row.instance.pk)
+                moved = scope != (before.role, before.region, before.property_company)
+                if before.is_active and (moved or not active):
+                    assignment_revoke(assignment=before, actor=request.user, request=request)
+                if active and (moved or not before.is_active):
+                    self._grant(request, user, scope)
+            elif active:
+                self._grant(request, user, scope)
+        return None
+
+    @staticmethod
+    def _grant(request, user, scope) -> None:
+        role, region, company = scope
+        assignment_grant(
+            user=user,
+            role=role,
+            region=region,
+            property_company=company,
+            actor=request.user,
+            request=request,
+        )
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
@@ -64,5 +108,29 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked_at",
     )
-    readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at")
+    readonly_fields = (
+        "prefix",
+        "user",
+        "name",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    exclude = ("key_hash",)
     search_fields = ("user__username", "name", "prefix")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # tokens are issued by POST /api/v1/auth/token
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead (audited)
+
+    @admin.action(description=_("撤销所选令牌"))
+    def revoke(self, request, queryset):
+        count = sum(
+            api_token_revoke(token=token, actor=request.user, request=request)
+            for token in queryset.select_related("user")
+        )
+        self.message_user(request, _("已撤销 %(n)d 个令牌。") % {"n": count})

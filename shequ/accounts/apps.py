@@ -29,5 +29,7 @@ class AccountsConfig(AppConfig):
                 "accounts.totp_failed": _("两步验证码错误"),
                 "accounts.totp_enrol": _("启用两步验证"),
                 "accounts.totp_reset": _("重置两步验证"),
+                "accounts.assignment_revoke": _("撤销岗位"),
+                "accounts.token_revoke": _("撤销 API 令牌"),
             }
         )

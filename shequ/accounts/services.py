@@ -137,6 +137,27 @@ def assignment_grant(
     return assignment
 
 
+@transaction.atomic
+def assignment_revoke(*, assignment: Assignment, actor=None, request=None) -> bool:
+    """End a role assignment (kept as an inactive row for the record; audited). Returns False
+    when it had already ended."""
+    if not Assignment.objects.filter(pk=assignment.pk, is_active=True).update(is_active=False):
+        return False
+    assignment.is_active = False
+    user = assignment.user
+    forget_assignments(user)
+    audit_record(
+        actor=actor,
+        action="accounts.assignment_revoke",
+        obj=user,
+        object_repr=user.username,
+        region_code=assignment.region.code if assignment.region_id else "",
+        request=request,
+        details={"role": assignment.role, "scope": assignment.scope_label},
+    )
+    return True
+
+
 def user_set_elder_mode(*, user: User, enabled: bool) -> None:
     user.elder_mode = enabled
     user.save(update_fields=["elder_mode"])
@@ -159,6 +180,24 @@ def api_token_issue(*, user: User, name: str = "", days: int | None = None) -> t
     return token, plaintext
 
 
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor=None, request=None) -> bool:
+    """Revoke a bearer token (audited); False when it was already revoked."""
+    if not ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    ):
+        return False
+    audit_record(
+        actor=actor,
+        action="accounts.token_revoke",
+        obj=token.user,
+        object_repr=f"{token.user.username} · {token.prefix}",
+        request=request,
+        details={"token": token.prefix, "name": token.name},
+    )
+    return True
+
+
 def api_token_authenticate(plaintext: str) -> User | None:
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 100:
         return None
@@ -173,7 +212,3 @@ def api_token_authenticate(plaintext: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
-
-
-def api_token_revoke(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -99,6 +99,32 @@ def api_key_update(
     return row
 
 
+def api_key_change(
+    *, key: ApiKey, rate_limit: int, can_post_updates: bool, contact: str = "", actor=None
+) -> ApiKey:
+    """Change a key's limit, permission and contact (the admin's edit form; audited)."""
+    if not 1 <= int(rate_limit) <= MAX_RATE_LIMIT:
+        raise InvalidInput(_("每分钟请求上限应为 1–1000000。"), code="invalid_rate_limit")
+    with transaction.atomic():
+        stored = ApiKey.objects.select_for_update().get(pk=key.pk)  # `key` may hold form input
+        before = {"rate_limit": stored.rate_limit, "can_post_updates": stored.can_post_updates}
+        ApiKey.objects.filter(pk=key.pk).update(
+            rate_limit=int(rate_limit), can_post_updates=can_post_updates, contact=contact[:200]
+        )
+        audit.audit_record(
+            actor=actor,
+            action="open311.key_update",
+            obj=key,
+            details={
+                "before": before,
+                "rate_limit": int(rate_limit),
+                "can_post_updates": can_post_updates,
+            },
+        )
+    key.refresh_from_db()
+    return key
+
+
 def api_key_revoke(*, name: str, actor=None) -> ApiKey:
     """Revoke a key by its application name (idempotent)."""
     row = ApiKey.objects.filter(name=name).first()
