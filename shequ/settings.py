@@ -500,9 +500,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "shequ.accounts.lockout.lockout_response"
 AXES_HANDLER = "shequ.accounts.lockout.SafeAxesDatabaseHandler"
 AXES_USERNAME_CALLABLE = "shequ.accounts.lockout.lockout_username"
-AXES_IPWARE_PROXY_COUNT = env_int("SHEQU_PROXY_COUNT", 0, minimum=0, maximum=5) or None
 AXES_VERBOSE = False
-SHEQU_PROXY_COUNT = AXES_IPWARE_PROXY_COUNT or 0
+# Trusted reverse proxies in front of the web processes (nginx: 1). One function reads the
+# client's address for rate limits, audit, idempotency, metrics and axes: shequ/core/http.py.
+SHEQU_PROXY_COUNT = env_int("SHEQU_PROXY_COUNT", 0, minimum=0, maximum=5)
+AXES_CLIENT_IP_CALLABLE = "shequ.core.http.client_ip"
 
 # Second factor (TOTP) for superusers and city operators.
 SHEQU_REQUIRE_TOTP = env_bool("SHEQU_REQUIRE_TOTP", PRODUCTION)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from shequ.core import ratelimit
 from shequ.core.errors import InvalidInput
+from shequ.core.http import client_ip
 from shequ.core.uploads import check_upload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,12 +226,41 @@ def test_login_is_rate_limited_per_address(db):
 @override_settings(SHEQU_PROXY_COUNT=1)
 def test_client_ip_behind_one_proxy(rf):
     request = rf.get("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 5.6.7.8", REMOTE_ADDR="127.0.0.1")
-    assert ratelimit.client_ip(request) == "5.6.7.8"  # the address our proxy saw
+    assert client_ip(request) == "5.6.7.8"  # the address our proxy saw
 
 
 def test_client_ip_without_proxy_ignores_forwarded_for(rf):
     request = rf.get("/", HTTP_X_FORWARDED_FOR="1.2.3.4", REMOTE_ADDR="9.9.9.9")
-    assert ratelimit.client_ip(request) == "9.9.9.9"
+    assert client_ip(request) == "9.9.9.9"
+
+
+@override_settings(SHEQU_PROXY_COUNT=1)
+def test_a_forged_or_missing_forwarded_address_is_not_trusted(rf):
+    assert client_ip(rf.get("/", HTTP_X_FORWARDED_FOR="<script>", REMOTE_ADDR="::1")) == "unknown"
+    assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.1")) == "10.0.0.1"  # no header: the peer
+
+
+@override_settings(SHEQU_PROXY_COUNT=1)
+def test_every_consumer_reads_the_client_behind_the_proxy(rf, persona):
+    """Audit rows, rate limits, idempotency, axes and /metrics all see the client, not nginx."""
+    from axes.helpers import get_client_ip_address
+
+    from shequ.core import idempotency
+    from shequ.core.audit import audit_record
+    from shequ.core.metrics import _allowed
+
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="127.0.0.1")
+    request.user = persona("community")
+    assert audit_record(actor=persona("community"), action="test.ip", request=request).ip == (
+        "203.0.113.7"
+    )
+    assert get_client_ip_address(request) == "203.0.113.7"
+    other = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.8", REMOTE_ADDR="127.0.0.1")
+    other.user = request.user = type("Anon", (), {"is_authenticated": False})()
+    assert idempotency._client_id(request) != idempotency._client_id(other)
+    with override_settings(PRODUCTION=True, SHEQU_METRICS_TOKEN=""):
+        assert not _allowed(request)  # a public client reaching /metrics through nginx
+        assert _allowed(rf.get("/", HTTP_X_FORWARDED_FOR="127.0.0.1", REMOTE_ADDR="127.0.0.1"))
 
 
 # Upload size limits ----------------------------------------------------------------------------

@@ -6,13 +6,13 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.durable import durable_write
+from shequ.core.http import UNKNOWN, client_ip
 from shequ.core.models import AuditEvent
 
 
-def client_ip(request) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
+def _ip(request) -> str | None:
+    address = client_ip(request)
+    return None if address == UNKNOWN else address
 
 
 def audit_record(
@@ -44,7 +44,7 @@ def audit_record(
         object_repr=str(object_repr)[:200],
         region_code=(region_code or settings.SHEQU_CITY_CODE)[:15],
         reason=reason,
-        ip=client_ip(request),
+        ip=_ip(request),
         details=details or {},
     )
 

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core.crypto import DecryptionError, decrypt, encrypt
 from shequ.core.durable import replay_rolled_back
+from shequ.core.http import client_ip
 from shequ.core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -60,7 +61,7 @@ def _client_id(request) -> str:
         elif getattr(request, "user", None) is not None and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
-            ident = "anon:" + (request.META.get("REMOTE_ADDR") or "")
+            ident = "anon:" + client_ip(request)
     return hashlib.sha256(ident.encode()).hexdigest()
 
 

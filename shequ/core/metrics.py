@@ -26,6 +26,8 @@ from django.http import HttpResponse, HttpResponseForbidden
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 
+from shequ.core.http import is_loopback
+
 logger = logging.getLogger("shequ.metrics")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 FLUSH_SECONDS = 5.0
@@ -176,7 +178,7 @@ def _allowed(request) -> bool:
         return constant_time_compare(given, token)
     if not settings.PRODUCTION:
         return True
-    return request.META.get("REMOTE_ADDR") in ("127.0.0.1", "::1")
+    return is_loopback(request)  # the client behind the trusted proxies, not nginx itself
 
 
 @never_cache

@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from shequ.core.errors import ServiceError
+from shequ.core.http import client_ip
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -54,20 +55,6 @@ def parse(spec: str) -> Limit:
 def limit_for(name: str) -> Limit | None:
     spec = getattr(settings, "SHEQU_RATE_LIMITS", {}).get(name)
     return parse(spec) if spec else None
-
-
-def client_ip(request) -> str:
-    """The caller's address. Behind SHEQU_PROXY_COUNT trusted proxies, read X-Forwarded-For."""
-    proxies = getattr(settings, "SHEQU_PROXY_COUNT", 0)
-    if proxies:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def hit(name: str, key: str, *, now: float | None = None, limit: Limit | None = None) -> int:
