@@ -28,6 +28,7 @@ import base64
 import os
 import secrets
 import sys
+import tempfile
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
@@ -518,7 +519,13 @@ SHEQU_RATE_LIMITS = {
     "open311_post": "60/h",  # Open311 POSTs without a valid api_key, per IP (keys: own limit)
 }
 
-SHEQU_METRICS_DIR = os.environ.get("SHEQU_METRICS_DIR") or str(VAR_DIR / "metrics")
+# prometheus-client's multiprocess mode: each web process writes its samples here and the
+# scrape adds them up (shequ/core/metrics.py). Tests: a folder per test process.
+SHEQU_METRICS_DIR = os.environ.get("SHEQU_METRICS_DIR") or (
+    tempfile.mkdtemp(prefix="shequ-metrics-") if TESTING else str(VAR_DIR / "metrics")
+)
+Path(SHEQU_METRICS_DIR).mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = SHEQU_METRICS_DIR  # read when the library is imported
 SHEQU_METRICS_TOKEN = os.environ.get("SHEQU_METRICS_TOKEN", "")
 
 LOG_FORMAT = os.environ.get("SHEQU_LOG_FORMAT", "json" if PRODUCTION else "plain")

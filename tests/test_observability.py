@@ -2,18 +2,29 @@
 
 import json
 import logging
+import subprocess
+import sys
 
-import pytest
 from django.test import Client, override_settings
 
 from shequ.core import metrics, observability
 
 
-@pytest.fixture
-def metrics_dir(tmp_path, settings):
-    settings.SHEQU_METRICS_DIR = str(tmp_path / "metrics")
-    metrics.latency.series.clear()
-    return tmp_path / "metrics"
+def scrape(client) -> str:
+    return client.get("/metrics").content.decode()
+
+
+def sample(text: str, series: str) -> float:
+    """The value of one series line in a scrape (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+HEALTHZ_COUNT = (
+    'shequ_http_request_duration_seconds_count{method="GET",route="healthz",status="200"}'
+)
 
 
 def test_request_id_is_generated_or_kept(client, db):
@@ -70,36 +81,55 @@ def test_request_log_line(client, caplog, db):
     assert "13812345678" not in record.getMessage()  # no query strings in logs
 
 
-def test_metrics_has_latency_and_gauges(client, client_as, metrics_dir):
+def test_metrics_has_latency_and_gauges(client, client_as, db):
+    before = sample(scrape(client), HEALTHZ_COUNT)
     client.get("/healthz")
     client.get("/login/")
     client_as("grid").get("/regions/")
     body = client.get("/metrics")
-    assert body["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert body["Content-Type"].startswith("text/plain; version=")
     text = body.content.decode()
     assert "# TYPE shequ_http_request_duration_seconds histogram" in text
-    assert (
-        'shequ_http_request_duration_seconds_count{method="GET",route="healthz",status="200"} 1'
-        in text
-    )
+    assert sample(text, HEALTHZ_COUNT) == before + 1
     assert 'route="regions/",status="200"' in text
     assert 'le="+Inf"' in text
     assert "# TYPE shequ_queue_tasks gauge" in text
 
 
-def test_metrics_add_up_every_process(client, metrics_dir, db):
+OTHER_PROCESS = """
+import os, sys
+from prometheus_client import values
+values.ValueClass = values.MultiProcessValue(lambda: int(sys.argv[1]))  # a fixed 'pid'
+from prometheus_client import Histogram
+h = Histogram("shequ_http_request_duration_seconds", "x", ("method", "route", "status"),
+              buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+h.labels("GET", "healthz", "200").observe(0.004)
+"""
+
+
+def other_process(pid: int) -> None:
+    """Another web process (or a recycled worker that got the same pid) answering /healthz."""
+    subprocess.run([sys.executable, "-c", OTHER_PROCESS, str(pid)], check=True, timeout=60)
+
+
+def test_metrics_add_up_every_process_and_survive_pid_reuse(client, db):
     client.get("/healthz")
-    metrics_dir.mkdir(exist_ok=True)
-    other = {"GET|healthz|200": [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0.004]}
-    (metrics_dir / "latency-999999.json").write_text(json.dumps(other))
-    text = client.get("/metrics").content.decode()
-    assert (
-        'shequ_http_request_duration_seconds_count{method="GET",route="healthz",status="200"} 2'
-        in text
-    )
+    before = sample(scrape(client), HEALTHZ_COUNT)
+    other_process(999_999)
+    assert sample(scrape(client), HEALTHZ_COUNT) == before + 1
+    other_process(999_999)  # the same pid again: its file is continued, not overwritten
+    assert sample(scrape(client), HEALTHZ_COUNT) == before + 2
 
 
-def test_registered_gauges_and_a_broken_one(client, metrics_dir, db):
+def test_a_new_process_set_starts_from_empty_files(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # not this process's folder
+    other_process(999_998)
+    assert list(metrics.metrics_dir().glob("*.db"))
+    metrics.clear_process_files()
+    assert not list(metrics.metrics_dir().glob("*.db"))
+
+
+def test_registered_gauges_and_a_broken_one(client, db):
     metrics.register_gauge(
         "shequ_test_overdue",
         "Overdue test cases.",
@@ -108,16 +138,16 @@ def test_registered_gauges_and_a_broken_one(client, metrics_dir, db):
     )
     metrics.register_gauge("shequ_test_broken", "Broken.", lambda: 1 / 0)
     try:
-        text = client.get("/metrics").content.decode()
+        text = scrape(client)
     finally:
         metrics._gauges.pop("shequ_test_overdue")
         metrics._gauges.pop("shequ_test_broken")
-    assert 'shequ_test_overdue{township="云阳街道"} 3' in text
+    assert 'shequ_test_overdue{township="云阳街道"} 3.0' in text
     assert "# TYPE shequ_test_broken gauge" in text  # announced, no sample, others unaffected
 
 
 @override_settings(TASKS={"default": {"BACKEND": "shequ.queue.backends.database.DatabaseBackend"}})
-def test_queue_depth_gauge(client, metrics_dir, db, tmp_path):
+def test_queue_depth_gauge(client, db, tmp_path):
     from django.tasks import task_backends
 
     from tests import queue_tasks
@@ -126,17 +156,17 @@ def test_queue_depth_gauge(client, metrics_dir, db, tmp_path):
     for label in "ab":
         backend.enqueue(queue_tasks.record, [str(tmp_path / "x"), label], {})
     text = client.get("/metrics").content.decode()
-    assert 'shequ_queue_tasks{queue="default",status="READY"} 2' in text
+    assert 'shequ_queue_tasks{queue="default",status="READY"} 2.0' in text
 
 
 @override_settings(PRODUCTION=True, SHEQU_METRICS_TOKEN="")
-def test_metrics_in_production_only_from_loopback(db, metrics_dir):
+def test_metrics_in_production_only_from_loopback(db):
     assert Client(REMOTE_ADDR="203.0.113.9").get("/metrics").status_code == 403
     assert Client(REMOTE_ADDR="127.0.0.1").get("/metrics").status_code == 200
 
 
 @override_settings(SHEQU_METRICS_TOKEN="s3cret-scrape-token")
-def test_metrics_token(db, metrics_dir):
+def test_metrics_token(db):
     assert Client().get("/metrics").status_code == 403
     good = Client(headers={"Authorization": "Bearer s3cret-scrape-token"})
     assert good.get("/metrics").status_code == 200

@@ -45,7 +45,7 @@ class RequestMiddleware:
         duration = time.perf_counter() - started
         match = getattr(request, "resolver_match", None)
         route = (match.route or match.view_name) if match else "unmatched"
-        metrics.latency.observe(request.method, route, response.status_code, duration)
+        metrics.observe_request(request.method, route, response.status_code, duration)
         user = getattr(request, "user", None)
         access_logger.info(
             "%s %s %s %.1fms",

@@ -40,6 +40,8 @@ def web_command(
         "-",
         "--graceful-timeout",
         "10",
+        "--config",
+        "python:shequ.core.gunicorn_conf",  # metrics bookkeeping when a worker exits
     ]
     if access_log:
         command += ["--access-logfile", "-"]

@@ -116,7 +116,7 @@ def live_url(tmp_path_factory, chromium_path):
         worker_command(), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded 2-core machine boots slowly
     while True:
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=2) as response:

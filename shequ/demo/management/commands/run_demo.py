@@ -6,6 +6,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from shequ.core import metrics
 from shequ.demo import processes
 
 
@@ -17,4 +18,5 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
 
     def handle(self, *args, port, host, **options):
+        metrics.clear_process_files()  # samples of an earlier run
         sys.exit(processes.supervise(processes.demo_commands(host, port)))

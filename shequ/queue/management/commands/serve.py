@@ -7,6 +7,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from shequ.core import metrics
 from shequ.demo import processes
 
 
@@ -34,4 +35,5 @@ class Command(BaseCommand):
             f"serving on http://{host}:{port} with {commands[0][commands[0].index('--workers') + 1]}"
             f" web process(es) and {queue_workers} queue worker(s)"
         )
+        metrics.clear_process_files()  # samples of an earlier run
         sys.exit(processes.supervise(commands))
