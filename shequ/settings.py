@@ -11,7 +11,6 @@ Environment (all optional outside production):
   SHEQU_DEBUG          1/0 (default 1 only when SHEQU_ENV=development)
   SHEQU_MAP_TILE_URL   optional tile URL template for the map (offline without it)
   SHEQU_VAR_DIR        where the SQLite file, media and generated keys live (default ./var)
-  SHEQU_QUEUE_URL      redis://host:6379/0 for the Redis task queue (default: the database)
   SHEQU_CACHE_URL      redis://host:6379/1 for the shared cache (rate limits); default in-process
   SHEQU_REQUIRE_TOTP   1/0: second factor for superusers and city operators (default 1 in
                        production)
@@ -450,15 +449,15 @@ else:
         }
     }
 
-# Background tasks (django.tasks). Tests run tasks at once; otherwise the persistent queue:
-# the database by default, Redis when SHEQU_QUEUE_URL is set. `manage.py worker` runs them.
+# Background tasks (django.tasks). Tests run tasks at once; otherwise the persistent queue in
+# the database (PostgreSQL at scale: many workers claim with FOR UPDATE SKIP LOCKED). Task rows
+# commit with the change that caused them, so none is lost. `manage.py worker` runs them.
 # The cockpit keeps the closed-loop selector's results this many seconds (0: recompute every
 # time; tests recompute so each sees its own rows).
 SHEQU_COCKPIT_CACHE_SECONDS = env_int(
     "SHEQU_COCKPIT_CACHE_SECONDS", 0 if TESTING else 60, minimum=0, maximum=3600
 )
 
-SHEQU_QUEUE_URL = redis_url("SHEQU_QUEUE_URL")
 SHEQU_QUEUE_OPTIONS = {
     "MAX_ATTEMPTS": env_int("SHEQU_QUEUE_MAX_ATTEMPTS", 5, minimum=1, maximum=100),
     "BACKOFF_BASE": env_int("SHEQU_QUEUE_BACKOFF_BASE", 5, minimum=0, maximum=3600),
@@ -468,17 +467,6 @@ SHEQU_QUEUE_OPTIONS = {
 }
 if TESTING and not env_bool("SHEQU_TEST_REAL_QUEUE", False):
     TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-elif SHEQU_QUEUE_URL:
-    TASKS = {
-        "default": {
-            "BACKEND": "shequ.queue.backends.redis.RedisBackend",
-            "OPTIONS": {
-                "URL": SHEQU_QUEUE_URL,
-                "PREFIX": os.environ.get("SHEQU_QUEUE_PREFIX", "shequ:q:"),
-                **SHEQU_QUEUE_OPTIONS,
-            },
-        }
-    }
 else:
     TASKS = {
         "default": {

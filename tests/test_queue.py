@@ -5,12 +5,9 @@ operator retry, purge), periodic slots run once, and operators can see failures.
 Worker processes (restart, SIGKILL, two workers) are in test_queue_workers.py.
 """
 
-import os
-import uuid
 from datetime import timedelta
 
 import pytest
-import redis
 from django.db import transaction
 from django.tasks import TaskResultStatus, task_backends
 from django.tasks.exceptions import TaskResultDoesNotExist
@@ -19,53 +16,22 @@ from django.utils import timezone
 
 from shequ.core import schedule
 from shequ.queue.backends.database import DatabaseBackend
-from shequ.queue.backends.redis import RedisBackend
 from shequ.queue.models import PeriodicRun, QueuedTask
 from shequ.queue.periodic import PeriodicScheduler, claim_slot, slot_of
 from shequ.queue.worker import Worker
 from tests import queue_tasks
 
-REDIS_URL = os.environ.get("SHEQU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 OPTIONS = {"MAX_ATTEMPTS": 3, "BACKOFF_BASE": 10, "BACKOFF_MAX": 60, "LEASE_SECONDS": 30}
 
 
-def redis_available() -> bool:
-    try:
-        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
-
-
-def require_redis():
-    if not redis_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI ({REDIS_URL})")
-        pytest.skip(f"no Redis at {REDIS_URL}")
-
-
-@pytest.fixture(params=["database", "redis"])
-def backend(request, db, time_machine):
-    """The backend under test, configured as the default (so tasks validate against it), with
-    the clock frozen (tests move it)."""
+@pytest.fixture
+def backend(db, time_machine):
+    """The database queue, configured as the default (so tasks validate against it), with the
+    clock frozen (tests move it)."""
     time_machine.move_to(timezone.now(), tick=False)
-    if request.param == "database":
-        config = {"BACKEND": "shequ.queue.backends.database.DatabaseBackend", "OPTIONS": OPTIONS}
-    else:
-        require_redis()
-        config = {
-            "BACKEND": "shequ.queue.backends.redis.RedisBackend",
-            "OPTIONS": {
-                **OPTIONS,
-                "URL": REDIS_URL,
-                "PREFIX": f"shequ-test-{uuid.uuid4().hex[:8]}:",
-                "ON_COMMIT": False,
-            },
-        }
+    config = {"BACKEND": "shequ.queue.backends.database.DatabaseBackend", "OPTIONS": OPTIONS}
     with override_settings(TASKS={"default": config}):
-        queue = task_backends["default"]
-        yield queue
-        if request.param == "redis":
-            queue.flush()
+        yield task_backends["default"]
 
 
 def run_one(backend, worker_id="w1"):
@@ -218,20 +184,6 @@ def test_database_enqueue_is_part_of_the_transaction(db, tmp_path):
         backend.enqueue(queue_tasks.record, [str(tmp_path / "l"), "x"], {})
         raise RuntimeError("the request failed")
     assert QueuedTask.objects.count() == 0
-
-
-def test_redis_enqueue_waits_for_commit(db, tmp_path):
-    require_redis()
-    queue = RedisBackend(
-        "default", {"OPTIONS": {**OPTIONS, "URL": REDIS_URL, "PREFIX": f"t-{uuid.uuid4().hex}:"}}
-    )
-    try:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            queue.enqueue(queue_tasks.record, [str(tmp_path / "l"), "x"], {})
-            raise RuntimeError("rolled back")
-        assert queue.counts() == {}
-    finally:
-        queue.flush()
 
 
 # Periodic jobs -------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,11 +21,9 @@ from django.tasks import TaskResultStatus
 from django.tasks.backends.base import BaseTaskBackend
 
 from shequ.queue.backends.database import DatabaseBackend
-from shequ.queue.backends.redis import RedisBackend
 from shequ.queue.models import PeriodicRun, QueuedTask
 from shequ.settings import database_from_url
 from tests import queue_tasks
-from tests.test_queue import REDIS_URL, require_redis
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,26 +93,15 @@ def base_env(tmp: Path, url: str) -> dict:
     return env
 
 
-@pytest.fixture(params=["database", "redis"])
-def setup(request, worker_database):
+@pytest.fixture
+def setup(worker_database):
     """(backend seen from the test, environment for the workers)."""
     env = dict(worker_database["env"])
     options = {"LEASE_SECONDS": 2, "POLL_SECONDS": 0}
-    if request.param == "database":
-        backend = DatabaseBackend("default", {"OPTIONS": {**options, "DATABASE": ALIAS}})
-        QueuedTask.objects.using(ALIAS).all().delete()
-        PeriodicRun.objects.using(ALIAS).all().delete()
-        yield backend, env
-        return
-    require_redis()
-    prefix = f"shequ-workers-{uuid.uuid4().hex[:8]}:"
-    env.update(SHEQU_QUEUE_URL=REDIS_URL, SHEQU_QUEUE_PREFIX=prefix)
-    backend = RedisBackend(
-        "default", {"OPTIONS": {**options, "URL": REDIS_URL, "PREFIX": prefix, "ON_COMMIT": False}}
-    )
+    backend = DatabaseBackend("default", {"OPTIONS": {**options, "DATABASE": ALIAS}})
+    QueuedTask.objects.using(ALIAS).all().delete()
     PeriodicRun.objects.using(ALIAS).all().delete()
-    yield backend, env
-    backend.flush()
+    return backend, env
 
 
 def enqueue(backend, task, *args):

@@ -3,8 +3,7 @@
 The lock is a row: `PeriodicRun(name, slot)` is unique, so however many workers on however many
 machines try to start the 10:05 run of the SLA sweep, exactly one INSERT succeeds and that
 worker enqueues the task — in the same transaction with the database queue, so a crash cannot
-record a run without its task. (With the Redis queue the task is pushed when that transaction
-commits; a crash in between skips one period.)
+record a run without its task.
 """
 
 import logging

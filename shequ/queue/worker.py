@@ -27,12 +27,7 @@ from shequ.queue.periodic import PeriodicScheduler
 
 logger = logging.getLogger("shequ.queue")
 
-try:  # redis is optional at run time
-    from redis.exceptions import RedisError
-except ImportError:  # pragma: no cover
-    RedisError = DatabaseError
-
-TRANSIENT = (DatabaseError, RedisError, OSError)
+TRANSIENT = (DatabaseError, OSError)
 
 
 def _tidy_connections(*, close_all: bool = False) -> None:
