@@ -50,8 +50,10 @@ demo: install
 	@$(PY) manage.py demo_banner --port $(PORT)
 	@exec $(PY) manage.py run_demo --port $(PORT)
 
+# Parallel workers (pytest-xdist): one per core; PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
 test: install
-	SHEQU_ENV=test $(VENV)/bin/pytest $(PYTEST_ARGS)
+	SHEQU_ENV=test $(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
