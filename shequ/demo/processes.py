@@ -42,6 +42,9 @@ def web_command(
         "10",
         "--config",
         "python:shequ.core.gunicorn_conf",  # metrics bookkeeping when a worker exits
+        # gunicorn's control socket is one path per user (~/.gunicorn/gunicorn.ctl): several
+        # servers on one machine (tests, benchmarks) would take it from each other. Unused here.
+        "--no-control-socket",
     ]
     if access_log:
         command += ["--access-logfile", "-"]
