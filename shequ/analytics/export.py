@@ -1,16 +1,25 @@
 """The cockpit's xlsx export: the tables of the current view (the same `Table`s the page
-shows) and a sheet of formula notes. Rates are stored as fractions formatted as percentages."""
+shows) and a sheet of formula notes, written by `shequ.core.exports` (formula-safe, audited as
+`analytics.export`). Rates are stored as fractions formatted as percentages."""
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
+from django.utils.translation import gettext_lazy
 
 from shequ.analytics.definitions import BY_KEY, DEFINITIONS
 from shequ.analytics.selectors import Cockpit, Table
+from shequ.core.exports import (
+    Column,
+    Export,
+    Formatted,
+    Sheet,
+    export_kind_register,
+    export_write,
+)
 
-SHEET_NAME_LIMIT = 31
-SHEET_NAME_CLEAN = str.maketrans(dict.fromkeys("[]:*?/\\", "、"))
+COCKPIT_EXPORT = export_kind_register(
+    name="analytics.export", label=gettext_lazy("导出驾驶舱数据"), url_name="analytics-export"
+)
 
 
 def _number_format(key: str) -> str | None:
@@ -20,47 +29,67 @@ def _number_format(key: str) -> str | None:
     return {"rate": "0.0%", "hours": "0.0", "count": "0"}[definition.kind]
 
 
-def _sheet(book: Workbook, table: Table, first: bool) -> None:
-    sheet = book.active if first else book.create_sheet()
-    sheet.title = str(table.title).translate(SHEET_NAME_CLEAN)[:SHEET_NAME_LIMIT]
-    sheet.append([str(label) for _key, label in table.columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in table.rows:
-        values = []
-        for key, _label in table.columns:
-            value = row.get(key)
-            if table.id == "kpis" and key == "value":
-                values.append((value, _number_format(row["_key"])))
-            else:
-                values.append((value, _number_format(key)))
-        sheet.append([v for v, _fmt in values])
-        for cell, (_v, fmt) in zip(sheet[sheet.max_row], values, strict=True):
-            if fmt:
-                cell.number_format = fmt
-    sheet.freeze_panes = "A2"
-    for column in sheet.columns:
-        sheet.column_dimensions[column[0].column_letter].width = 16
+def _table_sheet(table: Table) -> Sheet:
+    columns = [
+        Column(label=str(label), number_format=_number_format(key), width=16)
+        for key, label in table.columns
+    ]
+
+    def rows():
+        for row in table.rows:
+            values = []
+            for key, _label in table.columns:
+                value = row.get(key)
+                if table.id == "kpis" and key == "value":
+                    value = Formatted(value, _number_format(row["_key"]))
+                values.append(value)
+            yield values
+
+    return Sheet(title=str(table.title), columns=columns, rows=rows(), freeze_header=True)
 
 
-def workbook(cockpit: Cockpit) -> Workbook:
+def _notes_sheet(cockpit: Cockpit) -> Sheet:
     f = cockpit.f
-    book = Workbook()
-    for index, table in enumerate(cockpit.tables()):
-        _sheet(book, table, index == 0)
-    notes = book.create_sheet(_("指标说明"))
-    notes.append([_("指标"), _("字段"), _("公式"), _("来源")])
-    for cell in notes[1]:
-        cell.font = Font(bold=True)
-    for d in DEFINITIONS:
-        notes.append([str(d.label), d.key, str(d.formula), str(d.source)])
-    notes.append([])
-    notes.append([_("区域"), f.region, cockpit.names().get(f.region, "")])
-    notes.append([_("时间段"), f"{f.start.isoformat()} – {f.end.isoformat()}"])
-    notes.append([_("问题类别"), f.category or _("全部")])
-    notes.append([_("导出时间"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
-    notes.append([_("说明"), _("各数值由闭环指标统一口径（shequ.cases.indicators）计算。")])
-    notes.column_dimensions["A"].width = 14
-    notes.column_dimensions["C"].width = 70
-    notes.column_dimensions["D"].width = 60
-    return book
+    lines = [[str(d.label), d.key, str(d.formula), str(d.source)] for d in DEFINITIONS]
+    lines += [
+        [],
+        [_("区域"), f.region, cockpit.names().get(f.region, "")],
+        [_("时间段"), f"{f.start.isoformat()} – {f.end.isoformat()}"],
+        [_("问题类别"), f.category or _("全部")],
+        [_("导出时间"), timezone.localtime().strftime("%Y-%m-%d %H:%M")],
+        [_("说明"), _("各数值由闭环指标统一口径（shequ.cases.indicators）计算。")],
+    ]
+    return Sheet(
+        title=_("指标说明"),
+        columns=[
+            Column(label=_("指标"), width=14),
+            Column(label=_("字段")),
+            Column(label=_("公式"), width=70),
+            Column(label=_("来源"), width=60),
+        ],
+        rows=lines,
+        counted=False,
+    )
+
+
+def cockpit_export(*, actor, cockpit: Cockpit, request=None) -> Export:
+    """The current view as xlsx: one sheet per table, then the notes; audited with the scope
+    and period that left the platform."""
+    f = cockpit.f
+    return export_write(
+        actor=actor,
+        kind=COCKPIT_EXPORT,
+        sheets=[*(_table_sheet(t) for t in cockpit.tables()), _notes_sheet(cockpit)],
+        filename=f"cockpit-{f.region}-{f.start:%Y%m%d}-{f.end:%Y%m%d}",
+        title=_("驾驶舱数据导出"),
+        region_code=f.region,
+        object_type="analytics.cockpit",
+        object_id=f.region,
+        object_repr=f"{f.region} {f.start}–{f.end}",
+        details={
+            "from": f.start.isoformat(),
+            "to": f.end.isoformat(),
+            "category": f.category or "",
+        },
+        request=request,
+    )

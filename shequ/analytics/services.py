@@ -1,4 +1,5 @@
-"""State changes of the cockpit: storing early warnings, acknowledging one, recording exports."""
+"""State changes of the cockpit: storing early warnings, acknowledging one. (Exports are
+written and audited by `shequ.analytics.export` through `shequ.core.exports`.)"""
 
 import datetime as dt
 
@@ -118,21 +119,3 @@ def warning_acknowledge(*, actor, warning_id: int, note: str = "", request=None)
         details={"kind": warning.kind, "count": warning.count},
     )
     return warning
-
-
-def export_record(*, actor, filters, request=None) -> None:
-    """Audit an xlsx export of the cockpit (what scope and period left the platform)."""
-    audit_record(
-        actor=actor,
-        action="analytics.export",
-        object_type="analytics.cockpit",
-        object_id=filters.region,
-        object_repr=f"{filters.region} {filters.start}–{filters.end}",
-        region_code=filters.region,
-        request=request,
-        details={
-            "from": filters.start.isoformat(),
-            "to": filters.end.isoformat(),
-            "category": filters.category or "",
-        },
-    )

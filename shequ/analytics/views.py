@@ -1,11 +1,9 @@
 """Cockpit pages: the cockpit (desktop and 1920×1080 big screen), its xlsx export, the
 "指标说明" page and early-warning cards. Views parse → selector/service → render."""
 
-import io
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +20,7 @@ from shequ.analytics.selectors import LEVEL_LABELS, Cockpit, region_warnings
 from shequ.cases.access import visible_cases
 from shequ.cases.models import Case, Category
 from shequ.core.errors import InvalidInput, ServiceError
+from shequ.core.exports import export_response
 from shequ.core.scoping import get_scoped_or_404, has_perm
 from shequ.geo.models import Region
 
@@ -147,16 +146,7 @@ def cockpit_export(request):
     except InvalidInput as exc:
         return _bad_request(request, exc)
     data = Cockpit(request.user, f)
-    buffer = io.BytesIO()
-    export.workbook(data).save(buffer)
-    services.export_record(actor=request.user, filters=f, request=request)
-    response = HttpResponse(
-        buffer.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    name = f"cockpit-{f.region}-{f.start:%Y%m%d}-{f.end:%Y%m%d}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return export_response(export.cockpit_export(actor=request.user, cockpit=data, request=request))
 
 
 @login_required

@@ -1,4 +1,5 @@
-"""Excel exports of the people list (masked by default), the import template and import reports.
+"""Excel exports of the people list (masked by default) and of import reports, written by
+`shequ.core.exports` (formula-safe, masked, audited); and the blank import template.
 
 An unmasked export needs `people.export_unmasked` for every exported person's region and a
 reason; it is audited and the file itself says who exported it, when and why.
@@ -10,10 +11,18 @@ from datetime import date
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from shequ.core.audit import audit_record
 from shequ.core.errors import InvalidInput
-from shequ.core.masking import mask_id_number, mask_phone
+from shequ.core.exports import (
+    Column,
+    Export,
+    Mask,
+    Sheet,
+    export_kind_register,
+    export_purpose_clean,
+    export_write,
+)
 from shequ.core.scoping import EVERYTHING, require_perm, scope_codes
 from shequ.people import permissions as P
 from shequ.people.importing import TEMPLATE_COLUMNS
@@ -29,32 +38,49 @@ from shequ.people.selectors import (
 EXPORT_MAX_ROWS = 100_000
 CHUNK = 2000
 
+PEOPLE_EXPORT = export_kind_register(
+    name="people.export", label=gettext_lazy("导出居民名单"), url_name="people-export"
+)
+IMPORT_REPORT = export_kind_register(
+    name="people.import_report",
+    label=gettext_lazy("下载导入校验报告"),
+    url_name="import-job-report",
+)
 
-def _workbook():
-    from openpyxl import Workbook
+PEOPLE_COLUMNS = (
+    Column(label=gettext_lazy("姓名")),
+    Column(label=gettext_lazy("性别")),
+    Column(label=gettext_lazy("出生日期"), width=12),
+    Column(label=gettext_lazy("证件类型")),
+    Column(label=gettext_lazy("证件号码"), sensitive=Mask.ID_NUMBER, width=22),
+    Column(label=gettext_lazy("手机号码"), sensitive=Mask.PHONE, width=14),
+    Column(label=gettext_lazy("固定电话"), sensitive=Mask.PHONE, width=14),
+    Column(label=gettext_lazy("民族")),
+    Column(label=gettext_lazy("政治面貌")),
+    Column(label=gettext_lazy("户籍类型")),
+    Column(label=gettext_lazy("网格代码"), width=17),
+    Column(label=gettext_lazy("现住址"), width=30),
+    Column(label=gettext_lazy("户号")),
+    Column(label=gettext_lazy("与户主关系")),
+    Column(label=gettext_lazy("标签"), width=24),
+)
 
-    return Workbook(write_only=True)
-
-
-def _save(workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+REPORT_COLUMNS = (
+    Column(label=gettext_lazy("行号")),
+    Column(label=gettext_lazy("列"), width=14),
+    Column(label=gettext_lazy("值（已脱敏）"), width=24),
+    Column(label=gettext_lazy("问题"), width=60),
+)
 
 
 def people_export(
     *, actor, filters: PeopleFilter, unmasked: bool = False, reason: str = "", request=None
-) -> tuple[bytes, str, int]:
-    """The filtered list as xlsx: (content, file name, rows). Masked unless `unmasked`."""
+) -> Export:
+    """The filtered list as xlsx. ID and phone columns are masked unless `unmasked` (which
+    needs `people.export_unmasked` and a reason); every export is audited (`people.export`)."""
     perm = P.EXPORT_UNMASKED if unmasked else P.EXPORT
     require_perm(actor, perm)
-    reason = (reason or "").strip()
-    if unmasked and len(reason) < 2:
-        raise InvalidInput(
-            _("导出完整信息须填写用途（至少 2 个字），导出记录将写入审计日志。"),
-            code="reason_required",
-            details={"field": "reason"},
-        )
+    purpose = export_purpose_clean(reason or "") if unmasked else None
     # Only people inside the scope of the export permission itself.
     qs, kind, message = apply_filters(people_scoped(actor, perm), actor, filters)
     if message:
@@ -67,83 +93,53 @@ def people_export(
         )
     now = timezone.localtime()
     who = f"{actor.username}（{getattr(actor, 'full_name', '') or actor.username}）"
-    workbook = _workbook()
-    workbook.properties.creator = actor.username
-    workbook.properties.title = _("实有人口导出")
-    workbook.properties.description = _("导出人：%(who)s；导出时间：%(at)s；用途：%(why)s") % {
-        "who": who,
-        "at": f"{now:%Y-%m-%d %H:%M}",
-        "why": reason or "-",
-    }
-    sheet = workbook.create_sheet(_("实有人口"))
-    sheet.append(
+    preamble: list[list] = [
         [
             _("丹阳智慧社区 · 实有人口导出（含完整证件号码和电话，敏感信息）")
             if unmasked
             else _("丹阳智慧社区 · 实有人口导出（证件号码和电话已脱敏）")
-        ]
-    )
-    sheet.append(
-        [_("导出人：%(who)s　导出时间：%(at)s") % {"who": who, "at": f"{now:%Y-%m-%d %H:%M:%S}"}]
-    )
+        ],
+        [_("导出人：%(who)s　导出时间：%(at)s") % {"who": who, "at": f"{now:%Y-%m-%d %H:%M:%S}"}],
+    ]
     if unmasked:
-        sheet.append(
-            [_("用途：%(why)s。仅限上述用途使用，不得外传；使用后请销毁。") % {"why": reason}]
+        preamble.append(
+            [_("用途：%(why)s。仅限上述用途使用，不得外传；使用后请销毁。") % {"why": purpose}]
         )
-    sheet.append([])
-    sheet.append(
-        [
-            _("姓名"),
-            _("性别"),
-            _("出生日期"),
-            _("证件类型"),
-            _("证件号码"),
-            _("手机号码"),
-            _("固定电话"),
-            _("民族"),
-            _("政治面貌"),
-            _("户籍类型"),
-            _("网格代码"),
-            _("现住址"),
-            _("户号"),
-            _("与户主关系"),
-            _("标签"),
-        ]
-    )
-    written = 0
-    base = qs.select_related("house__building", "household")
-    for chunk in iter_people(base, page_order(kind), CHUNK):
-        attach_visible_tags(actor, chunk)
-        for person in chunk:
-            sheet.append(_export_row(person, unmasked))
-        written += len(chunk)
+    preamble.append([])
+
+    def rows():
+        base = qs.select_related("house__building", "household")
+        for chunk in iter_people(base, page_order(kind), CHUNK):
+            attach_visible_tags(actor, chunk)
+            for person in chunk:
+                yield _export_row(person)
+
     codes = scope_codes(actor, perm)
-    audit_record(
+    return export_write(
         actor=actor,
-        action="people.export",
-        object_type="people.person",
-        object_repr=_("实有人口导出 %(n)d 人") % {"n": written},
+        kind=PEOPLE_EXPORT,
+        sheets=[Sheet(title=_("实有人口"), columns=PEOPLE_COLUMNS, preamble=preamble, rows=rows())],
+        filename=f"people-{'unmasked' if unmasked else 'masked'}-{now:%Y%m%d-%H%M}",
+        title=_("实有人口导出"),
         region_code=(codes[0] if codes and codes is not EVERYTHING else settings.SHEQU_CITY_CODE),
-        reason=reason,
+        object_type="people.person",
+        object_repr=lambda n: _("实有人口导出 %(n)d 人") % {"n": n},
+        details={"filters": filters.as_params()},
+        unmasked_purpose=purpose,
         request=request,
-        details={"count": written, "unmasked": unmasked, "filters": filters.as_params()},
     )
-    kind = "unmasked" if unmasked else "masked"
-    return _save(workbook), f"people-{kind}-{now:%Y%m%d-%H%M}.xlsx", written
 
 
-def _export_row(person, unmasked: bool) -> list:
-    id_number = person.id_number if unmasked else mask_id_number(person.id_number)
-    mobile = person.mobile if unmasked else mask_phone(person.mobile)
-    landline = person.landline if unmasked else mask_phone(person.landline)
+def _export_row(person) -> list:
+    """One person, unmasked: the writer masks the sensitive columns."""
     return [
         person.name,
         person.get_gender_display(),
         person.birth_date,
         person.get_id_type_display(),
-        id_number,
-        mobile,
-        landline,
+        person.id_number,
+        person.mobile,
+        person.landline,
         person.get_ethnicity_display(),
         person.get_political_status_display(),
         person.get_registration_type_display(),
@@ -233,12 +229,30 @@ def import_template() -> bytes:
     return buffer.getvalue()
 
 
-def import_report(job) -> bytes:
-    """The validation report of an import job as xlsx (values already masked)."""
-    workbook = _workbook()
-    sheet = workbook.create_sheet(_("校验报告"))
-    sheet.append([_("文件：%(f)s　共 %(n)d 处错误") % {"f": job.file_name, "n": job.error_count}])
-    sheet.append([_("行号"), _("列"), _("值（已脱敏）"), _("问题")])
-    for problem in job.report:
-        sheet.append([problem["row"], problem["column"], problem["value"], problem["message"]])
-    return _save(workbook)
+def import_report(job, *, actor, request=None) -> Export:
+    """The validation report of an import job as xlsx (its values were masked when the job
+    was checked); audited as `people.import_report`."""
+    return export_write(
+        actor=actor,
+        kind=IMPORT_REPORT,
+        sheets=[
+            Sheet(
+                title=_("校验报告"),
+                columns=REPORT_COLUMNS,
+                preamble=[
+                    [_("文件：%(f)s　共 %(n)d 处错误") % {"f": job.file_name, "n": job.error_count}]
+                ],
+                rows=(
+                    (problem["row"], problem["column"], problem["value"], problem["message"])
+                    for problem in job.report
+                ),
+            )
+        ],
+        filename=f"import-report-{job.pk}",
+        region_code=job.region_code,
+        object_type="people.importjob",
+        object_id=str(job.pk),
+        object_repr=job.file_name,
+        details={"errors": job.error_count},
+        request=request,
+    )

@@ -7,13 +7,14 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shequ.core.errors import InvalidInput, PermissionDeniedError, ServiceError
+from shequ.core.exports import export_response, template_response
 from shequ.core.regions import Level
 from shequ.core.scoping import get_scoped_or_404, has_perm, scoped
 from shequ.geo.models import Building, House, Region
@@ -35,8 +36,6 @@ from shequ.people.forms import (
 )
 from shequ.people.models import Household, ImportJob, Person, PersonTag, TagType
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def _require(user, perm: str) -> None:
     """Pages of a permission the user holds nowhere do not exist for them."""
@@ -46,13 +45,6 @@ def _require(user, perm: str) -> None:
 
 def _htmx(request) -> bool:
     return bool(request.headers.get("HX-Request"))
-
-
-def _xlsx(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def _grids(user, perm: str):
@@ -113,7 +105,7 @@ def people_export(request):
         form.cleaned_data.get("reason", "") if request.method == "POST" and form.is_valid() else ""
     )
     try:
-        content, filename, _count = exporting.people_export(
+        export = exporting.people_export(
             actor=request.user, filters=filters, unmasked=unmasked, reason=reason, request=request
         )
     except PermissionDeniedError as exc:
@@ -121,7 +113,7 @@ def people_export(request):
     except InvalidInput as exc:
         messages.error(request, exc.message)
         return redirect(reverse("people") + "?" + urlencode(filters.as_params()))
-    return _xlsx(content, filename)
+    return export_response(export)
 
 
 # --- person ------------------------------------------------------------------------------------
@@ -545,10 +537,10 @@ def import_job(request, pk: int):
 def import_job_report(request, pk: int):
     _require(request.user, P.IMPORT)
     job = _job_for(request.user, pk)
-    return _xlsx(exporting.import_report(job), f"import-report-{job.pk}.xlsx")
+    return export_response(exporting.import_report(job, actor=request.user, request=request))
 
 
 @login_required
 def import_template(request):
     _require(request.user, P.IMPORT)
-    return _xlsx(exporting.import_template(), "shequ-people-template.xlsx")
+    return template_response(exporting.import_template(), filename="shequ-people-template.xlsx")
