@@ -71,9 +71,9 @@ def seed_in_subprocess(tmp_path: Path, seed: int) -> str:
     )
     manage = [sys.executable, str(ROOT / "manage.py")]
     for args in (["migrate", "-v0"], ["seed_demo", "--seed", str(seed)]):
-        subprocess.run(manage + args, env=env, check=True, capture_output=True, timeout=300)
+        subprocess.run(manage + args, env=env, check=True, capture_output=True, timeout=900)
     result = subprocess.run(
-        [*manage, "demo_digest"], env=env, check=True, capture_output=True, text=True, timeout=300
+        [*manage, "demo_digest"], env=env, check=True, capture_output=True, text=True, timeout=900
     )
     return result.stdout.strip()
 

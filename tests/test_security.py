@@ -114,7 +114,7 @@ def test_production_turns_on_https_cookies_totp_and_json_logs():
 def test_prod_check_has_no_warnings():
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHEQU_")}
     result = subprocess.run(
-        ["make", "-s", "prod-check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        ["make", "-s", "prod-check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout + result.stderr
