@@ -9,7 +9,9 @@ Environment (all optional outside production):
   ALLOWED_HOSTS        comma-separated host names
   TIME_ZONE            default Asia/Shanghai
   SHEQU_DEBUG          1/0 (default 1 only when SHEQU_ENV=development)
-  SHEQU_MAP_TILE_URL   optional tile URL template for the map (offline without it)
+  SHEQU_MAP_TILE_URL   optional tile URL template(s) for the map's base layer (offline without
+                       it), e.g. 天地图 with its key inside the URL; SHEQU_MAP_TILE_ATTRIBUTION
+                       the text the provider requires (see docs/operations.md)
   SHEQU_VAR_DIR        where the SQLite file, media and generated keys live (default ./var)
   SHEQU_CACHE_URL      redis://host:6379/1 for the shared cache (rate limits); default in-process
   SHEQU_REQUIRE_TOTP   1/0: second factor for superusers and city operators (default 1 in
@@ -25,6 +27,7 @@ Environment (all optional outside production):
 
 import base64
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -81,6 +84,53 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+TILE_PLACEHOLDERS = {"x", "y", "z", "s", "r", "-y"}
+
+
+def map_tile_layers(raw: str, *, require_https: bool) -> list[str]:
+    """SHEQU_MAP_TILE_URL: one or more XYZ/WMTS tile URL templates separated by spaces (a base
+    layer, then overlays such as 天地图's label layer), each with {z}, {x} and {y}; {s} may
+    stand in the first label of the host (subdomains from SHEQU_MAP_TILE_SUBDOMAINS)."""
+    layers = raw.split()
+    for url in layers:
+        parts = urlsplit(url)
+        names = set(re.findall(r"\{ *([\w -]+?) *\}", url))
+        problem = None
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            problem = "应以 https:// 或 http:// 开头 / must start with https:// or http://"
+        elif require_https and parts.scheme != "https":
+            problem = "生产环境须用 https / must use https in production"
+        elif not {"x", "z"} <= names or not names & {"y", "-y"}:
+            problem = "缺少 {z}、{x} 或 {y} / lacks {z}, {x} or {y}"
+        elif names - TILE_PLACEHOLDERS:
+            unknown = ", ".join(sorted(names - TILE_PLACEHOLDERS))
+            problem = (
+                f"未知占位符 {unknown}（密钥请直接写入网址）"
+                f" / unknown placeholder {unknown} (write keys into the URL)"
+            )
+        elif "{" in parts.netloc.split(".", 1)[-1]:
+            problem = "{s} 只能用于主机名的第一段 / {s} only in the host's first label"
+        if problem:
+            raise ImproperlyConfigured(
+                f"SHEQU_MAP_TILE_URL 无效：{problem}：{url!r}。 Invalid SHEQU_MAP_TILE_URL."
+            )
+    return layers
+
+
+def map_tile_sources(layers: list[str]) -> list[str]:
+    """CSP img-src entries for the tile hosts ("t{s}.tianditu.gov.cn" → "*.tianditu.gov.cn")."""
+    sources = []
+    for url in layers:
+        parts = urlsplit(url)
+        labels = parts.netloc.split(".")
+        if "{" in labels[0]:
+            labels[0] = "*"
+        source = f"{parts.scheme}://{'.'.join(labels)}"
+        if source not in sources:
+            sources.append(source)
+    return sources
 
 
 # Under pytest the default is "test" (fixed keys, fast hashing); pytest-django loads these
@@ -398,11 +448,17 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The map's base layer (offline without it): tile URL template(s) and the attribution text the
+# tile provider requires; the CSP allows the tile host only when a URL is set.
+SHEQU_MAP_TILE_URL = os.environ.get("SHEQU_MAP_TILE_URL", "").strip()
+SHEQU_MAP_TILE_ATTRIBUTION = os.environ.get("SHEQU_MAP_TILE_ATTRIBUTION", "").strip()
+SHEQU_MAP_TILE_SUBDOMAINS = os.environ.get("SHEQU_MAP_TILE_SUBDOMAINS", "").strip() or "abc"
+SHEQU_MAP_TILES = map_tile_layers(SHEQU_MAP_TILE_URL, require_https=PRODUCTION)
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:", "blob:", *env_list("SHEQU_MAP_TILE_HOSTS", [])],
+    "img-src": [CSP.SELF, "data:", "blob:", *map_tile_sources(SHEQU_MAP_TILES)],
     "connect-src": [CSP.SELF],
     "font-src": [CSP.SELF, "data:"],
     "object-src": [CSP.NONE],
@@ -549,8 +605,6 @@ LOGGING = {
 
 # Shequ's own settings.
 SHEQU_CITY_CODE = "321181"
-SHEQU_MAP_TILE_URL = os.environ.get("SHEQU_MAP_TILE_URL", "")
-SHEQU_MAP_TILE_ATTRIBUTION = os.environ.get("SHEQU_MAP_TILE_ATTRIBUTION", "")
 SHEQU_DEMO_PASSWORD = os.environ.get("SHEQU_DEMO_PASSWORD", "shequ-demo")
 SHEQU_DEMO_OPEN311_KEY = os.environ.get("SHEQU_DEMO_OPEN311_KEY", "demo-open311-key")
 

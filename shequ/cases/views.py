@@ -42,28 +42,11 @@ def _require(user, perm: str) -> None:
         raise Http404
 
 
-def _home_region(user):
-    """The region the report map opens on: the user's grid/community, else the city."""
-    from shequ.geo.models import Region
+def _map_config(user, focus=None, **extra) -> dict:
+    """The map's configuration: opens on the user's grid/house/scope (or `focus`)."""
+    from shequ.geo.mapdata import map_config
 
-    assignment = next((a for a in user.assignments.all() if a.region_id), None)
-    if assignment is not None:
-        return assignment.region
-    return Region.objects.filter(level="city").first()
-
-
-def _map_config(region, **extra) -> dict:
-    from django.conf import settings
-
-    return {
-        "focus": region.code if region else "",
-        "focusPolygon": region.polygon if region else None,
-        "tileUrl": settings.SHEQU_MAP_TILE_URL,
-        "tileAttribution": settings.SHEQU_MAP_TILE_ATTRIBUTION,
-        "gridsUrl": "/api/v1/geo/grids.geojson",
-        "locateUrl": "/api/v1/geo/locate",
-        **extra,
-    }
+    return map_config(user, focus=focus, **extra)
 
 
 # --- 随手拍 -----------------------------------------------------------------------------------
@@ -93,7 +76,6 @@ def report(request):
                 _("已提交，案件编号 %(code)s。我们会尽快处理。") % {"code": case.code},
             )
             return redirect("case-detail", pk=case.pk)
-    region = _home_region(request.user)
     selected = resolve_category(request.POST.get("category") or request.GET.get("category"))
     return render(
         request,
@@ -107,7 +89,7 @@ def report(request):
             "field_errors": field_errors,
             "channel": channel,
             "map_config": _map_config(
-                region,
+                request.user,
                 pick=True,
                 lat=request.POST.get("lat") or None,
                 lng=request.POST.get("lng") or None,
@@ -246,7 +228,6 @@ def hotline(request):
         else:
             messages.success(request, _("已登记，案件编号 %(code)s。") % {"code": case.code})
             return redirect("case-detail", pk=case.pk)
-    region = _home_region(request.user)
     selected = resolve_category(request.POST.get("category"))
     return render(
         request,
@@ -260,7 +241,7 @@ def hotline(request):
             "field_errors": field_errors,
             "channels": [(c.value, c.label) for c in Channel if c in STAFF_ENTRY_CHANNELS],
             "map_config": _map_config(
-                region,
+                request.user,
                 pick=True,
                 lat=request.POST.get("lat") or None,
                 lng=request.POST.get("lng") or None,
@@ -314,6 +295,7 @@ def _detail_context(request, view, **extra) -> dict:
         if Action.DISPATCH in actions
         else [],
         "map_config": _map_config(
+            request.user,
             grid,
             marker={"lat": case.lat, "lng": case.lng} if case.lat is not None else None,
         )

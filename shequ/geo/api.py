@@ -6,6 +6,7 @@ from ninja import Router, Schema
 from shequ.core.errors import InvalidInput
 from shequ.core.regions import Level
 from shequ.geo import locate as locate_module
+from shequ.geo import mapdata
 from shequ.geo.models import Region
 from shequ.geo.selectors import parse_region_code, regions_geojson
 
@@ -66,3 +67,41 @@ def regions_layer(request, level: str = Level.TOWNSHIP, within: str | None = Non
     if within is not None:
         parse_region_code(within)
     return regions_geojson(level=level, within=within)
+
+
+class MapEstate(Schema):
+    id: int
+    name: str
+    kind: str
+    lat: float
+    lng: float
+    outline: list[list[float]] | None
+    buildings: int
+
+
+class MapBuilding(Schema):
+    id: int
+    code: str
+    name: str
+    estate: int | None
+    lat: float
+    lng: float
+    rural: bool
+    url: str | None
+
+
+class MapFeaturesOut(Schema):
+    bbox: list[float]
+    zoom: int
+    estates: list[MapEstate]
+    buildings: list[MapBuilding]
+    truncated: bool
+
+
+@router.get("/map/features", response=MapFeaturesOut, summary="地图要素：视图内的小区与楼栋")
+def map_features(request, bbox: str, zoom: str):
+    """Estates (zoom ≥ 13) and buildings (zoom ≥ 14) inside `bbox` = `west,south,east,north`
+    (WGS-84, each side at most 0.5°), limited to the caller's scope: staff their scope, property
+    staff their estates, residents their own grid. Names and positions only — no person data.
+    `truncated` says that more features exist than were returned (zoom in)."""
+    return mapdata.map_features(request.user, bbox=bbox, zoom=zoom)

@@ -28,4 +28,6 @@ GRANTS = {
     },
     Role.AUDITOR: {"geo.browse", "geo.view_region"},
     Role.PROPERTY_STAFF: {"geo.view_estate", "geo.view_building", "geo.view_house"},
+    # The estates and buildings of their own grid on the map (names and positions only).
+    Role.RESIDENT: {"geo.map_own_grid"},
 }

@@ -1,12 +1,12 @@
 """Grid-management pages: the map and the region browser (township → community → grid)."""
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
 from shequ.core.regions import Level
 from shequ.core.scoping import EVERYTHING, get_scoped_or_404, has_perm, scope_codes
+from shequ.geo.mapdata import map_config
 from shequ.geo.models import Region
 from shequ.geo.selectors import grid_summary, region_children_with_counts
 
@@ -39,14 +39,7 @@ def map_page(request):
         "geo/map.html",
         {
             "region": region,
-            "map_config": {
-                "focus": region.code,
-                "focusPolygon": region.polygon,
-                "tileUrl": settings.SHEQU_MAP_TILE_URL,
-                "tileAttribution": settings.SHEQU_MAP_TILE_ATTRIBUTION,
-                "gridsUrl": "/api/v1/geo/grids.geojson",
-                "regionsUrl": "/api/v1/geo/regions.geojson",
-            },
+            "map_config": map_config(request.user),
         },
     )
 

@@ -21,7 +21,8 @@ GRID_A = FLAGSHIP + "001"
 
 def hover_every_shape(page):
     """Leaflet shows grid names in tooltips on hover: open them all."""
-    page.wait_for_selector("path.leaflet-interactive")
+    # Attached, not visible: shapes outside the map's view are in the page but not drawn.
+    page.wait_for_selector("path.leaflet-interactive", state="attached")
     page.eval_on_selector_all(
         "path.leaflet-interactive",
         "els => els.forEach(e => { for (const t of ['mouseover', 'mousemove'])"
@@ -70,6 +71,9 @@ FIELDS = [
             View("resident", "/"),
             View("community", f"/regions/{FLAGSHIP}/"),
             View("community", "/map/", hover_every_shape, shows_text=False),
+            View("resident", "/cases/report/", hover_every_shape, shows_text=False),
+            View("community", "/cases/hotline/", hover_every_shape, shows_text=False),
+            View("township", f"/analytics/?region={FLAGSHIP}", hover_every_shape, shows_text=False),
         ],
     ),
     XssField(

@@ -88,6 +88,13 @@
     return palette[Math.min(palette.length - 1, Math.floor(f * palette.length))];
   }
 
+  // Leaflet puts a string tooltip in as HTML: names from the data go in as text nodes.
+  function textNode(value) {
+    var span = document.createElement("span");
+    span.textContent = value;
+    return span;
+  }
+
   function format(value) {
     if (value === null || value === undefined) { return m.noData; }
     if (m.kind === "rate") { return (value * 100).toFixed(1) + "%"; }
@@ -120,7 +127,7 @@
         },
         onEachFeature: function (feature, l) {
           var v = m.values[feature.properties.code];
-          l.bindTooltip(feature.properties.name + "：" + m.indicatorLabel + " " + (v ? v.text : m.noData));
+          l.bindTooltip(textNode(feature.properties.name + "：" + m.indicatorLabel + " " + (v ? v.text : m.noData)));
           l.on("click", function () {
             window.location.search = m.drillUrl.slice(1).replace("__CODE__", feature.properties.code);
           });
@@ -134,7 +141,7 @@
         L.circleMarker([h.lat, h.lng], {
           radius: 3 + 9 * Math.sqrt(h.count / maxCount), color: "#b3261e", weight: 1,
           fillColor: "#ff5a4e", fillOpacity: 0.55, interactive: true
-        }).bindTooltip(h.count + " " + m.casesLabel).addTo(map);
+        }).bindTooltip(textNode(h.count + " " + m.casesLabel)).addTo(map);
       });
       el.setAttribute("data-ready", "1");
     })

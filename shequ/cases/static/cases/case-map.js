@@ -1,13 +1,10 @@
-// A case's location on its grid (offline polygons; tiles only when configured).
+// A case's location on its grid (offline polygons; tiles only when configured, via ShequMap).
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("map-config").textContent);
   var el = document.getElementById("case-map");
-  if (!el || typeof L === "undefined" || !config.marker) { return; }
-  var map = L.map(el, { zoomSnap: 0.25, attributionControl: !!config.tileUrl, scrollWheelZoom: false });
-  if (config.tileUrl) {
-    L.tileLayer(config.tileUrl, { attribution: config.tileAttribution || "", maxZoom: 19 }).addTo(map);
-  }
+  if (!el || typeof L === "undefined" || typeof ShequMap === "undefined" || !config.marker) { return; }
+  var map = ShequMap.create(el, config, { scrollWheelZoom: false, bounds: null });
   if (config.focusPolygon) {
     var grid = L.geoJSON(config.focusPolygon, { style: { color: "#0b5cad", weight: 2, fillOpacity: 0.08 } }).addTo(map);
     map.fitBounds(grid.getBounds(), { padding: [10, 10] });

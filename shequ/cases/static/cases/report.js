@@ -1,5 +1,6 @@
-// 随手拍 / hotline entry: category search, a map to pick the location (offline grid polygons),
-// "use my location", and refreshing the duplicate suggestions. No inline scripts (CSP).
+// 随手拍 / hotline entry: category search, a map to pick the location (ShequMap: grids, estates,
+// buildings, the user's house; offline unless tiles are configured), "use my location", and
+// refreshing the duplicate suggestions. No inline scripts (CSP).
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("map-config").textContent);
@@ -45,58 +46,56 @@
   }
 
   var mapEl = document.getElementById("pick-map");
-  if (!mapEl || typeof L === "undefined") { return; }
-  var map = L.map(mapEl, { zoomSnap: 0.25, attributionControl: !!config.tileUrl });
-  if (config.tileUrl) {
-    L.tileLayer(config.tileUrl, { attribution: config.tileAttribution || "", maxZoom: 19 }).addTo(map);
-  }
-  if (config.focusPolygon) {
-    map.fitBounds(L.geoJSON(config.focusPolygon).getBounds(), { padding: [10, 10] });
-  } else {
-    map.setView([31.99, 119.585], 11);
-  }
+  if (!mapEl || typeof L === "undefined" || typeof ShequMap === "undefined") { return; }
+  // The map (ShequMap): the user's grid and house, estates and buildings close up.
+  var map = ShequMap.create(mapEl, config);
+  var buildingInput = document.getElementById("id_building");
+  var autoBuilding = false;
   var marker = null;
-  function setPin(lat, lng, pan) {
+  function setPin(lat, lng, pan, label, building) {
     latInput.value = lat.toFixed(6);
     lngInput.value = lng.toFixed(6);
     if (marker) {
       marker.setLatLng([lat, lng]);
     } else {
-      marker = L.circleMarker([lat, lng], { radius: 9, color: "#b3261e", weight: 3, fillColor: "#ffd6d3", fillOpacity: 0.9 }).addTo(map);
+      marker = L.circleMarker([lat, lng], { radius: 9, color: "#b3261e", weight: 3, fillColor: "#ffd6d3", fillOpacity: 0.9, interactive: false }).addTo(map);
     }
-    if (pan) { map.setView([lat, lng], Math.max(map.getZoom(), 16)); }
-    if (status) { status.textContent = (i18n.picked || "") + " (" + lat.toFixed(5) + ", " + lng.toFixed(5) + ")"; }
+    if (pan) { map.setView([lat, lng], Math.max(map.getZoom(), 17)); }
+    // On the hotline form a picked building also fills its 楼栋编码 (cleared again when the
+    // dispatcher picks a point that is not a building).
+    if (buildingInput && (building || autoBuilding)) {
+      if (building) {
+        buildingInput.value = building;
+        autoBuilding = true;
+      } else if (autoBuilding) {
+        buildingInput.value = "";
+        autoBuilding = false;
+      }
+    }
+    if (status) {
+      status.classList.remove("map-status--error");
+      status.textContent = (i18n.picked || "") + (label ? "：" + label : "") + " (" + lat.toFixed(5) + ", " + lng.toFixed(5) + ")";
+    }
     mapEl.setAttribute("data-picked", "1");
     refreshDuplicates();
   }
   if (config.lat && config.lng) { setPin(parseFloat(config.lat), parseFloat(config.lng), false); }
   map.on("click", function (event) { setPin(event.latlng.lat, event.latlng.lng, false); });
 
-  fetch(config.gridsUrl + (config.focus && config.focus.length > 6 ? "?within=" + config.focus.slice(0, 12) : ""), {
-    credentials: "same-origin", headers: { Accept: "application/json" }
-  }).then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-    .then(function (data) {
-      var layer = L.geoJSON(data, {
-        style: { color: "#0b5cad", weight: 1, fillColor: "#0b5cad", fillOpacity: 0.06 },
-        onEachFeature: function (feature, shape) {
-          shape.bindTooltip(feature.properties.name, { sticky: true });
-          shape.on("click", function (event) { setPin(event.latlng.lat, event.latlng.lng, false); });
-        }
-      }).addTo(map);
-      if (marker) { marker.bringToFront(); }
-      mapEl.setAttribute("data-grids-loaded", String(data.features.length));
-      return layer;
-    }).catch(function () {
-      if (status) { status.textContent = i18n.error || ""; }
-    });
-
-  var locateButton = document.getElementById("use-location");
-  if (locateButton) {
-    locateButton.addEventListener("click", function () {
-      if (!navigator.geolocation) { status.textContent = i18n.nogeo; return; }
-      navigator.geolocation.getCurrentPosition(function (position) {
-        setPin(position.coords.latitude, position.coords.longitude, true);
-      }, function () { status.textContent = i18n.nogeo; }, { enableHighAccuracy: true, timeout: 10000 });
-    });
-  }
+  ShequMap.grids(map, config, { plain: true }).ready.then(function () {
+    if (marker) { marker.bringToFront(); }
+  }).catch(function () {
+    if (status) { status.textContent = i18n.error || ""; }
+  });
+  ShequMap.features(map, config, {
+    onBuilding: function (b, estate, name) { setPin(b.lat, b.lng, false, name, b.code); }
+  });
+  ShequMap.home(map, config, {
+    onClick: function (house) { setPin(house.lat, house.lng, false, house.label); }
+  });
+  ShequMap.locator(map, {
+    button: document.getElementById("use-location"),
+    status: status,
+    onPosition: function (lat, lng) { setPin(lat, lng, false); }
+  });
 })();
