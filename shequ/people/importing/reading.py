@@ -212,6 +212,14 @@ DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 EXCEL_EPOCH = date(1899, 12, 30)
 
 
+# Cells are read NFKC-normalised ("（" → "("): so are the words they are looked up in.
+ID_TYPE_WORDS = {unicodedata.normalize("NFKC", k): v for k, v in ID_TYPE_WORDS.items()}
+RELATION_WORDS = {unicodedata.normalize("NFKC", k): v for k, v in RELATION_WORDS.items()}
+HOUSE_RELATION_WORDS = {
+    unicodedata.normalize("NFKC", k): v for k, v in HOUSE_RELATION_WORDS.items()
+}
+
+
 def _norm_header(value) -> str:
     text = unicodedata.normalize("NFKC", str(value or ""))
     text = re.sub(r"[(（][^)）]*[)）]", "", text)
