@@ -36,7 +36,6 @@ from shequ.people.importing.reading import (
     Parsed,
     Problem,
     bool_cell,
-    choice_cell,
     date_cell,
     id_cell,
     text,
@@ -155,6 +154,10 @@ class Validator:
         self.households = Households(self.community)
         self.today = timezone.localdate()
         self._allowed_levels: dict[int, bool] = {}
+        # code or label → code (labels are lazy translations: resolved once, not per row)
+        self.house_relations = {code: code for code in HouseRelation.values} | {
+            str(label): code for code, label in HouseRelation.choices
+        }
         # Translated once, not once per row.
         self.labels = {
             "birth_date": _("出生日期"),
@@ -332,14 +335,17 @@ class Validator:
     def _row_details(self, row: Row, cells: dict, flags: dict, fail, warnings) -> None:
         """House relation, dates, yes/no columns, tags and the place."""
         relation = text(cells.get("house_relation"))
-        try:
-            row.house_relation = choice_cell(
-                HOUSE_RELATION_WORDS.get(relation, relation),
-                HouseRelation.choices,
-                HouseRelation.FAMILY,
-            )
-        except CellError as exc:
-            fail("house_relation", relation[:20], exc.message)
+        if relation:
+            code = self.house_relations.get(HOUSE_RELATION_WORDS.get(relation, relation))
+            if code is None:
+                labels = "、".join(str(label) for _c, label in HouseRelation.choices)
+                fail(
+                    "house_relation",
+                    relation[:20],
+                    _("应为以下之一：%(labels)s。") % {"labels": labels},
+                )
+            else:
+                row.house_relation = code
         try:
             row.move_in_date = date_cell(
                 cells.get("move_in_date"), label=self.labels["move_in_date"]

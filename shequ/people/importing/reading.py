@@ -585,14 +585,3 @@ def bool_cell(value, *, label: str, default: bool) -> bool:
     if raw in FALSE_WORDS:
         return False
     raise CellError(_("%(label)s应填“是”或“否”。") % {"label": label})
-
-
-def choice_cell(value, choices, default: str) -> str:
-    raw = text(value)
-    if not raw:
-        return default
-    for code, label in choices:
-        if raw in (code, str(label)):
-            return code
-    labels = "、".join(str(label) for _c, label in choices)
-    raise CellError(_("应为以下之一：%(labels)s。") % {"labels": labels})
