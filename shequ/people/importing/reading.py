@@ -313,7 +313,6 @@ def read_rows(
     called while reading (the sheet's declared size is only an estimate in read-only mode)."""
     from openpyxl import load_workbook
 
-    check_size(len(content))
     synonyms = (extra_headers or {}) | SYNONYMS  # the standard titles win
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
