@@ -261,6 +261,10 @@ def test_an_expired_preview_is_purged_and_cannot_be_confirmed(
     assert purge_expired_previews() == 1
     preview.refresh_from_db()
     assert preview.payload == b"" and preview.keep_until is None
+    from shequ.core import schedule
+
+    job = {j.name: j for j in schedule.jobs()}["people.purge_import_previews"]
+    assert job.every == timedelta(hours=1)
 
 
 def test_a_preview_of_another_community_is_not_found(

@@ -261,3 +261,18 @@ def test_grid_worker_list_on_a_phone(mobile_page):
     expect(first.locator('td[data-label="证件号码"]')).to_be_visible()
     assert_accessible(mobile_page, "people list on a phone")
     screenshot(mobile_page, "people-list-mobile")
+
+
+def test_the_city_operator_teaches_the_import_a_tag_spelling(page):
+    login(page, "city")
+    page.goto("/people/tags/")
+    expect(page.locator('#tag-vocabulary tr[data-tag="dibao"]')).to_contain_text("低保户")
+    assert_accessible(page, "tag vocabulary")
+    page.select_option("#id_tag_type", label="困难户")
+    page.fill("#id_text", "困难、职工")
+    page.click("#synonym-add")
+    expect(page.locator("#id_text_errors")).to_contain_text("不能有顿号")
+    page.fill("#id_text", "困难职工")
+    page.click("#synonym-add")
+    expect(page.locator('#tag-vocabulary tr[data-tag="hardship"]')).to_contain_text("困难职工")
+    screenshot(page, "people-tag-vocabulary")
