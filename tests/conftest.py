@@ -34,6 +34,7 @@ def ensure_tag_types() -> None:
     from django.apps import apps
 
     import_module("shequ.people.migrations.0003_tag_types").forwards(apps, None)
+    import_module("shequ.people.migrations.0007_seed_tag_synonyms").forwards(apps, None)
 
 
 def restore_reference_data() -> None:

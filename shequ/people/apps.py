@@ -29,6 +29,15 @@ class PeopleConfig(AppConfig):
         )
         register_encrypted_field("people.importjob", "payload")
 
+        from datetime import timedelta
+
+        from shequ.core import schedule
+        from shequ.people.tasks import purge_import_previews
+
+        schedule.register(
+            "people.purge_import_previews", purge_import_previews, every=timedelta(hours=1)
+        )
+
         from shequ.core.audit import register_action_labels
         from shequ.core.nav import NavEntry, register
         from shequ.people import permissions as P
@@ -37,6 +46,9 @@ class PeopleConfig(AppConfig):
             NavEntry("grid", _("实有人口"), "people", perm=P.VIEW, order=30, icon="people"),
             NavEntry("grid", _("人口导入"), "people-import", perm=P.IMPORT, order=35),
             NavEntry("grid", _("我的登记信息"), "my-record", perm=P.VIEW_SELF, order=40),
+            NavEntry(
+                "grid", _("标签写法"), "tag-vocabulary", perm=P.MANAGE_TAG_VOCABULARY, order=36
+            ),
         )
         register_action_labels(
             {
@@ -54,6 +66,9 @@ class PeopleConfig(AppConfig):
                 "people.link_user": _("关联登录账号"),
                 "people.import_upload": _("上传导入文件"),
                 "people.import": _("Excel 导入居民"),
+                "people.import_confirm": _("确认导入（预览后）"),
+                "people.tag_synonym_add": _("添加标签写法"),
+                "people.tag_synonym_remove": _("删除标签写法"),
                 "people.export": _("导出居民名单"),
             }
         )

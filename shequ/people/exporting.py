@@ -1,12 +1,12 @@
 """Excel exports of the people list (masked by default) and of import reports, written by
-`shequ.core.exports` (formula-safe, masked, audited); and the blank import template.
+`shequ.core.exports` (formula-safe, masked, audited). The blank import template is
+`people.importing.template`.
 
 An unmasked export needs `people.export_unmasked` for every exported person's region and a
 reason; it is audited and the file itself says who exported it, when and why.
 """
 
 import io
-from datetime import date
 
 from django.conf import settings
 from django.utils import timezone
@@ -25,7 +25,6 @@ from shequ.core.exports import (
 )
 from shequ.core.scoping import EVERYTHING, require_perm, scope_codes
 from shequ.people import permissions as P
-from shequ.people.importing import TEMPLATE_COLUMNS
 from shequ.people.selectors import (
     PeopleFilter,
     apply_filters,
@@ -151,108 +150,3 @@ def _export_row(person) -> list:
     ]
 
 
-def import_template() -> bytes:
-    """The import template: Chinese headers, one example row (the standard's sample number)
-    and a sheet of instructions. ID columns are formatted as text so Excel keeps all digits."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("居民信息")
-    sheet.append([label for _key, label in TEMPLATE_COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    example = {
-        "name": "张三",
-        "id_number": "11010519491231002X",
-        "mobile": "19900001234",
-        "ethnicity": "汉族",
-        "political_status": "群众",
-        "registration_type": "户籍人口",
-        "household_number": "H0001",
-        "relation_to_head": "户主",
-        "grid": "第一网格",
-        "estate": "凤凰小区",
-        "building": "1幢",
-        "unit": "1",
-        "room": "301",
-        "house_relation": "产权人",
-        "move_in_date": date(2020, 5, 1),
-        "is_household_consistent": "是",
-        "is_registered": "是",
-        "tags": "低保",
-        "emergency_contact_name": "李四",
-        "emergency_contact_phone": "19900005678",
-    }
-    sheet.append([example.get(key, "") for key, _label in TEMPLATE_COLUMNS])
-    for index, (key, _label) in enumerate(TEMPLATE_COLUMNS, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = 22 if key == "id_number" else 14
-        if key in (
-            "id_number",
-            "mobile",
-            "landline",
-            "emergency_contact_phone",
-            "household_number",
-        ):
-            for row in range(2, 2001):
-                sheet.cell(row=row, column=index).number_format = "@"
-        if key == "move_in_date":
-            sheet.cell(row=2, column=index).number_format = "yyyy-mm-dd"
-    notes = workbook.create_sheet(_("填写说明"))
-    for line in (
-        _(
-            "1. 必填：姓名、身份证号。身份证号请按文本填写（本模板已设为文本格式），否则 Excel 会丢失后几位。"
-        ),
-        _(
-            "2. 支持 18 位身份证号、旧版 15 位身份证号（自动升级）和港澳台居民居住证（81/82/83 开头）。"
-        ),
-        _(
-            "3. 网格：填写网格名称（如“第一网格”）或 15 位网格代码；不填时按已有楼栋确定，或使用导入时选择的默认网格。"
-        ),
-        _(
-            "4. 小区、楼栋、单元、室号：系统中没有的会在该网格内自动创建；农村住户只填“楼栋”（门牌号）即可。"
-        ),
-        _("5. 与房屋关系：产权人、家庭成员、租客、借住；人户一致、是否落户：填“是”或“否”。"),
-        _("6. 标签可填多个，用顿号分隔，如“低保、残疾（肢体二级）”。"),
-        _("7. 日期可写成 2024-03-01、2024/3/1 或 2024年3月1日。"),
-        _(
-            "8. 同一身份证号再次导入会更新该居民的信息，不会重复登记；任何一行有错误时整个文件都不会写入。"
-        ),
-        _("9. 示例行中的号码为国家标准中的示例号码，正式导入前请删除示例行。"),
-    ):
-        notes.append([line])
-    notes.column_dimensions["A"].width = 120
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def import_report(job, *, actor, request=None) -> Export:
-    """The validation report of an import job as xlsx (its values were masked when the job
-    was checked); audited as `people.import_report`."""
-    return export_write(
-        actor=actor,
-        kind=IMPORT_REPORT,
-        sheets=[
-            Sheet(
-                title=_("校验报告"),
-                columns=REPORT_COLUMNS,
-                preamble=[
-                    [_("文件：%(f)s　共 %(n)d 处错误") % {"f": job.file_name, "n": job.error_count}]
-                ],
-                rows=(
-                    (problem["row"], problem["column"], problem["value"], problem["message"])
-                    for problem in job.report
-                ),
-            )
-        ],
-        filename=f"import-report-{job.pk}",
-        region_code=job.region_code,
-        object_type="people.importjob",
-        object_id=str(job.pk),
-        object_repr=job.file_name,
-        details={"errors": job.error_count},
-        request=request,
-    )

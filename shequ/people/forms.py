@@ -189,8 +189,19 @@ class RevealForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("Excel 文件（.xlsx）"))
     community = forms.ChoiceField(label=_("社区"))
-    grid = forms.ChoiceField(label=_("默认网格"), required=False)
-    dry_run = forms.BooleanField(label=_("仅校验，不写入"), required=False)
+    grid = forms.ChoiceField(
+        label=_("默认网格"),
+        required=False,
+        help_text=_("没有填写网格、也没有填写已有楼栋的行，登记在这个网格。"),
+    )
+    dry_run = forms.BooleanField(
+        label=_("先预览，不写入（确认后再导入）"), required=False, initial=True
+    )
+    create_missing = forms.BooleanField(
+        label=_("新建系统中没有的小区、楼栋和房屋（新建的将在报告中列出）"),
+        required=False,
+        help_text=_("不勾选时，文件中写的小区、楼栋或房屋在系统中找不到，该行报错并写明名称。"),
+    )
 
     def __init__(self, *args, communities=(), grids=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -203,3 +214,12 @@ class ImportForm(forms.Form):
 class ExportForm(forms.Form):
     unmasked = forms.BooleanField(label=_("导出完整证件号码和电话"), required=False)
     reason = forms.CharField(label=_("用途"), max_length=500, required=False)
+
+
+class TagSynonymForm(forms.Form):
+    tag_type = forms.ChoiceField(label=_("标签"))
+    text = forms.CharField(label=_("另一种写法"), max_length=60)
+
+    def __init__(self, *args, tag_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag_type"].choices = [(t.code, t.name) for t in tag_types]

@@ -283,6 +283,39 @@ class TagType(models.Model):
         return self.name
 
 
+class TagSynonym(models.Model):
+    """Another way a tag is written in the field's 台账 ("低保户" for 低保, "独居老人" for 独居).
+
+    Data, not code: the import recognises these spellings; staff who manage the vocabulary add
+    and remove them on the 标签写法 page. `text` is stored normalised (half-width, no spaces),
+    unique across all tags, so that one spelling never means two tags."""
+
+    tag_type = models.ForeignKey(
+        TagType, verbose_name=_("标签"), on_delete=models.CASCADE, related_name="synonyms"
+    )
+    text = models.CharField(_("写法"), max_length=30, unique=True)
+    created_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("标签写法")
+        verbose_name_plural = _("标签写法")
+        ordering = ["tag_type__order", "text"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="tagsynonym_text_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.text} → {self.tag_type}"
+
+
 class PersonTag(models.Model):
     """A person's membership of a special population, with source and validity dates.
 
@@ -349,6 +382,7 @@ class ImportJob(models.Model):
     region_code = models.CharField(_("社区代码"), max_length=15, db_index=True)
     default_grid_code = models.CharField(_("默认网格"), max_length=15, blank=True)
     dry_run = models.BooleanField(_("仅校验"), default=False)
+    create_missing = models.BooleanField(_("新建系统中没有的小区、楼栋和房屋"), default=False)
     file_name = models.CharField(_("文件名"), max_length=200)
     payload = EncryptedBinaryField(default=b"", context=IMPORT_PAYLOAD_CONTEXT)
     status = models.CharField(
@@ -360,7 +394,21 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField(_("更新"), default=0)
     unchanged_count = models.PositiveIntegerField(_("未变化"), default=0)
     error_count = models.PositiveIntegerField(_("错误数"), default=0)
+    warning_count = models.PositiveIntegerField(_("提示数"), default=0)
+    # Errors and warnings: [{"row", "column", "value" (masked), "message", "level"}].
     report = models.JSONField(_("校验报告"), default=list, blank=True)
+    # What the import does (or, for a preview, will do), per entity; see importing.summary.
+    summary = models.JSONField(_("导入结果"), default=dict, blank=True)
+    # A preview keeps its (encrypted) file until it is confirmed or this time passes.
+    keep_until = models.DateTimeField(_("预览保留至"), null=True, blank=True, db_index=True)
+    preview = models.ForeignKey(
+        "self",
+        verbose_name=_("来自预览"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="confirmations",
+    )
     message = models.TextField(_("说明"), blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
@@ -380,6 +428,24 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (ImportStatus.SUCCEEDED, ImportStatus.REJECTED, ImportStatus.FAILED)
+
+    @property
+    def can_confirm(self) -> bool:
+        """A preview without errors whose file is still kept can be imported for real."""
+        return (
+            self.dry_run
+            and self.status == ImportStatus.SUCCEEDED
+            and self.keep_until is not None
+            and self.keep_until > timezone.now()
+        )
+
+    @property
+    def errors(self) -> list[dict]:
+        return [p for p in self.report if p.get("level", "error") == "error"]
+
+    @property
+    def warnings(self) -> list[dict]:
+        return [p for p in self.report if p.get("level") == "warning"]
 
     @property
     def percent(self) -> int:

@@ -21,6 +21,8 @@ EXPORT_UNMASKED = "people.export_unmasked"
 VIEW_REVEAL_AUDIT = "people.view_reveal_audit"
 VIEW_SELF = "people.view_self"
 REVEAL_SELF = "people.reveal_self"
+# The city-wide tag vocabulary (the spellings the import recognises): held city-wide.
+MANAGE_TAG_VOCABULARY = "people.manage_tag_vocabulary"
 
 _registry_work = {VIEW, ADD, CHANGE, MOVE, MANAGE_TAGS, VIEW_SENSITIVE_TAGS, REVEAL, EXPORT}
 
@@ -28,7 +30,15 @@ GRANTS = {
     Role.GRID_WORKER: set(_registry_work),
     Role.COMMUNITY_STAFF: {*_registry_work, IMPORT, EXPORT_UNMASKED},
     Role.TOWNSHIP_OFFICER: {VIEW, VIEW_SENSITIVE_TAGS, REVEAL, EXPORT, EXPORT_UNMASKED},
-    Role.CITY_OPERATOR: {VIEW, VIEW_SENSITIVE_TAGS, REVEAL, EXPORT, EXPORT_UNMASKED, IMPORT},
+    Role.CITY_OPERATOR: {
+        VIEW,
+        VIEW_SENSITIVE_TAGS,
+        REVEAL,
+        EXPORT,
+        EXPORT_UNMASKED,
+        IMPORT,
+        MANAGE_TAG_VOCABULARY,
+    },
     Role.AUDITOR: {VIEW, VIEW_REVEAL_AUDIT},
     Role.RESIDENT: {VIEW_SELF, REVEAL_SELF},
 }

@@ -10,3 +10,11 @@ def run_import_job(job_id: int) -> None:
     from shequ.people.importing import run_job
 
     run_job(job_id)
+
+
+@task
+def purge_import_previews() -> None:
+    """Hourly: discard the kept files of import previews nobody confirmed in time."""
+    from shequ.people.importing import purge_expired_previews
+
+    purge_expired_previews()

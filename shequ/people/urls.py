@@ -22,5 +22,8 @@ urlpatterns = [
     path("import/", views.import_page, name="people-import"),
     path("import/template.xlsx", views.import_template, name="import-template"),
     path("import/<int:pk>/", views.import_job, name="import-job"),
+    path("import/<int:pk>/confirm/", views.import_job_confirm, name="import-job-confirm"),
     path("import/<int:pk>/report.xlsx", views.import_job_report, name="import-job-report"),
+    path("tags/", views.tag_vocabulary, name="tag-vocabulary"),
+    path("tags/synonyms/<int:pk>/delete/", views.tag_synonym_remove, name="tag-synonym-remove"),
 ]

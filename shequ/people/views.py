@@ -18,7 +18,7 @@ from shequ.core.exports import export_response, template_response
 from shequ.core.regions import Level
 from shequ.core.scoping import get_scoped_or_404, has_perm, scoped
 from shequ.geo.models import Building, House, Region
-from shequ.people import exporting, services
+from shequ.people import exporting, importing, services
 from shequ.people import permissions as P
 from shequ.people import selectors as S
 from shequ.people.choices import RegistrationType
@@ -32,9 +32,11 @@ from shequ.people.forms import (
     ResidenceForm,
     RevealForm,
     TagForm,
+    TagSynonymForm,
     apply_service_error,
 )
-from shequ.people.models import Household, ImportJob, Person, PersonTag, TagType
+from shequ.people.importing import template
+from shequ.people.models import Household, ImportJob, Person, PersonTag, TagSynonym, TagType
 
 
 def _require(user, perm: str) -> None:
@@ -499,6 +501,7 @@ def import_page(request):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
+                importing.check_size(upload.size)  # before reading it into memory
                 job = services.import_job_create(
                     actor=request.user,
                     file_name=upload.name,
@@ -506,6 +509,7 @@ def import_page(request):
                     community_code=form.cleaned_data["community"],
                     default_grid_code=form.cleaned_data["grid"],
                     dry_run=form.cleaned_data["dry_run"],
+                    create_missing=form.cleaned_data["create_missing"],
                     request=request,
                 )
             except ServiceError as exc:
@@ -515,22 +519,60 @@ def import_page(request):
                 return redirect("import-job", pk=job.pk)
         else:
             status = 400
-    jobs = scoped(ImportJob.objects.all(), request.user, P.IMPORT).defer("payload", "report")[:10]
-    return render(request, "people/import.html", {"form": form, "jobs": jobs}, status=status)
+    jobs = scoped(ImportJob.objects.all(), request.user, P.IMPORT).defer(
+        "payload", "report", "summary"
+    )[:10]
+    return render(
+        request,
+        "people/import.html",
+        {"form": form, "jobs": jobs, "max_bytes": importing.max_import_bytes()},
+        status=status,
+    )
 
 
 def _job_for(user, pk: int) -> ImportJob:
     return get_scoped_or_404(ImportJob.objects.defer("payload"), user, P.IMPORT, pk=pk)
 
 
+def _summary_rows(job: ImportJob) -> list[dict]:
+    counts = (job.summary or {}).get("counts") or {}
+    return [
+        {"key": key, "label": label, **counts[key]}
+        for key, label in importing.ENTITIES.items()
+        if key in counts
+    ]
+
+
 @login_required
 def import_job(request, pk: int):
     _require(request.user, P.IMPORT)
     job = _job_for(request.user, pk)
-    context = {"job": job, "problems": job.report[:500]}
+    context = {
+        "job": job,
+        "problems": job.errors[:500],
+        "warnings": job.warnings[:500],
+        "summary_rows": _summary_rows(job),
+        "new_places": (job.summary or {}).get("new_places") or {},
+    }
     if _htmx(request):
         return render(request, "people/import_job.html#job-status", context)
     return render(request, "people/import_job.html", context)
+
+
+@login_required
+@require_POST
+def import_job_confirm(request, pk: int):
+    """Import the file of a successful preview."""
+    _require(request.user, P.IMPORT)
+    preview = _job_for(request.user, pk)
+    try:
+        job = services.import_job_confirm(actor=request.user, preview=preview, request=request)
+    except PermissionDeniedError as exc:
+        raise PermissionDenied(exc.message) from exc
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("import-job", pk=preview.pk)
+    return redirect("import-job", pk=job.pk)
 
 
 @login_required
@@ -543,4 +585,60 @@ def import_job_report(request, pk: int):
 @login_required
 def import_template(request):
     _require(request.user, P.IMPORT)
-    return template_response(exporting.import_template(), filename="shequ-people-template.xlsx")
+    return template_response(template.import_template(), filename="shequ-people-template.xlsx")
+
+
+# --- tag vocabulary ------------------------------------------------------------------------------
+
+
+@login_required
+def tag_vocabulary(request):
+    """The spellings of each tag that the import recognises (city-wide data)."""
+    _require(request.user, P.MANAGE_TAG_VOCABULARY)
+    tag_types = list(TagType.objects.prefetch_related("synonyms").order_by("order", "code"))
+    form = TagSynonymForm(request.POST or None, tag_types=tag_types)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            tag_type = next(t for t in tag_types if t.code == form.cleaned_data["tag_type"])
+            try:
+                services.tag_synonym_add(
+                    actor=request.user,
+                    tag_type=tag_type,
+                    text=form.cleaned_data["text"],
+                    request=request,
+                )
+            except PermissionDeniedError as exc:
+                raise PermissionDenied(exc.message) from exc
+            except ServiceError as exc:
+                apply_service_error(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, _("已添加写法。"))
+                return redirect("tag-vocabulary")
+        else:
+            status = 400
+    return render(
+        request,
+        "people/tag_vocabulary.html",
+        {"tag_types": tag_types, "form": form},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def tag_synonym_remove(request, pk: int):
+    _require(request.user, P.MANAGE_TAG_VOCABULARY)
+    synonym = TagSynonym.objects.select_related("tag_type").filter(pk=pk).first()
+    if synonym is None:
+        raise Http404
+    try:
+        services.tag_synonym_remove(actor=request.user, synonym=synonym, request=request)
+    except PermissionDeniedError as exc:
+        raise PermissionDenied(exc.message) from exc
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已删除写法“%(t)s”。") % {"t": synonym.text})
+    return redirect("tag-vocabulary")

@@ -102,6 +102,7 @@ def test_import_with_errors_shows_the_report_then_the_fixed_file_imports(page):
         "#id_file",
         files=[{"name": "新增住户.xlsx", "mimeType": XLSX, "buffer": workbook(bad_rows)}],
     )
+    page.check("#id_create_missing")  # 新苑小区 is new
     page.click("#import-submit")
     expect(page.locator("#job-status")).to_have_attribute("data-status", "rejected")
     problems = page.locator("#import-problems tbody")
@@ -121,13 +122,99 @@ def test_import_with_errors_shows_the_report_then_the_fixed_file_imports(page):
         "#id_file",
         files=[{"name": "新增住户-改.xlsx", "mimeType": XLSX, "buffer": workbook(fixed)}],
     )
+    page.check("#id_create_missing")
+    page.uncheck("#id_dry_run")  # straight in, without a preview
     page.click("#import-submit")
     expect(page.locator("#job-status")).to_have_attribute("data-status", "succeeded")
     expect(page.locator("#job-created")).to_have_text("2")
+    expect(page.locator("#import-new-places")).to_contain_text("新苑小区8幢")
     screenshot(page, "people-import-done")
     page.goto("/people/?q=钱多多")
     expect(page.locator("#people-table tbody")).to_contain_text("钱多多")
     expect(page.locator("#people-table tbody")).to_contain_text("低保")
+
+
+def field_ledger() -> bytes:
+    """A 台账 as a community keeps it: two title rows, a 序号 column, blank spacer rows, no
+    户号, relations as people write them, tags in their common spellings."""
+    from openpyxl import Workbook
+
+    from shequ.core.idnumbers import make_id_number
+
+    def number(year, seq):
+        return make_id_number("110105", date(year, 2, 14), seq)
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["丹凤社区实有人口台账（2026年）"])
+    sheet.merge_cells("A1:J1")
+    sheet.append(["填报单位：丹凤社区居委会"])
+    sheet.append(
+        ["序号", "姓名", "公民身份号码", "关系", "小区", "幢", "单元", "房号", "手机号", "人员类别"]
+    )
+    rows = [
+        [
+            1,
+            "台账甲",
+            number(1948, 11),
+            "户主",
+            "台账新村",
+            "1幢",
+            1,
+            "101",
+            "13912300001",
+            "独居老人",
+        ],
+        [2, "台账乙", number(1950, 22), "妻", "台账新村", "1幢", 1, "101", "", "低保户、残疾人"],
+        [],
+        [3, "台账丙", number(1975, 33), "户主", "台账新村", "1幢", 1, "102", "", "退役军人"],
+        [4, "台账丁", number(2012, 44), "子", "台账新村", "1幢", 1, "102", "", "留守儿童"],
+        [5, "台账戊", number(1980, 55), "本人", "台账新村", "1幢", 1, "201", "", "困难职工"],
+        [6],
+        [7],
+    ]
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_field_ledger_preview_with_warnings_then_import(page):
+    login(page, "community")
+    page.goto("/people/import/")
+    expect(page.locator("#id_dry_run")).to_be_checked()  # preview first, by default
+    page.set_input_files(
+        "#id_file",
+        files=[{"name": "实有人口台账.xlsx", "mimeType": XLSX, "buffer": field_ledger()}],
+    )
+    page.select_option("#id_grid", label="丹凤社区 第一网格")
+    page.check("#id_create_missing")
+    screenshot(page, "people-import-page")
+    page.click("#import-submit")
+    status = page.locator("#job-status")
+    expect(status).to_have_attribute("data-status", "succeeded")
+    expect(page.locator("#job-message")).to_contain_text("预览：校验通过，尚未写入")
+    expect(page.locator("#job-created")).to_have_text("5")
+    summary = page.locator("#import-summary")
+    expect(summary.locator('tr[data-entity="household"] td').first).to_have_text("3")
+    expect(summary.locator('tr[data-entity="tag"] td').first).to_have_text("5")
+    warnings = page.locator("#import-warnings tbody")
+    expect(warnings).to_contain_text("困难职工")
+    expect(warnings).to_contain_text("最接近的是")
+    expect(page.locator("#import-new-places")).to_contain_text("台账新村1幢")
+    assert_accessible(page, "import preview")
+    screenshot(page, "people-import-preview")
+    page.click("#import-confirm")
+    expect(page.locator("#job-status")).to_have_attribute("data-status", "succeeded")
+    expect(page.locator("#job-message")).to_contain_text("导入完成")
+    expect(page.locator("#job-created")).to_have_text("5")
+    screenshot(page, "people-import-confirmed")
+    page.goto("/people/?q=台账甲")
+    page.click("#people-table tbody th a >> text=台账甲")
+    members = page.locator("#household-members")
+    expect(members).to_contain_text("台账乙")
+    expect(page.locator("main")).to_contain_text("独居")
 
 
 def test_building_room_grid(page):
@@ -174,3 +261,18 @@ def test_grid_worker_list_on_a_phone(mobile_page):
     expect(first.locator('td[data-label="证件号码"]')).to_be_visible()
     assert_accessible(mobile_page, "people list on a phone")
     screenshot(mobile_page, "people-list-mobile")
+
+
+def test_the_city_operator_teaches_the_import_a_tag_spelling(page):
+    login(page, "city")
+    page.goto("/people/tags/")
+    expect(page.locator('#tag-vocabulary tr[data-tag="dibao"]')).to_contain_text("低保户")
+    assert_accessible(page, "tag vocabulary")
+    page.select_option("#id_tag_type", label="困难户")
+    page.fill("#id_text", "困难、职工")
+    page.click("#synonym-add")
+    expect(page.locator("#id_text_errors")).to_contain_text("不能有顿号")
+    page.fill("#id_text", "困难职工")
+    page.click("#synonym-add")
+    expect(page.locator('#tag-vocabulary tr[data-tag="hardship"]')).to_contain_text("困难职工")
+    screenshot(page, "people-tag-vocabulary")

@@ -1,6 +1,9 @@
 """Validating every row of an import (nothing is written here): cleaning through the shared
-person rules, the row's place (网格 column, an existing building, or the default grid), tags,
-duplicate ID numbers inside the file and against other communities, household heads."""
+person rules, the row's place (`places`), tags through the vocabulary (`tags`), duplicate ID
+numbers inside the file and against other communities, and households (`households`).
+
+Errors refuse the file; warnings (an unknown tag, a row that cannot be put into a household, a
+repeated header) are reported while the row still imports."""
 
 import re
 from collections.abc import Callable
@@ -15,57 +18,49 @@ from shequ.core.masking import mask_id_number, mask_phone
 from shequ.core.phones import normalize_phone
 from shequ.core.regions import Level, level_of
 from shequ.core.scoping import has_perm
-from shequ.geo.models import Building, Region
+from shequ.geo.models import Region
 from shequ.people import permissions as P
-from shequ.people.choices import HouseRelation, RelationToHead, Sensitivity
+from shequ.people.choices import HouseRelation, Sensitivity
+from shequ.people.importing.households import Households
+from shequ.people.importing.places import Places, Spot
 from shequ.people.importing.reading import (
     COLUMN_LABELS,
+    FALSE_WORDS,
+    HOUSE_RELATION_WORDS,
     ID_TYPE_WORDS,
+    POLITICAL_WORDS,
     PROGRESS_EVERY,
+    RELATION_WORDS,
+    TRUE_WORDS,
     CellError,
     Parsed,
     Problem,
     bool_cell,
-    choice_cell,
     date_cell,
     id_cell,
     text,
+    warning,
 )
+from shequ.people.importing.tags import TAG_COLUMN, Vocabulary
 from shequ.people.models import Household, Person, TagType
 from shequ.people.validation import PersonData, clean_person
 
 BATCH = 500
-NOTE_RE = re.compile(r"[:：,，。;；]|^(填表|制表|审核|备注|说明|合计|注)")
+NOTE_RE = re.compile(r"[:：,，。;；]|^(填表|制表|审核|备注|说明|合计|小计|总计|共计|注|以下)")
 TAG_SPLIT = re.compile(r"[,，、;；/\s]+")
 TAG_DETAIL = re.compile(r"^(.+?)[(（](.*)[)）]$")
 TAG_PERMS = {
     Sensitivity.SENSITIVE: P.VIEW_SENSITIVE_TAGS,
     Sensitivity.RESTRICTED: P.VIEW_RESTRICTED_TAGS,
 }
-
-
-@dataclass
-class Place:
-    grid: Region
-    estate_name: str = ""
-    building_name: str = ""
-    unit: int = 1
-    room: str = ""
-
-    @property
-    def has_house(self) -> bool:
-        return bool(self.building_name)
-
-    @property
-    def key(self) -> tuple:
-        return (self.grid.code, self.estate_name, self.building_name, self.unit, self.room)
+ETHNICITY_NAMES = None  # filled lazily: "汉" → "汉族"
 
 
 @dataclass
 class Row:
     number: int
     data: PersonData | None
-    place: Place | None = None
+    spot: Spot | None = None
     household_number: str = ""
     house_relation: str = HouseRelation.FAMILY
     move_in_date: date | None = None
@@ -74,25 +69,47 @@ class Row:
     tags: list[tuple[TagType, str]] = field(default_factory=list)
     existing: Person | None = None
     present: set[str] = field(default_factory=set)  # fields the file gave a value for
+    household: Household | None = None  # None: the person's membership is left as it is
+    relation: str = ""
 
 
 @dataclass
 class Outcome:
     total: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     written: bool = False
     ignored_headers: list[str] = field(default_factory=list)
+    # Per entity: {"created", "updated", "unchanged"}; see importing.planning.
+    summary: dict = field(default_factory=dict)
+    new_places: dict = field(default_factory=dict)  # names of what the import creates
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def _people(self, key: str) -> int:
+        return self.summary.get("person", {}).get(key, 0)
+
+    @property
+    def created(self) -> int:
+        return self._people("created")
+
+    @property
+    def updated(self) -> int:
+        return self._people("updated")
+
+    @property
+    def unchanged(self) -> int:
+        return self._people("unchanged")
+
+    @property
+    def report(self) -> list[dict]:
+        return [p.as_dict() for p in self.problems + self.warnings]
+
 
 class Validator:
-    """Validate one file for one community (the writer reuses what it looked up).
+    """Validate one file for one community (the planner reuses what it looked up).
 
     `actor` None means the command line (a trusted operator): no permission checks."""
 
@@ -102,6 +119,7 @@ class Validator:
         actor,
         community_code: str,
         default_grid_code: str = "",
+        create_missing: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ):
         self.actor = actor
@@ -110,29 +128,36 @@ class Validator:
         self.community = self._community(community_code)
         if not self.system and not has_perm(actor, P.IMPORT, self.community.code):
             raise PermissionDeniedError(_("您没有向该社区导入居民的权限。"), code="forbidden")
-        self.grids = {
+        grids = {
             g.code: g
             for g in Region.objects.filter(
                 level=Level.GRID, code__startswith=self.community.code
             ).order_by("code")
         }
-        self.grids_by_name = {g.name: g for g in self.grids.values()}
-        self.default_grid = None
+        default_grid = None
         if default_grid_code:
-            self.default_grid = self.grids.get(default_grid_code)
-            if self.default_grid is None:
+            default_grid = grids.get(default_grid_code)
+            if default_grid is None:
                 raise InvalidInput(
                     _("默认网格 %(g)s 不属于%(c)s。")
                     % {"g": default_grid_code, "c": self.community.name},
                     code="invalid_grid",
                 )
-        self.tag_types: dict[str, TagType] = {}
-        for tag_type in TagType.objects.all():
-            self.tag_types[tag_type.name] = tag_type
-            self.tag_types[tag_type.code] = tag_type
-        self.buildings = self._existing_buildings()
-        self.households: dict[str, Household] = {}
+        self.create_missing = create_missing
+        self.vocabulary = Vocabulary()
+        self.places = Places(
+            community=self.community,
+            grids=grids,
+            default_grid=default_grid,
+            create_missing=create_missing,
+        )
+        self.households = Households(self.community)
         self.today = timezone.localdate()
+        self._allowed_levels: dict[int, bool] = {}
+        # code or label → code (labels are lazy translations: resolved once, not per row)
+        self.house_relations = {code: code for code in HouseRelation.values} | {
+            str(label): code for code, label in HouseRelation.choices
+        }
         # Translated once, not once per row.
         self.labels = {
             "birth_date": _("出生日期"),
@@ -145,38 +170,44 @@ class Validator:
     def _community(code: str) -> Region:
         if level_of(code or "") != Level.COMMUNITY:
             raise InvalidInput(_("社区代码无效：应为 12 位社区/村代码。"), code="invalid_community")
-        region = Region.objects.filter(code=code, level=Level.COMMUNITY).first()
+        region = (
+            Region.objects.filter(code=code, level=Level.COMMUNITY).select_related("parent").first()
+        )
         if region is None:
             raise InvalidInput(_("社区 %(c)s 不存在。") % {"c": code}, code="invalid_community")
         return region
 
-    def _existing_buildings(self) -> dict[tuple[str, str], list[Building]]:
-        found: dict[tuple[str, str], list[Building]] = {}
-        for building in Building.objects.filter(
-            region_code__startswith=self.community.code
-        ).select_related("estate"):
-            key = (building.estate.name if building.estate_id else "", building.name)
-            found.setdefault(key, []).append(building)
-        return found
+    def extra_headers(self) -> dict[str, str]:
+        """Column titles the reader should also know: one column per tag."""
+        return self.vocabulary.column_titles()
 
     def validate(self, parsed: Parsed) -> tuple[list[Row], Outcome]:
-        """Every row checked; problems for all of them; rows ready to write when none."""
-        outcome = Outcome(ignored_headers=parsed.ignored_headers)
+        """Every row checked; problems and warnings for all of them; rows ready to plan."""
+        outcome = Outcome(ignored_headers=parsed.ignored_headers, warnings=list(parsed.warnings))
         rows: list[Row] = []
         seen_ids: dict[str, int] = {}
-        heads: dict[str, int] = {}
         total = len(parsed.rows)
+        tag_columns = {
+            key[len(TAG_COLUMN) :]: i
+            for key, i in parsed.columns.items()
+            if key.startswith(TAG_COLUMN)
+        }
+        columns = {k: i for k, i in parsed.columns.items() if not k.startswith(TAG_COLUMN)}
         for done, (number, values) in enumerate(parsed.rows, start=1):
             if done % PROGRESS_EVERY == 0:
                 self.progress(total + done, 2 * total)
             cells = {
                 key: (values[i] if values and i < len(values) else None)
-                for key, i in parsed.columns.items()
+                for key, i in columns.items()
             }
-            if self._is_blank(values, cells):
+            if self._is_blank(values, cells, parsed.serial_column):
                 continue
             outcome.total += 1
-            row = self._row(number, cells, outcome.problems)
+            flags = {
+                code: (values[i] if values and i < len(values) else None)
+                for code, i in tag_columns.items()
+            }
+            row = self._row(number, cells, flags, outcome)
             if row is None:
                 continue
             id_number = row.data.identity.number
@@ -191,32 +222,25 @@ class Validator:
                 )
                 continue
             seen_ids[id_number] = number
-            if row.household_number and row.data.relation_to_head == RelationToHead.HEAD:
-                if row.household_number in heads:
-                    outcome.problems.append(
-                        Problem(
-                            number,
-                            COLUMN_LABELS["relation_to_head"],
-                            "户主",
-                            _("户号 %(h)s 在第 %(r)d 行已有户主。")
-                            % {"h": row.household_number, "r": heads[row.household_number]},
-                        )
-                    )
-                    continue
-                heads[row.household_number] = number
             rows.append(row)
         self.progress(2 * total, 2 * total)
         self._check_existing(rows, outcome.problems)
-        self._check_households(rows, outcome.problems)
+        rows = self.places.finish(rows, outcome.problems, COLUMN_LABELS)
+        self.households.group(rows, outcome.problems, outcome.warnings)
         outcome.problems.sort(key=lambda p: p.row)
+        outcome.warnings.sort(key=lambda p: p.row)
         return rows, outcome
 
     @staticmethod
-    def _is_blank(values, cells) -> bool:
-        """Empty rows, and a note under the table ("填表人：李社区", "合计 35 人"): one cell, no
-        ID number, and punctuation or a note's opening word — a real row missing its ID number
-        is still reported."""
-        filled = [v for v in values or () if v not in (None, "")]
+    def _is_blank(values, cells, serial_column: int | None) -> bool:
+        """Empty rows (a 序号 alone counts as empty), and a note under the table ("填表人：
+        李社区", "合计 35 人", "以下空白"): one cell, no ID number, and punctuation or a note's
+        opening word — a real row missing its ID number is still reported."""
+        filled = [
+            v
+            for i, v in enumerate(values or ())
+            if i != serial_column and v is not None and not (isinstance(v, str) and not v.strip())
+        ]
         if not filled:
             return True
         if len(filled) != 1 or text(cells.get("id_number")):
@@ -224,7 +248,7 @@ class Validator:
         note = text(filled[0])
         return bool(NOTE_RE.search(note))
 
-    def _row(self, number: int, cells: dict, problems: list[Problem]) -> Row | None:
+    def _row(self, number: int, cells: dict, flags: dict, outcome: Outcome) -> Row | None:
         errors: list[Problem] = []
 
         def fail(key: str, value: str, message: str) -> None:
@@ -246,11 +270,9 @@ class Validator:
         row = Row(number=number, data=data)
         row.present = {k for k, v in raw.items() if v not in (None, "")}
         row.household_number = text(cells.get("household_number"))[:30]
-        if data is not None and data.relation_to_head and not row.household_number:
-            fail("household_number", "", _("填写了与户主关系，但没有填写户号。"))
-        self._row_details(row, cells, fail)
+        self._row_details(row, cells, flags, fail, outcome.warnings)
         if errors:
-            problems.extend(errors)
+            outcome.problems.extend(errors)
             return None
         return row
 
@@ -266,7 +288,6 @@ class Validator:
             "ethnicity",
             "political_status",
             "registration_type",
-            "relation_to_head",
             "emergency_contact_name",
             "id_type",
         ):
@@ -274,8 +295,18 @@ class Validator:
                 raw[key] = text(cells[key])
         if "id_type" in raw:
             raw["id_type"] = ID_TYPE_WORDS.get(raw["id_type"], raw["id_type"])
+        if raw.get("political_status") in POLITICAL_WORDS:
+            raw["political_status"] = POLITICAL_WORDS[raw["political_status"]]
+        if raw.get("ethnicity"):
+            raw["ethnicity"] = _ethnicity(raw["ethnicity"])
+        if "relation_to_head" in cells:
+            word = text(cells["relation_to_head"])
+            code = RELATION_WORDS.get(word.replace(" ", ""), "") if word else ""
+            if word and not code:
+                fail("relation_to_head", word[:20], _relation_message(word))
+            raw["relation_to_head"] = code
         gender = text(cells.get("gender"))
-        raw["gender"] = {"男": "M", "女": "F"}.get(gender, gender)
+        raw["gender"] = {"男": "M", "女": "F", "男性": "M", "女性": "F"}.get(gender, gender)
         try:
             raw["birth_date"] = date_cell(cells.get("birth_date"), label=self.labels["birth_date"])
         except CellError as exc:
@@ -301,14 +332,20 @@ class Validator:
             raw["emergency_contact_phone"] = text(cells["emergency_contact_phone"])
         return raw
 
-    def _row_details(self, row: Row, cells: dict, fail) -> None:
+    def _row_details(self, row: Row, cells: dict, flags: dict, fail, warnings) -> None:
         """House relation, dates, yes/no columns, tags and the place."""
-        try:
-            row.house_relation = choice_cell(
-                cells.get("house_relation"), HouseRelation.choices, HouseRelation.FAMILY
-            )
-        except CellError as exc:
-            fail("house_relation", text(cells.get("house_relation"))[:20], exc.message)
+        relation = text(cells.get("house_relation"))
+        if relation:
+            code = self.house_relations.get(HOUSE_RELATION_WORDS.get(relation, relation))
+            if code is None:
+                labels = "、".join(str(label) for _c, label in HouseRelation.choices)
+                fail(
+                    "house_relation",
+                    relation[:20],
+                    _("应为以下之一：%(labels)s。") % {"labels": labels},
+                )
+            else:
+                row.house_relation = code
         try:
             row.move_in_date = date_cell(
                 cells.get("move_in_date"), label=self.labels["move_in_date"]
@@ -327,71 +364,79 @@ class Validator:
                 row.consistent = value
             else:
                 row.registered = value
+        row.tags = self._tags(row.number, cells.get("tags"), flags, warnings)
         try:
-            row.tags = self._tags(cells.get("tags"))
-        except CellError as exc:
-            fail("tags", text(cells.get("tags"))[:40], exc.message)
-        try:
-            row.place = self._place(cells)
+            row.spot = self.places.resolve(
+                grid=text(cells.get("grid")),
+                estate=text(cells.get("estate"))[:100],
+                building=text(cells.get("building"))[:50],
+                unit=text(cells.get("unit")),
+                room=text(cells.get("room")),
+            )
         except CellError as exc:
             fail(exc.column, text(cells.get(exc.column))[:40], exc.message)
 
-    def _tags(self, value) -> list[tuple[TagType, str]]:
-        """ "低保、残疾（肢体二级）" → [(低保, ""), (残疾, "肢体二级")]."""
-        raw = text(value)
-        if not raw:
-            return []
+    def _tags(self, number: int, value, flags: dict, warnings) -> list[tuple[TagType, str]]:
+        """ "低保户、残疾（肢体二级）" → [(低保, ""), (残疾, "肢体二级")], plus columns per tag
+        ("低保" √). A word the vocabulary does not know, or a tag the actor may not import, is a
+        warning: the row imports without it."""
+        label = COLUMN_LABELS["tags"]
         result: list[tuple[TagType, str]] = []
-        for part in TAG_SPLIT.split(raw):
+
+        def add(tag_type: TagType, detail: str, column: str) -> None:
+            if not self._may_import(tag_type):
+                warnings.append(
+                    warning(
+                        number,
+                        column,
+                        tag_type.name,
+                        _("您没有导入“%(t)s”标签的权限：本行已导入，但不含该标签。")
+                        % {"t": tag_type.name},
+                    )
+                )
+                return
+            if all(t.pk != tag_type.pk for t, _d in result):
+                result.append((tag_type, detail[:100]))
+
+        raw = text(value)
+        for part in TAG_SPLIT.split(raw) if raw else ():
             if not part:
                 continue
             name, detail = part, ""
             match = TAG_DETAIL.match(part)
             if match:
                 name, detail = match[1], match[2]
-            tag_type = self.tag_types.get(name)
+            tag_type = self.vocabulary.lookup(name)
             if tag_type is None:
-                raise CellError(_("没有“%(t)s”这个标签。") % {"t": name[:20]})
-            perm = TAG_PERMS.get(tag_type.sensitivity)
-            if perm and not self.system and not has_perm(self.actor, perm, self.community.code):
-                raise CellError(_("您没有导入“%(t)s”标签的权限。") % {"t": tag_type.name})
-            if all(t.pk != tag_type.pk for t, _d in result):
-                result.append((tag_type, detail[:100]))
+                warnings.append(warning(number, label, name[:20], self._unknown_tag(name)))
+                continue
+            add(tag_type, detail, label)
+        for code, cell in flags.items():
+            tag_type = self.vocabulary.by_code[code]
+            flag = text(cell)
+            if not flag or flag.lower() in FALSE_WORDS:
+                continue
+            add(tag_type, "" if flag.lower() in TRUE_WORDS else flag, tag_type.name)
         return result
 
-    def _place(self, cells: dict) -> Place:
-        grid_value = text(cells.get("grid"))
-        estate = text(cells.get("estate"))[:100]
-        building = text(cells.get("building"))[:50]
-        room = text(cells.get("room"))[:20]
-        unit_raw = text(cells.get("unit"))
-        unit = 1
-        if unit_raw:
-            digits = re.sub(r"\D", "", unit_raw)
-            if not digits or not 1 <= int(digits) <= 50:
-                raise CellError(_("单元“%(u)s”无法识别。") % {"u": unit_raw[:10]}, "unit")
-            unit = int(digits)
-        if room and not building:
-            raise CellError(_("填写了室号，但没有填写楼栋。"), "building")
-        grid = None
-        if grid_value:
-            grid = self.grids.get(grid_value) or self.grids_by_name.get(grid_value)
-            if grid is None:
-                raise CellError(
-                    _("网格“%(g)s”不在%(c)s内（可填网格代码或名称）。")
-                    % {"g": grid_value[:20], "c": self.community.name},
-                    "grid",
-                )
-        elif building:
-            found = self.buildings.get((estate, building), [])
-            if len(found) == 1:
-                grid = self.grids.get(found[0].region_code)
-            elif len(found) > 1:
-                raise CellError(_("社区内有多个同名楼栋，请填写“网格”列以区分。"), "building")
-        grid = grid or self.default_grid
-        if grid is None:
-            raise CellError(_("无法确定所在网格：请填写“网格”列，或在导入时指定默认网格。"), "grid")
-        return Place(grid=grid, estate_name=estate, building_name=building, unit=unit, room=room)
+    def _unknown_tag(self, name: str) -> str:
+        near = self.vocabulary.suggest(name)
+        message = _("没有“%(t)s”这个标签：本行已导入，但不含该标签。") % {"t": name[:20]}
+        if near is not None:
+            message += _(
+                "最接近的是“%(n)s”；如果是同一个标签的另一种写法，可在“标签写法”中添加。"
+            ) % {"n": near.name}
+        return message
+
+    def _may_import(self, tag_type: TagType) -> bool:
+        perm = TAG_PERMS.get(tag_type.sensitivity)
+        if perm is None or self.system:
+            return True
+        if tag_type.sensitivity not in self._allowed_levels:
+            self._allowed_levels[tag_type.sensitivity] = has_perm(
+                self.actor, perm, self.community.code
+            )
+        return self._allowed_levels[tag_type.sensitivity]
 
     def _check_existing(self, rows: list[Row], problems: list[Problem]) -> None:
         """Upsert by ID number: people already in this community are updated; an ID number
@@ -424,42 +469,27 @@ class Validator:
                 row.data = None
         rows[:] = [r for r in rows if r.data is not None]
 
-    def _check_households(self, rows: list[Row], problems: list[Problem]) -> None:
-        numbers = sorted({r.household_number for r in rows if r.household_number})
-        for start in range(0, len(numbers), BATCH):
-            for household in Household.objects.filter(number__in=numbers[start : start + BATCH]):
-                self.households[household.number] = household
-        heads = dict(
-            Person.objects.filter(
-                household__in=[h.pk for h in self.households.values()],
-                relation_to_head=RelationToHead.HEAD,
-            ).values_list("household_id", "id")
-        )
-        for row in rows:
-            household = self.households.get(row.household_number)
-            if household is None:
-                continue
-            if not household.region_code.startswith(self.community.code):
-                problems.append(
-                    Problem(
-                        row.number,
-                        COLUMN_LABELS["household_number"],
-                        row.household_number,
-                        _("户号 %(h)s 属于其他社区。") % {"h": row.household_number},
-                    )
-                )
-                continue
-            head = heads.get(household.pk)
-            if (
-                row.data.relation_to_head == RelationToHead.HEAD
-                and head is not None
-                and (row.existing is None or row.existing.pk != head)
-            ):
-                problems.append(
-                    Problem(
-                        row.number,
-                        COLUMN_LABELS["relation_to_head"],
-                        "户主",
-                        _("户号 %(h)s 已有户主。") % {"h": row.household_number},
-                    )
-                )
+
+def _ethnicity(value: str) -> str:
+    """ "汉" → "汉族" (台账 often leave out 族); anything else unchanged."""
+    global ETHNICITY_NAMES
+    if ETHNICITY_NAMES is None:
+        from shequ.people.choices import ETHNICITIES
+
+        ETHNICITY_NAMES = {str(name) for _code, name in ETHNICITIES}
+    if value not in ETHNICITY_NAMES and value + "族" in ETHNICITY_NAMES:
+        return value + "族"
+    return value
+
+
+def _relation_message(word: str) -> str:
+    import difflib
+
+    from shequ.people.choices import RelationToHead
+
+    accepted = "、".join(str(label) for _code, label in RelationToHead.choices)
+    close = difflib.get_close_matches(word, list(RELATION_WORDS), n=1, cutoff=0.5)
+    message = _("与户主关系“%(w)s”无法识别，可填：%(a)s。") % {"w": word[:20], "a": accepted}
+    if close:
+        message += _("最接近的是“%(c)s”。") % {"c": close[0]}
+    return message

@@ -15,7 +15,7 @@ from shequ.people.services.common import (
     id_hashes,
     person_by_id_number,
 )
-from shequ.people.services.imports import MAX_IMPORT_BYTES, import_job_create
+from shequ.people.services.imports import import_job_confirm, import_job_create
 from shequ.people.services.persons import (
     Residence,
     person_create,
@@ -31,11 +31,15 @@ from shequ.people.services.residence import (
     person_move_out,
     person_set_household,
 )
-from shequ.people.services.tags import person_tag_add, person_tag_end
+from shequ.people.services.tags import (
+    person_tag_add,
+    person_tag_end,
+    tag_synonym_add,
+    tag_synonym_remove,
+)
 
 __all__ = [
     "CHANGEABLE",
-    "MAX_IMPORT_BYTES",
     "PERSON_FIELDS",
     "REVEALABLE",
     "Residence",
@@ -45,6 +49,7 @@ __all__ = [
     "household_number_for",
     "id_conflict",
     "id_hashes",
+    "import_job_confirm",
     "import_job_create",
     "person_by_id_number",
     "person_create",
@@ -56,4 +61,6 @@ __all__ = [
     "person_tag_add",
     "person_tag_end",
     "person_update",
+    "tag_synonym_add",
+    "tag_synonym_remove",
 ]

@@ -1,5 +1,7 @@
-"""Special-population tags: add (with source and dates) and end (history kept)."""
+"""Special-population tags: add (with source and dates) and end (history kept); the spellings
+of each tag that the import recognises (synonyms)."""
 
+import re
 from datetime import date
 
 from django.db import IntegrityError, transaction
@@ -12,6 +14,7 @@ from shequ.people import permissions as P
 from shequ.people.models import (
     Person,
     PersonTag,
+    TagSynonym,
     TagType,
 )
 from shequ.people.services.common import (
@@ -19,6 +22,9 @@ from shequ.people.services.common import (
     _today,
     _user,
 )
+
+# Characters the import uses to separate tags ("低保、残疾") or to add a detail ("残疾（肢体）").
+SYNONYM_FORBIDDEN = re.compile(r"[,，、;；/()（）]")
 
 
 def _require_tag_level(actor, tag_type: TagType, region_code: str) -> None:
@@ -96,4 +102,77 @@ def person_tag_end(*, actor, tag: PersonTag, end_date: date | None = None, reque
             obj=person,
             request=request,
             details={"tag": tag.tag_type.code},
+        )
+
+
+def _vocabulary_scope() -> str:
+    from django.conf import settings
+
+    return settings.SHEQU_CITY_CODE
+
+
+def tag_synonym_add(*, actor, tag_type: TagType, text: str, request=None) -> TagSynonym:
+    """Teach the import another spelling of a tag ("低保户" → 低保). City-wide data: needs
+    `people.manage_tag_vocabulary` over the whole city. One spelling means one tag."""
+    from shequ.people.importing.tags import Vocabulary, normalize_tag
+
+    require_perm(actor, P.MANAGE_TAG_VOCABULARY, _vocabulary_scope())
+    spelling = normalize_tag(text)
+
+    def refuse(message: str, code: str = "invalid_synonym") -> InvalidInput:
+        return InvalidInput(message, code=code, details={"fields": {"text": message}})
+
+    if not spelling:
+        raise refuse(_("请填写标签的另一种写法。"))
+    if len(spelling) > 30:
+        raise refuse(_("写法最多 30 个字。"))
+    if SYNONYM_FORBIDDEN.search(spelling):
+        raise refuse(
+            _(
+                "写法中不能有顿号、逗号、分号、斜杠或括号：导入时这些符号用来分隔多个标签或写补充信息。"
+            )
+        )
+    known = Vocabulary().lookup(spelling)
+    if known is not None:
+        raise refuse(
+            _("“%(s)s”已经表示标签“%(t)s”。") % {"s": spelling, "t": known.name},
+            code="synonym_taken",
+        )
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                synonym = TagSynonym.objects.create(
+                    tag_type=tag_type, text=spelling, created_by=_user(actor)
+                )
+        except IntegrityError as exc:
+            raise ConflictError(
+                _("“%(s)s”已经是某个标签的写法。") % {"s": spelling}, code="synonym_taken"
+            ) from exc
+        audit_record(
+            actor=actor,
+            action="people.tag_synonym_add",
+            obj=synonym,
+            region_code=_vocabulary_scope(),
+            request=request,
+            details={"tag": tag_type.code, "text": spelling},
+        )
+    return synonym
+
+
+def tag_synonym_remove(*, actor, synonym: TagSynonym, request=None) -> None:
+    """Forget a spelling: later imports warn about it again (people's tags stay)."""
+    require_perm(actor, P.MANAGE_TAG_VOCABULARY, _vocabulary_scope())
+    with transaction.atomic():
+        deleted, _rows = TagSynonym.objects.filter(pk=synonym.pk).delete()
+        if deleted != 1:
+            raise ConflictError(_("该写法已被删除。"), code="stale")
+        audit_record(
+            actor=actor,
+            action="people.tag_synonym_remove",
+            object_type="people.tagsynonym",
+            object_id=str(synonym.pk),
+            object_repr=str(synonym),
+            region_code=_vocabulary_scope(),
+            request=request,
+            details={"tag": synonym.tag_type.code, "text": synonym.text},
         )
