@@ -6,7 +6,6 @@ An unmasked export needs `people.export_unmasked` for every exported person's re
 reason; it is audited and the file itself says who exported it, when and why.
 """
 
-import io
 
 from django.conf import settings
 from django.utils import timezone
