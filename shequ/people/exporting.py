@@ -6,7 +6,6 @@ An unmasked export needs `people.export_unmasked` for every exported person's re
 reason; it is audited and the file itself says who exported it, when and why.
 """
 
-
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -147,5 +146,3 @@ def _export_row(person) -> list:
         person.get_relation_to_head_display(),
         "、".join(str(t.tag_type.name) for t in person.visible_tags),
     ]
-
-
