@@ -146,3 +146,32 @@ def _export_row(person) -> list:
         person.get_relation_to_head_display(),
         "、".join(str(t.tag_type.name) for t in person.visible_tags),
     ]
+
+
+def import_report(job, *, actor, request=None) -> Export:
+    """The validation report of an import job as xlsx (its values were masked when the job
+    was checked); audited as `people.import_report`."""
+    return export_write(
+        actor=actor,
+        kind=IMPORT_REPORT,
+        sheets=[
+            Sheet(
+                title=_("校验报告"),
+                columns=REPORT_COLUMNS,
+                preamble=[
+                    [_("文件：%(f)s　共 %(n)d 处错误") % {"f": job.file_name, "n": job.error_count}]
+                ],
+                rows=(
+                    (problem["row"], problem["column"], problem["value"], problem["message"])
+                    for problem in job.report
+                ),
+            )
+        ],
+        filename=f"import-report-{job.pk}",
+        region_code=job.region_code,
+        object_type="people.importjob",
+        object_id=str(job.pk),
+        object_repr=job.file_name,
+        details={"errors": job.error_count},
+        request=request,
+    )
