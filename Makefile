@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 help:
 	@echo "make demo        set up and run Shequ with Danyang demo data on http://127.0.0.1:$(PORT)"
 	@echo "make test        set up and run the whole test suite"
-	@echo "make lint        ruff (check + format check) and djLint"
+	@echo "make lint        ruff (check + format check), djLint, writes only through services"
 	@echo "make reset-demo  delete the demo database, media and keys under var/"
 	@echo "make serve       production-like: migrate, collectstatic, gunicorn (several workers) + task worker on PORT"
 	@echo "make prod-check  manage.py check --deploy with production settings"
@@ -59,6 +59,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/djlint shequ --lint
+	$(PY) scripts/check-writes
 
 messages: install
 	$(PY) scripts/messages

@@ -184,3 +184,121 @@ def test_revoking_a_token_in_the_admin_is_audited(client_as, persona):
     event = AuditEvent.objects.get(action="accounts.token_revoke")
     assert event.details["token"] == token.prefix
     assert ApiToken.objects.filter(pk=token.pk).exists()  # kept for the record
+
+
+# Configuration records and users (issue 13.2: no admin write skips the audited services) ------
+
+
+def test_a_calendar_day_added_in_the_admin_is_audited_and_moves_the_calendar(client_as):
+    from shequ.cases.calendar import get_calendar
+    from shequ.cases.models import CalendarDay
+
+    admin = client_as("admin")
+    response = admin.post(
+        "/admin/cases/calendarday/add/",
+        {"date": "2031-05-06", "is_workday": "", "note": "地方调休"},
+    )
+    assert response.status_code == 302
+    day = CalendarDay.objects.get(date="2031-05-06")
+    event = AuditEvent.objects.get(action="config.created")
+    assert event.object_id == str(day.pk) and event.details["model"] == "cases.calendarday"
+    assert get_calendar().is_workday(day.date) is False
+
+
+def test_changing_a_property_company_names_the_fields_not_their_values(client_as):
+    from shequ.property.models import PropertyCompany
+
+    company = PropertyCompany.objects.create(name="云阳物业", service_phone="0511-86000000")
+    admin = client_as("admin")
+    response = admin.post(
+        f"/admin/property/propertycompany/{company.pk}/change/",
+        {"name": "云阳物业", "service_phone": "0511-86111111", "region_code": ""},
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="config.changed")
+    assert event.details["fields"] == ["service_phone"]
+    assert "86111111" not in str(event.details)
+
+
+def test_the_admins_bulk_delete_goes_through_the_service(client_as):
+    from shequ.cases.models import CalendarDay
+
+    days = [CalendarDay.objects.create(date=f"2031-10-0{d}", is_workday=False) for d in (1, 2)]
+    admin = client_as("admin")
+    admin.post(
+        "/admin/cases/calendarday/",
+        {"action": "delete_selected", "_selected_action": [d.pk for d in days], "post": "yes"},
+    )
+    assert not CalendarDay.objects.filter(pk__in=[d.pk for d in days]).exists()
+    assert actions().count("config.deleted") == 2
+
+
+def test_a_refused_config_change_writes_nothing(client_as):
+    from shequ.cases.models import CalendarDay
+
+    before = CalendarDay.objects.count()
+    admin = client_as("admin")
+    response = admin.post("/admin/cases/calendarday/add/", {"date": "not a date", "note": "x"})
+    assert response.status_code == 200  # the form with its field errors
+    assert "errorlist" in response.content.decode()
+    assert CalendarDay.objects.count() == before
+    assert "config.created" not in actions()
+
+
+def test_granting_staff_rights_in_the_admin_is_an_audited_security_change(client_as, persona):
+    target = persona("resident")
+    admin = client_as("admin")
+    page = admin.get(f"/admin/accounts/user/{target.pk}/change/")
+    assert page.status_code == 200
+    data = {
+        "username": target.username,
+        "full_name": target.full_name,
+        "email": "",
+        "is_active": "on",
+        "is_staff": "on",
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "08:00:00",
+        "assignments-TOTAL_FORMS": "0",
+        "assignments-INITIAL_FORMS": "0",
+        "assignments-MIN_NUM_FORMS": "0",
+        "assignments-MAX_NUM_FORMS": "1000",
+    }
+    inline_prefix = [
+        line for line in page.content.decode().split('name="') if "-TOTAL_FORMS" in line[:40]
+    ]
+    if inline_prefix:  # the inline's real prefix, whatever the related name
+        prefix = inline_prefix[0].split("-TOTAL_FORMS")[0]
+        initial = Assignment.objects.filter(user=target).count()
+        for key in list(data):
+            if key.startswith("assignments-"):
+                data[key.replace("assignments", prefix)] = data.pop(key)
+        data[f"{prefix}-TOTAL_FORMS"] = str(initial)
+        data[f"{prefix}-INITIAL_FORMS"] = str(initial)
+        for i, row in enumerate(Assignment.objects.filter(user=target).order_by("pk")):
+            data[f"{prefix}-{i}-id"] = str(row.pk)
+            data[f"{prefix}-{i}-user"] = str(target.pk)
+            data[f"{prefix}-{i}-role"] = row.role
+            data[f"{prefix}-{i}-region"] = str(row.region_id or "")
+            data[f"{prefix}-{i}-property_company"] = str(row.property_company_id or "")
+            if row.is_active:
+                data[f"{prefix}-{i}-is_active"] = "on"
+    response = admin.post(f"/admin/accounts/user/{target.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    target.refresh_from_db()
+    assert target.is_staff
+    event = AuditEvent.objects.get(action="accounts.user_changed")
+    assert event.object_id == str(target.pk)
+    assert "is_staff" in event.details["security"]
+
+
+def test_users_are_deactivated_not_deleted_and_tokens_are_read_only(client_as, persona):
+    target = persona("resident")
+    token, _plaintext = api_token_issue(user=target, name="phone")
+    admin = client_as("admin")
+    assert admin.get(f"/admin/accounts/user/{target.pk}/delete/").status_code == 403
+    response = admin.post(f"/admin/accounts/apitoken/{token.pk}/change/", {"name": "changed"})
+    assert response.status_code == 403
+    token.refresh_from_db()
+    assert token.name == "phone"

@@ -9,6 +9,7 @@ from shequ.accounts.services import (
     assignment_grant,
     assignment_problem,
     assignment_revoke,
+    user_admin_save,
 )
 
 
@@ -60,6 +61,17 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description=_("手机号码"))
     def masked_mobile(self, obj):
         return obj.masked_mobile
+
+    def save_model(self, request, obj, form, change):
+        user_admin_save(
+            user=obj,
+            actor=request.user,
+            changed_fields=form.changed_data if change else (),
+            request=request,
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead (is_active): cases, ledgers and audit rows name users
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Assignment:
@@ -123,6 +135,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # tokens are issued by POST /api/v1/auth/token
+
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only; the revoke action goes through the audited service
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead (audited)

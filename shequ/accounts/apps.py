@@ -31,5 +31,7 @@ class AccountsConfig(AppConfig):
                 "accounts.totp_reset": _("重置两步验证"),
                 "accounts.assignment_revoke": _("撤销岗位"),
                 "accounts.token_revoke": _("撤销 API 令牌"),
+                "accounts.user_created": _("新建用户"),
+                "accounts.user_changed": _("修改用户"),
             }
         )

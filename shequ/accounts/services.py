@@ -212,3 +212,24 @@ def api_token_authenticate(plaintext: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# Fields whose change is a security event in itself: the audit row says so.
+SECURITY_FIELDS = frozenset({"is_active", "is_staff", "is_superuser", "groups", "password"})
+
+
+@transaction.atomic
+def user_admin_save(*, user: User, actor, changed_fields=(), request=None) -> User:
+    """Save a user as edited by an operator in the admin (the form has already validated and
+    hashed any password), with an audit row naming the changed fields (never their values)."""
+    created = user._state.adding
+    user.save()
+    fields = sorted(changed_fields)
+    audit_record(
+        actor=actor,
+        action="accounts.user_created" if created else "accounts.user_changed",
+        obj=user,
+        request=request,
+        details={"fields": fields, "security": sorted(SECURITY_FIELDS.intersection(fields))},
+    )
+    return user

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from shequ.cases.models import CalendarDay, Case, CaseEvent, Category, CategoryAttribute
-from shequ.core.admin import ScopedAdminMixin
+from shequ.core.admin import ScopedAdminMixin, ServiceAdminMixin
 
 
 class AttributeInline(admin.TabularInline):
@@ -15,7 +15,7 @@ class AttributeInline(admin.TabularInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = (
         "code",
         "name",
@@ -69,7 +69,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
+class CalendarDayAdmin(ServiceAdminMixin, admin.ModelAdmin):
     """The editable working calendar: enter next year's holidays and make-up days (调休) when
     the State Council publishes them, or local changes. Overrides the chinese-calendar package."""
 

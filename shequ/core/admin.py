@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
+from shequ.core.configuration import config_record_delete, config_record_save
 from shequ.core.models import AuditEvent
 from shequ.core.scoping import has_perm, scoped
 
@@ -41,6 +42,27 @@ class ScopedAdminMixin:
         if not request.user.is_superuser and not has_perm(request.user, self._perm(action), code):
             raise PermissionDenied
         super().save_model(request, obj, form, change)
+
+
+class ServiceAdminMixin:
+    """Save and delete through the audited configuration services (shequ/core/configuration.py)
+    instead of the admin's own ORM writes; put it after ScopedAdminMixin so the scope check runs
+    first. The bulk "delete selected" action goes through the same service, row by row."""
+
+    def save_model(self, request, obj, form, change):
+        config_record_save(
+            obj=obj,
+            actor=request.user,
+            changed_fields=form.changed_data if change else (),
+            request=request,
+        )
+
+    def delete_model(self, request, obj):
+        config_record_delete(obj=obj, actor=request.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            config_record_delete(obj=obj, actor=request.user, request=request)
 
 
 @admin.register(AuditEvent)

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.admin import ScopedAdminMixin
+from shequ.core.admin import ScopedAdminMixin, ServiceAdminMixin
 from shequ.geo import services
 from shequ.geo.models import Building, Estate, FunctionalZone, House, Region
 
@@ -41,7 +41,7 @@ class RegionForm(forms.ModelForm):
 
 
 @admin.register(Region)
-class RegionAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class RegionAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     scope_field = "code"
     form = RegionForm
     list_display = ("code", "name", "level", "kind", "urban_rural_class", "is_synthetic")
@@ -57,13 +57,13 @@ class RegionAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(FunctionalZone)
-class FunctionalZoneAdmin(admin.ModelAdmin):
+class FunctionalZoneAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name",)
     filter_horizontal = ("townships",)
 
 
 @admin.register(Estate)
-class EstateAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class EstateAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "kind", "region_code", "property_company")
     list_filter = ("kind", "property_company")
     search_fields = ("name", "region_code")
@@ -100,7 +100,7 @@ class BuildingForm(forms.ModelForm):
 
 
 @admin.register(Building)
-class BuildingAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class BuildingAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = BuildingForm
     list_display = ("code", "address", "floors", "units", "region_code")
     search_fields = ("code", "address", "name")
@@ -113,7 +113,7 @@ class BuildingAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(House)
-class HouseAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class HouseAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("code", "building", "unit", "floor", "room")
     search_fields = ("code", "building__address")
     autocomplete_fields = ("building",)

@@ -5,22 +5,22 @@ Ledger rows are read-only here: points move only through the services (pages, AP
 
 from django.contrib import admin
 
-from shequ.core.admin import ScopedAdminMixin
+from shequ.core.admin import ScopedAdminMixin, ServiceAdminMixin
 from shequ.points.models import Account, Merchant, PointsRule, Store, Transfer
 
 
 @admin.register(PointsRule)
-class PointsRuleAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class PointsRuleAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("region_code", "daily_cap", "per_task_cap", "adjustment_cap", "expiry_enabled")
 
 
 @admin.register(Store)
-class StoreAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class StoreAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "region_code", "opening_hours", "is_active")
 
 
 @admin.register(Merchant)
-class MerchantAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class MerchantAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "category", "region_code", "yuan_per_point", "is_active")
     filter_horizontal = ("operators",)
     search_fields = ("name",)

@@ -1,0 +1,55 @@
+"""Configuration records (categories and their time limits, the working calendar, regions and
+estates, points rules, stores, merchants, property companies): the one audited way to save or
+delete them when no domain service owns the change.
+
+Used by the admin (`shequ.core.admin.ServiceAdminMixin`); a domain app that grows a real rule
+for one of these records (a recomputation, a notification) gives it its own service and its
+admin calls that instead. Each write is one transaction with its audit row
+(`config.created` / `config.changed` / `config.deleted`), naming the model and the changed
+fields — never their values, which may be personal.
+"""
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from shequ.core.audit import audit_record, register_action_labels
+
+register_action_labels(
+    {
+        "config.created": _("新增配置"),
+        "config.changed": _("修改配置"),
+        "config.deleted": _("删除配置"),
+    }
+)
+
+
+def _audit(*, action: str, obj, actor, request, fields=()) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=obj,
+        request=request,
+        details={"model": obj._meta.label_lower, "fields": sorted(fields)},
+    )
+
+
+@transaction.atomic
+def config_record_save(*, obj, actor, changed_fields=(), request=None):
+    """Create or change a configuration record, audited in the same transaction."""
+    created = obj._state.adding
+    obj.save()
+    _audit(
+        action="config.created" if created else "config.changed",
+        obj=obj,
+        actor=actor,
+        request=request,
+        fields=changed_fields,
+    )
+    return obj
+
+
+@transaction.atomic
+def config_record_delete(*, obj, actor, request=None) -> None:
+    """Delete a configuration record; the audit row keeps what it was (its label and id)."""
+    _audit(action="config.deleted", obj=obj, actor=actor, request=request)
+    obj.delete()
