@@ -7,7 +7,6 @@ grouping, indicator or category; 404 for a region outside the caller's scope.
 
 import datetime as dt
 
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
@@ -26,7 +25,7 @@ from shequ.analytics.filters import (
 )
 from shequ.analytics.selectors import cockpit_indicators, region_warnings
 from shequ.core.errors import InvalidInput
-from shequ.core.scoping import has_perm
+from shequ.core.scoping import require_page_perm
 
 API_PREFIX = "/analytics/"
 router = Router(tags=["analytics"])
@@ -92,11 +91,6 @@ class AcknowledgeIn(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
-def _require(request) -> None:
-    if not has_perm(request.user, PERM):
-        raise Http404
-
-
 def _names(group_by: str | None, keys: list[str]) -> dict[str, str]:
     from shequ.cases.models import Category
     from shequ.geo.models import Region
@@ -122,7 +116,7 @@ def indicators(
 ):
     """The indicators of governance rules §3 for a region and period; the same numbers as the
     cockpit page. Without `from`/`to` the current month to date."""
-    _require(request)
+    require_page_perm(request.user, PERM)
     today = timezone.localdate()
     if date_from or date_to:
         if not (date_from and date_to):
@@ -190,7 +184,7 @@ def warning_list(
     region: str | None = Query(None, description="区划代码前缀"),
     open_only: bool = Query(False, alias="open", description="仅未确认的"),
 ):
-    _require(request)
+    require_page_perm(request.user, PERM)
     region = check_region(request.user, region) if region else home_region(request.user)
     qs = region_warnings(request.user, region).select_related("category")
     if open_only:
@@ -203,7 +197,7 @@ def warning_list(
 )
 def warning_acknowledge(request, warning_id: int, payload: AcknowledgeIn | None = None):
     """→ 200 with the warning; 404 outside the caller's scope; 409 when already acknowledged."""
-    _require(request)
+    require_page_perm(request.user, PERM)
     warning = services.warning_acknowledge(
         actor=request.user,
         warning_id=warning_id,

@@ -3,7 +3,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +20,7 @@ from shequ.cases.access import visible_cases
 from shequ.cases.models import Case, Category
 from shequ.core.errors import InvalidInput, ServiceError
 from shequ.core.exports import export_response
-from shequ.core.scoping import get_scoped_or_404, has_perm
+from shequ.core.scoping import get_scoped_or_404, require_page_perm
 from shequ.geo.models import Region
 
 PERIOD_CHOICES = (
@@ -31,11 +30,6 @@ PERIOD_CHOICES = (
     ("year", gettext_lazy("本年")),
     ("custom", gettext_lazy("自定义")),
 )
-
-
-def _require(user) -> None:
-    if not has_perm(user, PERM):
-        raise Http404
 
 
 def _bad_request(request, exc: InvalidInput):
@@ -94,7 +88,7 @@ def _chart_data(cockpit: Cockpit) -> dict:
 @login_required
 def cockpit(request):
     """The leaders' cockpit (驾驶舱) for the region, period and category group in the URL."""
-    _require(request.user)
+    require_page_perm(request.user, PERM)
     try:
         f = parse_filters(request.user, request.GET)
     except InvalidInput as exc:
@@ -140,7 +134,7 @@ def cockpit(request):
 @login_required
 def cockpit_export(request):
     """The current view's tables as xlsx, with a sheet of formula notes (audited)."""
-    _require(request.user)
+    require_page_perm(request.user, PERM)
     try:
         f = parse_filters(request.user, request.GET)
     except InvalidInput as exc:
@@ -152,13 +146,13 @@ def cockpit_export(request):
 @login_required
 def definitions(request):
     """指标说明: each indicator's formula and source."""
-    _require(request.user)
+    require_page_perm(request.user, PERM)
     return render(request, "analytics/definitions.html", {"definitions": DEFINITIONS})
 
 
 @login_required
 def warning_detail(request, pk: int):
-    _require(request.user)
+    require_page_perm(request.user, PERM)
     warning = get_scoped_or_404(
         EarlyWarning.objects.select_related("category", "acknowledged_by"),
         request.user,
@@ -187,7 +181,7 @@ def warning_detail(request, pk: int):
 @login_required
 @require_POST
 def warning_acknowledge(request, pk: int):
-    _require(request.user)
+    require_page_perm(request.user, PERM)
     try:
         services.warning_acknowledge(
             actor=request.user,

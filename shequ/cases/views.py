@@ -32,14 +32,9 @@ from shequ.core import ratelimit
 from shequ.core.audit import audit_record
 from shequ.core.errors import ServiceError
 from shequ.core.roles import Role
-from shequ.core.scoping import has_perm, user_roles
+from shequ.core.scoping import has_perm, require_page_perm, user_roles
 
 PAGE_SIZE = 50
-
-
-def _require(user, perm: str) -> None:
-    if not has_perm(user, perm):
-        raise Http404
 
 
 def _map_config(user, focus=None, **extra) -> dict:
@@ -54,7 +49,7 @@ def _map_config(user, focus=None, **extra) -> dict:
 
 @login_required
 def report(request):
-    _require(request.user, "cases.report")
+    require_page_perm(request.user, "cases.report")
     channel = Channel.PATROL if Role.GRID_WORKER in user_roles(request.user) else Channel.RESIDENT
     if channel == Channel.RESIDENT and Role.RESIDENT not in user_roles(request.user):
         channel = Channel.API if not has_perm(request.user, "cases.handle") else Channel.PATROL
@@ -135,14 +130,14 @@ def my_cases(request):
 
 @login_required
 def inbox(request):
-    _require(request.user, "cases.handle")
+    require_page_perm(request.user, "cases.handle")
     cases = list(selectors.inbox(request.user)[:PAGE_SIZE])
     return render(request, "cases/inbox.html", {"cases": cases, "now": timezone.now()})
 
 
 @login_required
 def board(request):
-    _require(request.user, "cases.dispatch")
+    require_page_perm(request.user, "cases.dispatch")
     tab = request.GET.get("tab", "reported")
     if tab not in selectors.BOARD_TABS:
         tab = "reported"
@@ -171,14 +166,14 @@ def board(request):
 
 @login_required
 def verify_queue(request):
-    _require(request.user, "cases.verify")
+    require_page_perm(request.user, "cases.verify")
     cases = list(selectors.verification_queue(request.user)[:PAGE_SIZE])
     return render(request, "cases/verify.html", {"cases": cases, "now": timezone.now()})
 
 
 @login_required
 def case_list(request):
-    _require(request.user, "cases.view")
+    require_page_perm(request.user, "cases.view")
     status = request.GET.get("status") or None
     region = request.GET.get("region") or None  # the cockpit's drill-down ends here
     if region and not (region.isdigit() and len(region) in (6, 9, 12, 15)):
@@ -203,7 +198,7 @@ def case_list(request):
 
 @login_required
 def hotline(request):
-    _require(request.user, "cases.hotline")
+    require_page_perm(request.user, "cases.hotline")
     errors: list[str] = []
     field_errors: dict[str, str] = {}
     if request.method == "POST":

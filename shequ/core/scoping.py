@@ -115,6 +115,14 @@ def require_perm(user, perm: str, region_code: str | None = None, **kwargs) -> N
         raise PermissionDeniedError(_("您没有执行此操作的权限。"), code="forbidden")
 
 
+def require_page_perm(user, perm: str) -> None:
+    """Pages and API operations of a permission the user holds nowhere do not exist for them:
+    404, so a page's existence is not leaked. The one check before a scoped list or form;
+    objects are then looked up with `get_scoped_or_404`."""
+    if not has_perm(user, perm):
+        raise Http404
+
+
 def prefix_q(field: str, prefix: str) -> Q:
     """`field` starts with `prefix`, written so that the database can use an index.
 

@@ -1,19 +1,19 @@
 """Grid-management pages: the map and the region browser (township → community → grid)."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import render
 
 from shequ.core.regions import Level
-from shequ.core.scoping import EVERYTHING, get_scoped_or_404, has_perm, scope_codes
+from shequ.core.scoping import (
+    EVERYTHING,
+    get_scoped_or_404,
+    has_perm,
+    require_page_perm,
+    scope_codes,
+)
 from shequ.geo.mapdata import map_config
 from shequ.geo.models import Region
 from shequ.geo.selectors import grid_summary, region_children_with_counts
-
-
-def _require_browse(request) -> None:
-    if not has_perm(request.user, "geo.browse"):
-        raise Http404
 
 
 def _home_region(user) -> Region:
@@ -32,7 +32,7 @@ def _home_region(user) -> Region:
 
 @login_required
 def map_page(request):
-    _require_browse(request)
+    require_page_perm(request.user, "geo.browse")
     region = _home_region(request.user)
     return render(
         request,
@@ -46,7 +46,7 @@ def map_page(request):
 
 @login_required
 def region_browser(request, code: str | None = None):
-    _require_browse(request)
+    require_page_perm(request.user, "geo.browse")
     if code is None:
         region = _home_region(request.user)
     else:

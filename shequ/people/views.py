@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from shequ.core.errors import InvalidInput, PermissionDeniedError, ServiceError
 from shequ.core.exports import export_response, template_response
 from shequ.core.regions import Level
-from shequ.core.scoping import get_scoped_or_404, has_perm, scoped
+from shequ.core.scoping import get_scoped_or_404, has_perm, require_page_perm, scoped
 from shequ.geo.models import Building, House, Region
 from shequ.people import exporting, importing, services
 from shequ.people import permissions as P
@@ -37,12 +37,6 @@ from shequ.people.forms import (
 )
 from shequ.people.importing import template
 from shequ.people.models import Household, ImportJob, Person, PersonTag, TagSynonym, TagType
-
-
-def _require(user, perm: str) -> None:
-    """Pages of a permission the user holds nowhere do not exist for them."""
-    if not has_perm(user, perm):
-        raise Http404
 
 
 def _htmx(request) -> bool:
@@ -98,7 +92,7 @@ def people_list(request):
 @login_required
 def people_export(request):
     """GET: masked export of the filtered list. POST: unmasked, with a reason (audited)."""
-    _require(request.user, P.EXPORT)
+    require_page_perm(request.user, P.EXPORT)
     source = request.POST if request.method == "POST" else request.GET
     filters = S.PeopleFilter.from_params(source)
     form = ExportForm(request.POST or None)
@@ -145,7 +139,7 @@ def person_detail(request, pk: int):
 
 @login_required
 def my_record(request):
-    _require(request.user, P.VIEW_SELF)
+    require_page_perm(request.user, P.VIEW_SELF)
     person = S.own_person(request.user)
     if person is None:
         return render(request, "people/detail.html", {"person": None, "is_self": True})
@@ -177,7 +171,7 @@ def person_reveal(request, pk: int):
 
 @login_required
 def person_create(request):
-    _require(request.user, P.ADD)
+    require_page_perm(request.user, P.ADD)
     buildings = _buildings(request.user, P.ADD)
     building_id = request.POST.get("building") or request.GET.get("building") or ""
     houses = (
@@ -348,7 +342,7 @@ def person_move(request, pk: int):
 def house_options(request):
     """<option>s of the houses of one building (htmx, for the house select)."""
     perm = P.MOVE if has_perm(request.user, P.MOVE) else P.ADD
-    _require(request.user, perm)
+    require_page_perm(request.user, perm)
     building = request.GET.get("building", "")
     houses = (
         S.houses_for_user(request.user, perm, building=int(building))
@@ -465,14 +459,14 @@ def person_household(request, pk: int):
 
 @login_required
 def building_rooms(request, pk: int):
-    _require(request.user, P.VIEW)
+    require_page_perm(request.user, P.VIEW)
     building = S.building_for_user(request.user, pk)
     return render(request, "people/building.html", S.building_rooms(request.user, building))
 
 
 @login_required
 def household_detail(request, pk: int):
-    _require(request.user, P.VIEW)
+    require_page_perm(request.user, P.VIEW)
     household = S.household_for_user(request.user, pk)
     members = S.household_members(household)
     S.attach_visible_tags(request.user, members)
@@ -491,7 +485,7 @@ def _import_choices(user):
 
 @login_required
 def import_page(request):
-    _require(request.user, P.IMPORT)
+    require_page_perm(request.user, P.IMPORT)
     communities, grids = _import_choices(request.user)
     form = ImportForm(
         request.POST or None, request.FILES or None, communities=communities, grids=grids
@@ -545,7 +539,7 @@ def _summary_rows(job: ImportJob) -> list[dict]:
 
 @login_required
 def import_job(request, pk: int):
-    _require(request.user, P.IMPORT)
+    require_page_perm(request.user, P.IMPORT)
     job = _job_for(request.user, pk)
     context = {
         "job": job,
@@ -563,7 +557,7 @@ def import_job(request, pk: int):
 @require_POST
 def import_job_confirm(request, pk: int):
     """Import the file of a successful preview."""
-    _require(request.user, P.IMPORT)
+    require_page_perm(request.user, P.IMPORT)
     preview = _job_for(request.user, pk)
     try:
         job = services.import_job_confirm(actor=request.user, preview=preview, request=request)
@@ -577,14 +571,14 @@ def import_job_confirm(request, pk: int):
 
 @login_required
 def import_job_report(request, pk: int):
-    _require(request.user, P.IMPORT)
+    require_page_perm(request.user, P.IMPORT)
     job = _job_for(request.user, pk)
     return export_response(exporting.import_report(job, actor=request.user, request=request))
 
 
 @login_required
 def import_template(request):
-    _require(request.user, P.IMPORT)
+    require_page_perm(request.user, P.IMPORT)
     return template_response(template.import_template(), filename="shequ-people-template.xlsx")
 
 
@@ -594,7 +588,7 @@ def import_template(request):
 @login_required
 def tag_vocabulary(request):
     """The spellings of each tag that the import recognises (city-wide data)."""
-    _require(request.user, P.MANAGE_TAG_VOCABULARY)
+    require_page_perm(request.user, P.MANAGE_TAG_VOCABULARY)
     tag_types = list(TagType.objects.prefetch_related("synonyms").order_by("order", "code"))
     form = TagSynonymForm(request.POST or None, tag_types=tag_types)
     status = 200
@@ -629,7 +623,7 @@ def tag_vocabulary(request):
 @login_required
 @require_POST
 def tag_synonym_remove(request, pk: int):
-    _require(request.user, P.MANAGE_TAG_VOCABULARY)
+    require_page_perm(request.user, P.MANAGE_TAG_VOCABULARY)
     synonym = TagSynonym.objects.select_related("tag_type").filter(pk=pk).first()
     if synonym is None:
         raise Http404

@@ -2,28 +2,22 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.tasks import TaskResultStatus
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shequ.core.errors import ServiceError
-from shequ.core.scoping import has_perm
+from shequ.core.scoping import has_perm, require_page_perm
 from shequ.queue import selectors, services
 from shequ.queue.models import PeriodicRun
 
 STATUSES = list(TaskResultStatus)
 
 
-def _require(request, perm: str) -> None:
-    if not (request.user.is_superuser or has_perm(request.user, perm)):
-        raise Http404
-
-
 @login_required
 def queue_status(request):
-    _require(request, "queue.view_queuedtask")
+    require_page_perm(request.user, "queue.view_queuedtask")
     counts = selectors.queue_counts()
     queues = sorted({queue for queue, _status in counts})
     table = [
@@ -49,7 +43,7 @@ def queue_status(request):
 @login_required
 @require_POST
 def queue_retry(request, result_id: str):
-    _require(request, "queue.change_queuedtask")
+    require_page_perm(request.user, "queue.change_queuedtask")
     try:
         services.queued_task_retry(result_id=result_id, actor=request.user, request=request)
     except ServiceError as error:
