@@ -144,8 +144,8 @@ def task_check(request, person, pk):
 @login_required
 def claim_confirm(request, pk):
     """The beneficiary (or staff) confirms one claim."""
-    claim = Claim.objects.select_related("task", "person").filter(pk=pk).first()
-    if claim is None or selectors.visible_task(request.user, claim.task_id) is None:
+    claim = selectors.confirmable_claim(request.user, pk)
+    if claim is None:
         raise Http404
     run(
         request,
@@ -236,7 +236,7 @@ def store(request, person):
 @require_POST
 @resident_page
 def redeem(request, person, pk):
-    item = StoreItem.objects.select_related("store").filter(pk=pk).first()
+    item = selectors.visible_store_item(request.user, pk)
     if item is None:
         raise Http404
     order = run(
