@@ -198,3 +198,27 @@ def test_photos_of_a_followed_case_stay_private(client_as, api_client_as, person
         api_client_as("resident").get(f"/api/v1/cases/{case.pk}/photos/{photo.pk}").status_code
         == 404
     )
+
+
+def test_duplicate_suggestions_offer_only_followable_cases(api_client_as, client_as, world):
+    """A sensitive case of another grid is not suggested (its distance would place it); a
+    public one of the community is."""
+
+    user, _person = make_resident_user("dup_reporter", world["grid_b"], name="冯乙")
+    lat, lng = point_in(world["grid_b"])
+    sensitive = report(user, "0902", lat=lat, lng=lng)
+    public = report(user, "0101", lat=lat, lng=lng)
+    url = "/api/v1/cases/duplicates?category={}&lat={}&lng={}"
+    found = api_client_as("resident").get(url.format("0902", lat, lng)).json()
+    assert found == []
+    found = api_client_as("resident").get(url.format("0101", lat, lng)).json()
+    assert [d["case_id"] for d in found] == [public.pk]
+    assert [
+        d["case_id"] for d in api_client_as("grid2").get(url.format("0902", lat, lng)).json()
+    ] == [sensitive.pk]
+    body = (
+        client_as("resident")
+        .get(reverse("cases-report-duplicates"), {"category": "0902", "lat": lat, "lng": lng})
+        .content.decode()
+    )
+    assert reverse("case-follow", args=[sensitive.pk]) not in body

@@ -36,7 +36,7 @@ from shequ.accounts.second_factor import CHECKED
 from shequ.accounts.services import api_token_issue
 from shequ.core.roles import Role
 from shequ.geo.models import Building, Region
-from tests.cases_support import categories, report  # noqa: F401
+from tests.cases_support import categories, report, upload  # noqa: F401
 from tests.people_factories import make_person, tag
 from tests.points_factories import fund_pool, give_points, make_resident_user
 
@@ -294,6 +294,7 @@ class GridA:
                 price=30,
                 monthly_limit=2,
                 initial_stock=10,
+                photo=upload("rice.jpg"),
             ),
         )
 

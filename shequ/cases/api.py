@@ -560,7 +560,7 @@ def duplicate_list(request, category: str, lat: float, lng: float):
     found = resolve_category(category)
     if found is None:
         raise _body_error("category", _("未知的问题类别：%(code)s。") % {"code": category})
-    return selectors.duplicate_candidates(category=found, lat=lat, lng=lng)
+    return selectors.duplicate_candidates(category=found, lat=lat, lng=lng, user=request.user)
 
 
 @router.get("cases/{int:case_id}", response=CaseDetail, summary="案件详情（含流转记录）")

@@ -272,15 +272,18 @@ def _distance_m(lat1, lng1, lat2, lng2) -> float:
 
 
 def duplicate_candidates(
-    *, category: Category, lat: float, lng: float, now=None, limit: int = 5
+    *, category: Category, lat: float, lng: float, now=None, limit: int = 5, user=None
 ) -> list[Duplicate]:
     """Open cases of the same category within the category's radius (50 m) and days (7),
-    nearest first. Returns no personal data: residents see these before filing."""
+    nearest first. Returns no personal data: residents see these before filing. With `user`,
+    only the cases they may follow (a sensitive case of another grid is not even hinted at:
+    its distance would place it)."""
     now = now or timezone.now()
     radius = category.duplicate_radius_m
     box_lat = radius / 111_000 * 1.2
     box_lng = box_lat / max(math.cos(math.radians(lat)), 0.1)
-    rows = Case.objects.filter(
+    base = Case.objects.all() if user is None else access.followable_cases(user)
+    rows = base.filter(
         category=category,
         status__in=list(OPEN_STATUSES),
         reported_at__gte=now - dt.timedelta(days=category.duplicate_days),

@@ -120,7 +120,9 @@ def report_duplicates(request):
     except ValueError:
         category = None
     if category is not None:
-        found = selectors.duplicate_candidates(category=category, lat=lat, lng=lng)
+        found = selectors.duplicate_candidates(
+            category=category, lat=lat, lng=lng, user=request.user
+        )
     return render(request, "cases/_duplicates.html", {"duplicates": found, "category": category})
 
 
