@@ -1,19 +1,36 @@
 """Per-case access rules on top of the scoping helper.
 
 Visibility: staff see cases whose grid lies in their scope, property staff the cases routed to
-their company, residents the cases they reported (followers get a limited view). Handling: only
+their company, residents the cases they reported (followers get a limited view).
+Following (我也遇到): staff follow only what they see; a resident follows the public cases of their
+community and any case of their own grid. A follower's view is the public one (Open311's fields;
+sensitive groups without location), so following never shows more than anyone may see. Handling: only
 people of the handling unit accept; only the acceptor handles, returns or asks for more time.
 Verification: anyone with `cases.verify` in scope — except the case's handler.
 """
 
+from functools import reduce
+from operator import or_
+
+from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils.translation import gettext as _
 
-from shequ.cases.models import Case, CaseFollow
+from shequ.cases.models import Case, CaseFollow, Category
 from shequ.cases.workflow import HandlerType
 from shequ.core.errors import PermissionDeniedError
 from shequ.core.roles import Role, role_grants
-from shequ.core.scoping import get_scoped_or_404, has_perm, scoped, user_assignments
+from shequ.core.scoping import (
+    EVERYTHING,
+    get_scoped_or_404,
+    has_perm,
+    prefix_q,
+    resident_codes,
+    scope_q,
+    scoped,
+    user_assignments,
+)
 
 HANDLER_ROLE = {
     HandlerType.GRID: Role.GRID_WORKER,
@@ -46,6 +63,65 @@ def get_case_or_404(user, pk, qs: QuerySet | None = None) -> Case:
         company_field="handler_company",
         owner_field="reporter",
         pk=pk,
+    )
+
+
+def sensitive_groups() -> set[str]:
+    """大类 whose cases concern named households (disputes, livelihood needs): the public sees
+    their status only, never their place (the same setting as Open311's private groups)."""
+    return set(getattr(settings, "SHEQU_OPEN311_PRIVATE_GROUPS", ("07", "09")))
+
+
+def is_sensitive(category: Category) -> bool:
+    group = category.parent.code if category.parent_id else category.code
+    return group in sensitive_groups()
+
+
+def followable_cases(user, qs: QuerySet | None = None) -> QuerySet:
+    """The cases `user` may follow (我也遇到), before the status rules of the service.
+
+    Staff: the cases they see (their scope, their company's cases). Residents: their own grid's
+    cases, and the cases of their community that the public may find with their place (not a
+    sensitive group). Nothing else — an id from elsewhere is a 404, as for any lookup."""
+    qs = Case.objects.all() if qs is None else qs
+    staff = scope_q(user, "cases.view", company_field="handler_company", owner_field="reporter")
+    if staff is EVERYTHING:
+        return qs
+    parts = [staff] if staff is not None else []
+    grids = resident_codes(user, "cases.view")
+    if grids:
+        sensitive = Category.objects.filter(
+            Q(code__in=sensitive_groups()) | Q(parent__code__in=sensitive_groups())
+        ).values("id")
+        for grid in grids:
+            parts.append(prefix_q("region_code", grid))
+            parts.append(prefix_q("region_code", grid[:12]) & ~Q(category_id__in=sensitive))
+    if not parts:
+        return qs.none()
+    return qs.filter(reduce(or_, parts))
+
+
+def get_followable_or_404(user, pk, qs: QuerySet | None = None) -> Case:
+    try:
+        return followable_cases(user, qs).get(pk=pk)
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def merge_targets(user, qs: QuerySet | None = None) -> QuerySet:
+    """Cases `user` may merge another case into: those in their dispatch scope."""
+    qs = Case.objects.all() if qs is None else qs
+    return scoped(qs, user, "cases.dispatch")
+
+
+def find_merge_target(user, value) -> Case | None:
+    """The merge target named by its code (or id, for the API) within `merge_targets`."""
+    value = str(value or "").strip()
+    if not value:
+        return None
+    qs = merge_targets(user, Case.objects.select_related("category"))
+    return qs.filter(code=value).first() or (
+        qs.filter(pk=int(value)).first() if value.isdigit() and len(value) < 19 else None
     )
 
 

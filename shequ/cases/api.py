@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any, Literal
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -332,18 +332,21 @@ def _photo(photo: CasePhoto) -> dict:
 
 
 def detail(view: selectors.CaseView) -> dict:
-    case, limited = view.case, view.limited
+    """One case as `view` allows. A follower (`limited`) gets the public fields only: no grid,
+    and for a sensitive group no coordinates or handling unit either (as Open311)."""
+    case, limited, hide = view.case, view.limited, view.hide_place
     now = timezone.now()
     result = _item(case, now)
     result.update(
         limited=limited,
         description=None if limited else case.description,
         attributes={} if limited else case.attributes,
-        lat=case.lat,
-        lng=case.lng,
+        grid_code="" if limited else case.region_code,
+        lat=None if hide else case.lat,
+        lng=None if hide else case.lng,
         address="" if limited else case.address,
-        handler_unit_code=case.handler_unit_code,
-        handler_company=case.handler_company.name if case.handler_company_id else None,
+        handler_unit_code="" if hide else case.handler_unit_code,
+        handler_company=case.handler_company.name if case.handler_company_id and not hide else None,
         handler_name=None if limited or not case.handler_id else case.handler.display_name,
         registered_at=case.registered_at,
         dispatched_at=case.dispatched_at,
@@ -557,7 +560,7 @@ def duplicate_list(request, category: str, lat: float, lng: float):
     found = resolve_category(category)
     if found is None:
         raise _body_error("category", _("未知的问题类别：%(code)s。") % {"code": category})
-    return selectors.duplicate_candidates(category=found, lat=lat, lng=lng)
+    return selectors.duplicate_candidates(category=found, lat=lat, lng=lng, user=request.user)
 
 
 @router.get("cases/{int:case_id}", response=CaseDetail, summary="案件详情（含流转记录）")
@@ -568,10 +571,7 @@ def case_get(request, case_id: int):
 def _resolve_into(request, value) -> Case:
     if not value:
         raise _body_error("into", _("请指定合并目标案件。"))
-    qs = access.visible_cases(request.user, Case.objects.select_related("category"))
-    target = qs.filter(code=value).first() or (
-        qs.filter(pk=int(value)).first() if str(value).isdigit() else None
-    )
+    target = access.find_merge_target(request.user, value)
     if target is None:
         raise _body_error("into", _("未找到合并目标案件。"))
     return target
@@ -610,9 +610,7 @@ class FollowOut(Schema):
 
 @router.post("cases/{int:case_id}/follow", response=FollowOut, summary="我也遇到（关注）")
 def case_follow(request, case_id: int):
-    case = Case.objects.filter(pk=case_id).first()
-    if case is None:
-        raise Http404
+    case = access.get_followable_or_404(request.user, case_id)
     services.case_follow(case=case, actor=request.user)
     return {"case_id": case.pk, "following": True}
 

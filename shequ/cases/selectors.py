@@ -162,11 +162,12 @@ def my_cases(user) -> QuerySet:
 @dataclass
 class CaseView:
     case: Case
-    limited: bool  # a follower's view: no description, photos, names or contact
+    limited: bool  # a follower's view: the public fields only (no grid, names, contact…)
     events: list
     photos_by_event: dict
     actions: list[str]
     can_reveal_contact: bool
+    hide_place: bool = False  # a follower of a sensitive case: no location, grid or unit
 
 
 def case_for_user(user, pk) -> CaseView:
@@ -180,6 +181,7 @@ def case_for_user(user, pk) -> CaseView:
     try:
         case = access.get_case_or_404(user, pk, qs)
     except Http404:
+        # A follower sees what the public sees (Open311's fields), never more.
         case = qs.filter(pk=pk, follows__user=user).first() if str(pk).isdigit() else None
         if case is None:
             raise
@@ -189,6 +191,14 @@ def case_for_user(user, pk) -> CaseView:
     if not staff:
         events = events.filter(public=True)
     events = list(events)
+    hide_place = limited and access.is_sensitive(case.category)
+    if limited:
+        # The public text of a note (phone and ID numbers masked); none for a sensitive case,
+        # whose notes may name the household. Never saved: the objects are only read.
+        from shequ.open311.representation import scrub
+
+        for event in events:
+            event.note = "" if hide_place else scrub(event.note) or ""
     photos_by_event: dict = {}
     if not limited:
         for photo in CasePhoto.objects.filter(case=case).order_by("created_at", "id"):
@@ -202,6 +212,7 @@ def case_for_user(user, pk) -> CaseView:
         can_reveal_contact=not limited
         and bool(case.contact_phone)
         and access.has_perm(user, "cases.visit", case.region_code),
+        hide_place=hide_place,
     )
 
 
@@ -261,15 +272,18 @@ def _distance_m(lat1, lng1, lat2, lng2) -> float:
 
 
 def duplicate_candidates(
-    *, category: Category, lat: float, lng: float, now=None, limit: int = 5
+    *, category: Category, lat: float, lng: float, now=None, limit: int = 5, user=None
 ) -> list[Duplicate]:
     """Open cases of the same category within the category's radius (50 m) and days (7),
-    nearest first. Returns no personal data: residents see these before filing."""
+    nearest first. Returns no personal data: residents see these before filing. With `user`,
+    only the cases they may follow (a sensitive case of another grid is not even hinted at:
+    its distance would place it)."""
     now = now or timezone.now()
     radius = category.duplicate_radius_m
     box_lat = radius / 111_000 * 1.2
     box_lng = box_lat / max(math.cos(math.radians(lat)), 0.1)
-    rows = Case.objects.filter(
+    base = Case.objects.all() if user is None else access.followable_cases(user)
+    rows = base.filter(
         category=category,
         status__in=list(OPEN_STATUSES),
         reported_at__gte=now - dt.timedelta(days=category.duplicate_days),

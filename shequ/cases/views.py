@@ -115,7 +115,9 @@ def report_duplicates(request):
     except ValueError:
         category = None
     if category is not None:
-        found = selectors.duplicate_candidates(category=category, lat=lat, lng=lng)
+        found = selectors.duplicate_candidates(
+            category=category, lat=lat, lng=lng, user=request.user
+        )
     return render(request, "cases/_duplicates.html", {"duplicates": found, "category": category})
 
 
@@ -268,7 +270,11 @@ def _detail_context(request, view, **extra) -> dict:
     from shequ.property.models import PropertyCompany
 
     case = view.case
-    grid = Region.objects.filter(code=case.region_code).only("code", "name", "polygon").first()
+    grid = (
+        None
+        if view.limited  # a follower's view has no grid (the public fields only)
+        else Region.objects.filter(code=case.region_code).only("code", "name", "polygon").first()
+    )
     actions = set(view.actions)
     return {
         "view": view,
@@ -314,11 +320,7 @@ def case_act(request, pk: int, action: str):
     case = access.get_case_or_404(request.user, pk)
     params = action_arguments(action, request.POST, request.FILES)
     if action == Action.MERGE:
-        target = (
-            access.visible_cases(request.user)
-            .filter(code=request.POST.get("into", "").strip())
-            .first()
-        )
+        target = access.find_merge_target(request.user, request.POST.get("into", ""))
         if target is None:
             messages.error(request, _("未找到合并目标案件（请填写案件编号）。"))
             return redirect("case-detail", pk=pk)
@@ -342,9 +344,7 @@ def case_act(request, pk: int, action: str):
 @login_required
 @require_POST
 def case_follow_view(request, pk: int):
-    case = Case.objects.filter(pk=pk).first()
-    if case is None:
-        raise Http404
+    case = access.get_followable_or_404(request.user, pk)
     try:
         services.case_follow(case=case, actor=request.user)
     except ServiceError as exc:

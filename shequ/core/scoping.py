@@ -63,6 +63,20 @@ def scope_codes(user, perm: str) -> list[str] | object:
     )
 
 
+def resident_codes(user, perm: str) -> list[str]:
+    """Region codes where `user` lives as a resident holding `perm` (their grids).
+
+    A resident's assignment is not a staff scope (`scope_codes` leaves it out): it names where
+    they live, for the few rules that depend on it (following a neighbour's report)."""
+    return sorted(
+        {
+            a.scope_code
+            for a in user_assignments(user)
+            if a.role == Role.RESIDENT and a.scope_code and role_grants(a.role, perm)
+        }
+    )
+
+
 def company_ids(user, perm: str) -> list[int]:
     return sorted(
         {

@@ -4,7 +4,11 @@ from datetime import datetime
 
 from ninja import Router, Schema
 
-from shequ.notifications.selectors import notifications_for, unread_count
+from shequ.notifications.selectors import (
+    notifications_for,
+    own_notification_or_404,
+    unread_count,
+)
 from shequ.notifications.services import notification_mark_read
 
 API_PREFIX = "/notifications"
@@ -41,6 +45,8 @@ class ReadOut(Schema):
 
 @router.post("/{int:notification_id}/read", response=ReadOut, summary="标记为已读")
 def notification_read(request, notification_id: int):
+    """→ `{"marked": 0|1}`; 404 unless the notification is the caller's own."""
+    own_notification_or_404(request.user, notification_id)
     return {"marked": notification_mark_read(user=request.user, notification_ids=[notification_id])}
 
 

@@ -1,5 +1,7 @@
 """Reads of the notification centre."""
 
+from django.http import Http404
+
 from shequ.notifications.models import Notification
 
 
@@ -12,3 +14,11 @@ def notifications_for(user, *, unread_only: bool = False, limit: int = 50):
 
 def unread_count(user) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def own_notification_or_404(user, pk) -> Notification:
+    """One of the user's own notifications; anyone else's (or none) is a 404."""
+    found = Notification.objects.filter(pk=pk, recipient=user).first()
+    if found is None:
+        raise Http404
+    return found

@@ -5,7 +5,11 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from shequ.notifications.selectors import notifications_for, unread_count
+from shequ.notifications.selectors import (
+    notifications_for,
+    own_notification_or_404,
+    unread_count,
+)
 from shequ.notifications.services import notification_mark_read
 
 
@@ -25,6 +29,8 @@ def notification_list(request):
 @login_required
 @require_POST
 def notification_read(request, pk: int | None = None):
+    if pk is not None:
+        own_notification_or_404(request.user, pk)
     notification_mark_read(user=request.user, notification_ids=None if pk is None else [pk])
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):

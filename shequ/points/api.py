@@ -19,7 +19,7 @@ from shequ.core.scoping import has_perm
 from shequ.points import permissions as P
 from shequ.points import selectors
 from shequ.points.choices import PointKind
-from shequ.points.models import Claim, Order, StoreItem, Task
+from shequ.points.models import Claim, Order, Task
 from shequ.points.services import (
     claim_check,
     order_redeem,
@@ -269,7 +269,7 @@ def redeem(request, item_id: int, payload: RedeemIn):
     """201 with the order (and its pickup code). 409 `out_of_stock` / `monthly_limit_reached`,
     402 `insufficient_points` when the balance is short. Send an `Idempotency-Key` header so a
     retried request returns the same order instead of buying twice."""
-    item = StoreItem.objects.select_related("store").filter(pk=item_id).first()
+    item = selectors.visible_store_item(request.user, item_id)
     if item is None:
         raise Http404
     order = order_redeem(

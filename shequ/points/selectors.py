@@ -166,6 +166,43 @@ def store_for(person) -> Store | None:
     )
 
 
+def visible_store_item(user, pk) -> StoreItem | None:
+    """An item of a store the user may see: their own community's store (residents) or one in
+    their scope (staff). Else None — a 404, never "another community's store", which would
+    tell that the item exists."""
+    item = StoreItem.objects.select_related("store").filter(pk=pk).first()
+    if item is None:
+        return None
+    region = item.store.region_code
+    if has_perm(user, P.VIEW, region) or has_perm(user, P.MANAGE_STORE, region):
+        return item
+    person = person_of(user)
+    if person is not None and person.region_code.startswith(region):
+        return item
+    return None
+
+
+def confirmable_claim(user, pk) -> Claim | None:
+    """A claim the user may confirm: as the task's beneficiary, or as staff with the confirm
+    permission at the task's place. Else None (404)."""
+    claim = (
+        Claim.objects.select_related("task", "task__beneficiary", "person").filter(pk=pk).first()
+    )
+    if claim is None:
+        return None
+    task = claim.task
+    if has_perm(user, P.CONFIRM, task.region_code):
+        return claim
+    beneficiary = task.beneficiary
+    if (
+        beneficiary is not None
+        and beneficiary.user_id is not None
+        and beneficiary.user_id == user.pk
+    ):
+        return claim
+    return None
+
+
 def store_items(store: Store, *, active_only: bool = True) -> list[StoreItem]:
     qs = store.items.all()
     if active_only:

@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from shequ.cases import evidence, routing
-from shequ.cases.access import deny
+from shequ.cases.access import deny, followable_cases
 from shequ.cases.models import (
     CONTACT_PHONE_CONTEXT,
     AttributeType,
@@ -37,7 +37,7 @@ from shequ.cases.workflow import (
     Step,
 )
 from shequ.core.crypto import blind_index
-from shequ.core.errors import ConflictError, InvalidInput
+from shequ.core.errors import ConflictError, InvalidInput, NotFoundError
 from shequ.core.phones import normalize_phone
 from shequ.core.scoping import has_perm
 from shequ.geo.models import Building
@@ -408,9 +408,13 @@ def _tell_neighbours(case: Case) -> None:
 
 @transaction.atomic
 def case_follow(*, case: Case, actor) -> CaseFollow:
-    """我也遇到: follow an open case (instead of reporting a duplicate); idempotent."""
+    """我也遇到: follow an open case (instead of reporting a duplicate); idempotent.
+
+    Only a case in `access.followable_cases` (else 404, like any lookup outside the scope)."""
     if not has_perm(actor, "cases.report"):
         deny(_("您没有执行此操作的权限。"))
+    if not followable_cases(actor).filter(pk=case.pk).exists():
+        raise NotFoundError(_("未找到该案件。"), code="not_found")
     if case.status not in OPEN_STATUSES:
         raise ConflictError(
             _("该案件已办结或已关闭，无法关注。"),

@@ -18,7 +18,7 @@ from shequ.points import permissions as P
 from shequ.points import selectors, services
 from shequ.points.choices import ClaimStatus, PointKind, TaskKind, TaskStatus
 from shequ.points.forms import CodeForm, HelpForm
-from shequ.points.models import Claim, Order, StoreItem
+from shequ.points.models import Claim, Order
 from shequ.points.qr import qr_data_uri
 from shequ.points.services import person_of
 from shequ.points.views.common import form_errors, new_request_key, run
@@ -144,8 +144,8 @@ def task_check(request, person, pk):
 @login_required
 def claim_confirm(request, pk):
     """The beneficiary (or staff) confirms one claim."""
-    claim = Claim.objects.select_related("task", "person").filter(pk=pk).first()
-    if claim is None or selectors.visible_task(request.user, claim.task_id) is None:
+    claim = selectors.confirmable_claim(request.user, pk)
+    if claim is None:
         raise Http404
     run(
         request,
@@ -236,7 +236,7 @@ def store(request, person):
 @require_POST
 @resident_page
 def redeem(request, person, pk):
-    item = StoreItem.objects.select_related("store").filter(pk=pk).first()
+    item = selectors.visible_store_item(request.user, pk)
     if item is None:
         raise Http404
     order = run(
@@ -259,11 +259,12 @@ def redeem(request, person, pk):
 
 
 def item_photo(request, pk):
-    """Item photos are public to logged-in users; media is never served directly."""
+    """Item photos are for the people who may see the item (its community, staff in scope);
+    media is never served directly."""
     if not request.user.is_authenticated:
         raise Http404
-    item = StoreItem.objects.filter(pk=pk).exclude(photo="").first()
-    if item is None:
+    item = selectors.visible_store_item(request.user, pk)
+    if item is None or not item.photo:
         raise Http404
     try:
         return FileResponse(item.photo.open("rb"), content_type="image/jpeg")
