@@ -222,3 +222,33 @@ def test_duplicate_suggestions_offer_only_followable_cases(api_client_as, client
         .content.decode()
     )
     assert reverse("case-follow", args=[sensitive.pk]) not in body
+
+
+def test_followers_notifications_carry_only_the_public_text(
+    persona, neighbour, world, django_capture_on_commit_callbacks
+):
+    """The handler's note reaches the reporter; a follower of a sensitive case gets the title
+    only, a follower of a public case the note with phone numbers masked."""
+    from shequ.notifications.models import Notification
+    from tests.cases_support import photo_bytes
+
+    note = "已联系李爷爷 13912345678，明天起每天送餐"
+    for category, expected in (("0902", ""), ("0101", "已联系李爷爷 139****5678，明天起每天送餐")):
+        case = report(neighbour, category, grid=world["grid_a"])
+        services.case_follow(case=case, actor=persona("resident"))
+        if case.status == "reported":
+            case = services.case_register(case=case, actor=persona("community"))
+        if case.status == "registered":
+            case = services.case_dispatch(case=case, actor=persona("community"))
+        handler = persona("community") if case.handler_type == "community" else persona("grid")
+        case = services.case_accept(case=case, actor=handler)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.case_handle(case=case, actor=handler, note=note, photos=[photo_bytes()])
+        mine = Notification.objects.get(
+            recipient=persona("resident"), kind="case_progress", object_id=str(case.pk)
+        )
+        theirs = Notification.objects.get(
+            recipient=neighbour, kind="case_progress", object_id=str(case.pk)
+        )
+        assert theirs.body == note
+        assert mine.body == expected, category

@@ -610,6 +610,10 @@ class FollowOut(Schema):
 
 @router.post("cases/{int:case_id}/follow", response=FollowOut, summary="我也遇到（关注）")
 def case_follow(request, case_id: int):
+    """Follow an open case instead of reporting it again. Residents may follow their own grid's
+    cases and their community's public ones, staff the cases in their scope; anything else is
+    404. The follower's detail is the public view (no grid; no place for sensitive groups).
+    409 `case_not_open` / `own_case`."""
     case = access.get_followable_or_404(request.user, case_id)
     services.case_follow(case=case, actor=request.user)
     return {"case_id": case.pk, "following": True}

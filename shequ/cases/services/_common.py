@@ -267,13 +267,6 @@ def level_user_ids(level: str, case: Case) -> list[int]:
     return _users_of(level_recipients_q(level, case))
 
 
-def reporter_and_follower_ids(case: Case) -> list[int]:
-    ids = list(CaseFollow.objects.filter(case=case).values_list("user_id", flat=True))
-    if case.reporter_id:
-        ids.append(case.reporter_id)
-    return ids
-
-
 def tell(user_ids, kind: str, title: str, case: Case, body: str = "", sms: bool = False) -> None:
     from shequ.notifications.services import notify
 
@@ -286,6 +279,25 @@ def tell(user_ids, kind: str, title: str, case: Case, body: str = "", sms: bool 
         obj=case,
         channels=("sms",) if sms else (),
     )
+
+
+def tell_reporter_and_followers(case: Case, kind: str, title: str, body: str = "") -> None:
+    """Tell the reporter (with `body`) and the followers, who get the public text only: phone
+    and ID numbers masked, and nothing for a sensitive case (its notes may name the household)
+    — a follow never shows more than the public view of the case."""
+    from shequ.cases.access import is_sensitive
+    from shequ.open311.representation import scrub
+
+    followers = [
+        i
+        for i in CaseFollow.objects.filter(case=case).values_list("user_id", flat=True)
+        if i != case.reporter_id
+    ]
+    if case.reporter_id:
+        tell([case.reporter_id], kind, title, case, body=body)
+    if followers:
+        public = "" if is_sensitive(case.category) else scrub(body) or ""
+        tell(followers, kind, title, case, body=public)
 
 
 def case_title(case: Case) -> str:

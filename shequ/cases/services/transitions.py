@@ -27,9 +27,9 @@ from shequ.cases.services._common import (
     ladder_position,
     level_user_ids,
     no_clock,
-    reporter_and_follower_ids,
     require_text,
     tell,
+    tell_reporter_and_followers,
     unit_user_ids,
 )
 from shequ.cases.workflow import (
@@ -105,11 +105,10 @@ def case_void(*, case: Case, actor, reason: str = "", now=None) -> Case:
     now = now or timezone.now()
 
     def after(c):
-        tell(
-            reporter_and_follower_ids(c),
+        tell_reporter_and_followers(
+            c,
             "case_voided",
             _("您反映的问题未予立案：%(title)s") % {"title": case_title(c)},
-            c,
             body=reason,
         )
 
@@ -252,11 +251,10 @@ def case_handle(*, case: Case, actor, note: str = "", photos=(), now=None) -> Ca
     def after(c):
         ids = [i for i in dispatcher_ids(c) if i != c.handler_id]
         tell(ids, "case_handled", _("案件待核查：%(title)s") % {"title": case_title(c)}, c)
-        tell(
-            reporter_and_follower_ids(c),
+        tell_reporter_and_followers(
+            c,
             "case_progress",
             _("您反映的问题已处理，等待核查：%(title)s") % {"title": case_title(c)},
-            c,
             body=note,
         )
 
@@ -280,11 +278,10 @@ def case_verify(*, case: Case, actor, note: str = "", photos=(), now=None) -> Ca
     now = now or timezone.now()
 
     def after(c):
-        tell(
-            reporter_and_follower_ids(c),
+        tell_reporter_and_followers(
+            c,
             "case_closed",
             _("您反映的问题已办结，请评价：%(title)s") % {"title": case_title(c)},
-            c,
         )
 
     return apply_transition(
