@@ -549,7 +549,7 @@ AXES_VERBOSE = False
 # Trusted reverse proxies in front of the web processes (nginx: 1). One function reads the
 # client's address for rate limits, audit, idempotency, metrics and axes: shequ/core/http.py.
 SHEQU_PROXY_COUNT = env_int("SHEQU_PROXY_COUNT", 0, minimum=0, maximum=5)
-AXES_CLIENT_IP_CALLABLE = "shequ.core.http.client_ip"
+AXES_CLIENT_IP_CALLABLE = "shequ.core.http.client_ip_or_none"
 
 # Second factor (TOTP) for superusers and city operators.
 SHEQU_REQUIRE_TOTP = env_bool("SHEQU_REQUIRE_TOTP", PRODUCTION)

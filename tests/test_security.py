@@ -326,3 +326,19 @@ def test_percent_signs_and_escaped_backslashes_are_fine(client, db):
     body = '{"username": "100%00 \\\\u0000 not a nul", "password": "x"}'
     response = client.post("/api/v1/auth/token", body, content_type="application/json")
     assert response.status_code == 401  # reached the view
+
+
+def test_axes_gets_no_address_rather_than_unknown(rf, settings):
+    """django-axes stores the address in an inet column on PostgreSQL: "unknown" would fail
+    every login without REMOTE_ADDR (a test's force_login); None is stored as NULL."""
+    from django.utils.module_loading import import_string
+
+    from shequ.core.http import UNKNOWN
+
+    request = rf.get("/")
+    request.META.pop("REMOTE_ADDR", None)
+    axes_ip = import_string(settings.AXES_CLIENT_IP_CALLABLE)
+    assert client_ip(request) == UNKNOWN
+    assert axes_ip(request) is None
+    request.META["REMOTE_ADDR"] = "10.1.2.3"
+    assert axes_ip(request) == "10.1.2.3"

@@ -37,6 +37,13 @@ def client_ip(request) -> str:
     return _valid(request.META.get("REMOTE_ADDR", "") or "") or UNKNOWN
 
 
+def client_ip_or_none(request) -> str | None:
+    """`client_ip` for columns of type inet (django-axes' access log on PostgreSQL): None, not
+    "unknown", when there is no address (a test's force_login, a request without REMOTE_ADDR)."""
+    address = client_ip(request)
+    return None if address == UNKNOWN else address
+
+
 def is_loopback(request) -> bool:
     """Does the request come from this machine (after the trusted proxies)?"""
     address = client_ip(request)
