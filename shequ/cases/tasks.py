@@ -9,3 +9,11 @@ def sla_sweep_task() -> dict:
     from shequ.cases.sla import sla_sweep
 
     return sla_sweep().as_dict()
+
+
+@task
+def rating_reminder_task() -> int:
+    """提醒评价 three days after closure (registered as "cases.rating_reminder", hourly)."""
+    from shequ.cases.services.feedback import cases_remind_unrated
+
+    return cases_remind_unrated()

@@ -244,6 +244,14 @@ def case_list(request):
     )
 
 
+@login_required
+def visit_list(request):
+    """回访任务: the community's list of hotline/phone cases to call back after closure."""
+    _require(request.user, "cases.visit")
+    cases = list(selectors.visit_queue(request.user)[:PAGE_SIZE])
+    return render(request, "cases/visits.html", {"cases": cases, "now": timezone.now()})
+
+
 # --- hotline entry ----------------------------------------------------------------------------
 
 

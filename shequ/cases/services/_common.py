@@ -274,7 +274,17 @@ def reporter_and_follower_ids(case: Case) -> list[int]:
     return ids
 
 
-def tell(user_ids, kind: str, title: str, case: Case, body: str = "", sms: bool = False) -> None:
+def tell(
+    user_ids,
+    kind: str,
+    title: str,
+    case: Case,
+    body: str = "",
+    sms: bool = False,
+    *,
+    channels=None,
+    image_url: str = "",
+) -> None:
     from shequ.notifications.services import notify
 
     notify(
@@ -284,7 +294,70 @@ def tell(user_ids, kind: str, title: str, case: Case, body: str = "", sms: bool 
         body=body,
         url=case_url(case),
         obj=case,
-        channels=("sms",) if sms else (),
+        channels=channels if channels is not None else (("sms",) if sms else ()),
+        image_url=image_url,
+    )
+
+
+# --- closing the loop with the resident ------------------------------------------------------
+
+
+def resident_channels() -> tuple[str, ...]:
+    """The external channels residents are told on besides the in-app centre (setting
+    SHEQU_RESIDENT_CHANNELS: "sms", "wechat", both, or none)."""
+    from django.conf import settings
+
+    return tuple(getattr(settings, "SHEQU_RESIDENT_CHANNELS", ("sms",)))
+
+
+def after_photo_url(case: Case) -> str:
+    """The thumbnail of the case's latest after-photo (处置后/核查照片), or ""."""
+    from shequ.cases.workflow import PhotoKind
+
+    photo = (
+        CasePhoto.objects.filter(case_id=case.pk, kind__in=[PhotoKind.HANDLE, PhotoKind.VERIFY])
+        .order_by("-created_at", "-id")
+        .only("id")
+        .first()
+    )
+    return reverse("case-photo-thumb", args=[photo.pk]) if photo is not None else ""
+
+
+def closure_summary(case: Case) -> str:
+    """What was done, in the handler's and the checker's words, and the request to rate."""
+    from shequ.cases.workflow import REOPEN_DAYS
+
+    notes = dict(
+        CaseEvent.objects.filter(case_id=case.pk, action__in=[Action.HANDLE, Action.VERIFY])
+        .exclude(note="")
+        .order_by("at", "id")
+        .values_list("action", "note")
+    )
+    lines = []
+    if notes.get(Action.HANDLE):
+        lines.append(_("处置结果：%(note)s") % {"note": notes[Action.HANDLE]})
+    if notes.get(Action.VERIFY):
+        lines.append(_("核查意见：%(note)s") % {"note": notes[Action.VERIFY]})
+    lines.append(
+        _(
+            "请对办理结果评价：满意、基本满意或不满意。如问题仍未解决，可在结案后 %(n)d 天内"
+            "选择“不满意”并申请重新办理。"
+        )
+        % {"n": REOPEN_DAYS}
+    )
+    return "\n".join(lines)
+
+
+def tell_reporter(case: Case, kind: str, title: str, body: str = "", *, image_url="") -> None:
+    """The reporter and followers, in the app and on the residents' channel (SMS/WeChat)."""
+    tell(
+        reporter_and_follower_ids(case),
+        kind,
+        title,
+        case,
+        body=body,
+        channels=resident_channels(),
+        image_url=image_url,
     )
 
 
