@@ -284,3 +284,26 @@ def test_hotline_unmatched_address_keeps_everything(client_as, categories):  # n
     for kept in ("GD1", "噪音扰民", "不存在的地方", "张女士"):
         assert kept in html
     assert 'id="address-error"' in html
+
+
+def test_draft_photos_are_purged_after_a_day(client_as, categories, time_machine):  # noqa: F811
+    import datetime as dt
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from shequ.cases.evidence import drafts_from_token, drafts_purge
+
+    time_machine.move_to(timezone.now(), tick=False)
+    client = client_as("resident")
+    html = client.post(REPORT, {"description": "x", "photos": [upload()]}).content.decode()
+    token = _token(html)
+    from shequ.accounts.models import User
+
+    resident = User.objects.get(username="resident")
+    (draft,) = drafts_from_token(token, user=resident)
+    assert drafts_purge() == 0 and default_storage.exists(draft.path)
+    time_machine.shift(dt.timedelta(days=1, minutes=5))
+    assert drafts_from_token(token, user=resident) == []  # the token has expired
+    assert drafts_purge() == 2  # the photo and its thumbnail
+    assert not default_storage.exists(draft.path)

@@ -255,3 +255,27 @@ def draft_thumbnail_uri(draft: Draft) -> str:
 
 def drafts_discard(drafts: list[Draft]) -> None:
     discard([p for d in drafts for p in (d.path, d.thumb_path)])
+
+
+def drafts_purge(*, now=None) -> int:
+    """Delete draft photos older than their token's lifetime (nobody can submit them any more).
+    Walks drafts/<yyyy>/<mm>/ of this and the previous month; returns the files removed."""
+    import datetime as dt
+
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=DRAFT_MAX_AGE)
+    removed = 0
+    months = {f"{now:%Y/%m}", f"{now.replace(day=1) - dt.timedelta(days=1):%Y/%m}"}
+    for month in sorted(months):
+        folder = f"drafts/{month}"
+        try:
+            _dirs, files = default_storage.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for name in files:
+            path = f"{folder}/{name}"
+            with contextlib.suppress(OSError):
+                if default_storage.get_modified_time(path) < cutoff:
+                    default_storage.delete(path)
+                    removed += 1
+    return removed

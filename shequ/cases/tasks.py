@@ -17,3 +17,11 @@ def rating_reminder_task() -> int:
     from shequ.cases.services.feedback import cases_remind_unrated
 
     return cases_remind_unrated()
+
+
+@task
+def purge_draft_photos_task() -> int:
+    """Hourly: remove the kept photos of 随手拍 forms never resubmitted ("cases.purge_drafts")."""
+    from shequ.cases.evidence import drafts_purge
+
+    return drafts_purge()
