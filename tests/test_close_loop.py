@@ -40,7 +40,13 @@ def test_notification_page_shows_photo_and_rating_button(client_as, closed_case)
     html = client.get("/notifications/").content.decode()
     note = Notification.objects.get(kind="case_closed", object_id=str(closed_case.pk))
     assert f'src="{note.image_url}"' in html
-    assert f'href="/cases/{closed_case.pk}/#form-rate"' in html
+    assert f'name="next" value="/cases/{closed_case.pk}/#form-rate"' in html
+    opened = client.post(
+        f"/notifications/{note.pk}/read/", {"next": f"/cases/{closed_case.pk}/#form-rate"}
+    )
+    assert opened.status_code == 302 and opened["Location"].endswith("#form-rate")
+    note.refresh_from_db()
+    assert note.is_read
     assert client.get(note.image_url).status_code == 200  # the reporter may see the photo
     detail = client.get(f"/cases/{closed_case.pk}/").content.decode()
     assert 'id="form-rate"' in detail
@@ -201,3 +207,27 @@ def test_rated_share_indicator(persona, world, closed_case):
     assert "结案数" in str(BY_KEY["rated_share"].formula)
     empty = indicators(region=world["other_township"], start=today, end=today)
     assert empty.closed == 0 and empty.rated_share is None
+
+
+def test_bad_resident_channels_stop_startup(tmp_path):
+    from tests.test_settings import run_check
+
+    result = run_check(tmp_path, SHEQU_RESIDENT_CHANNELS="sms,pigeon")
+    assert result.returncode != 0 and "SHEQU_RESIDENT_CHANNELS" in result.stderr
+    assert run_check(tmp_path, SHEQU_RESIDENT_CHANNELS="").returncode == 0
+
+
+def test_visit_list_query_count(
+    client_as,
+    persona,
+    world,
+    categories,  # noqa: F811
+    django_assert_max_num_queries,
+):
+    for _n in range(3):
+        _hotline_case(persona, world)
+    client = client_as("community")
+    client.get("/cases/visits/")  # warm the per-process caches (calendar, nav)
+    with django_assert_max_num_queries(12):
+        response = client.get("/cases/visits/")
+    assert response.content.decode().count("data-case-code=") >= 3

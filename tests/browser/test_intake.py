@@ -174,6 +174,7 @@ def test_resident_sees_the_closure_notification_and_rates(browser, live_url, pho
     screenshot(page, "intake-notification-mobile")
     item.locator("text=去评价").click()
     page.wait_for_url(re.compile(re.escape(case_url)))
+    expect(page.locator("#form-rate")).to_be_visible()
     page.check('#form-rate input[value="basic"]')
     page.click("#action-rate")
     expect(page.locator("main")).to_contain_text("基本满意")
