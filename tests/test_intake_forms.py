@@ -307,3 +307,37 @@ def test_draft_photos_are_purged_after_a_day(client_as, categories, time_machine
     assert drafts_from_token(token, user=resident) == []  # the token has expired
     assert drafts_purge() == 2  # the photo and its thumbnail
     assert not default_storage.exists(draft.path)
+
+
+def test_hotline_caller_found_by_number_stands_in_for_the_estate(client_as, categories):  # noqa: F811
+    building = _unique_estate_building("321181001001")
+    home = Building.objects.filter(estate=building.estate, name="1幢").first()
+    make_person(house=home.houses.order_by("code").first(), mobile="13955550001")
+    response = client_as("community").post(
+        HOTLINE,
+        {
+            "channel": "hotline",
+            "source_ref": "GD-CALLER-1",
+            "category": "0101",
+            "attr_amount": "v2",
+            "description": "来电：楼下垃圾",
+            "address": building.name,
+            "contact_phone": "13955550001",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Case.objects.get(source_ref="GD-CALLER-1").building == building
+    # An unknown number: "3幢" alone names nothing.
+    response = client_as("community").post(
+        HOTLINE,
+        {
+            "channel": "hotline",
+            "source_ref": "GD-CALLER-2",
+            "category": "0101",
+            "attr_amount": "v2",
+            "description": "来电：楼下垃圾",
+            "address": building.name,
+            "contact_phone": "13955550002",
+        },
+    )
+    assert response.status_code == 400

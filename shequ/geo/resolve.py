@@ -192,3 +192,29 @@ def home_building(user) -> Building | None:
         .first()
     )
     return person.house.building if person is not None else None
+
+
+def home_building_of_caller(phone: str, *, within: str) -> Building | None:
+    """The building of the registered resident with this mobile number inside `within` (the
+    hotline caller's own house), when exactly one building matches. A keyed-hash lookup: the
+    number is never compared or stored in plaintext."""
+    from django.apps import apps
+
+    if not phone or not within or not apps.is_installed("shequ.people"):
+        return None
+    from shequ.core.crypto import lookup_hashes
+    from shequ.core.errors import InvalidInput
+    from shequ.people.models import Person
+
+    try:
+        hashes = lookup_hashes("people.person", "mobile", phone)
+    except (InvalidInput, ValueError):
+        return None
+    building_ids = set(
+        Person.objects.filter(
+            mobile_hash__in=hashes, house__isnull=False, region_code__startswith=within
+        ).values_list("house__building_id", flat=True)[:5]
+    )
+    if len(building_ids) != 1:
+        return None
+    return Building.objects.select_related("estate").filter(pk=building_ids.pop()).first()

@@ -163,10 +163,18 @@ def _resolve_building(value) -> Building | None:
     )
 
 
-def _place_from_address(actor, reporter, channel, address) -> tuple[routing.Place | None, dict]:
+def _place_from_address(
+    actor, reporter, channel, address, contact_phone=""
+) -> tuple[routing.Place | None, dict]:
     """No point and no building: the place the typed address names (小区 + 幢 + 单元), the
-    reporter's own estate standing in for "3幢"; else a field error saying what to add."""
-    from shequ.geo.resolve import ResolveError, home_building, resolve_address
+    reporter's own estate (a hotline caller's: found by their number in the registry) standing
+    in for "3幢"; else a field error saying what to add."""
+    from shequ.geo.resolve import (
+        ResolveError,
+        home_building,
+        home_building_of_caller,
+        resolve_address,
+    )
 
     text = (address or "").strip()
     if not text:
@@ -191,6 +199,8 @@ def _place_from_address(actor, reporter, channel, address) -> tuple[routing.Plac
             if a.scope_code
         }
         within = scopes.pop() if len(scopes) == 1 else ""
+    if channel in STAFF_ENTRY_CHANNELS and contact_phone:
+        home = home_building_of_caller(contact_phone, within=within)
     try:
         resolved = resolve_address(text[:200], within=within, home=home)
     except ResolveError as exc:
@@ -292,7 +302,7 @@ def case_report(
     elif building_obj is not None:
         place = routing.place_from_building(building_obj, address)
     elif lat in (None, "") and lng in (None, ""):
-        place, error = _place_from_address(actor, reporter, channel, address)
+        place, error = _place_from_address(actor, reporter, channel, address, contact_phone)
         if error:
             errors.append(error)
     else:
