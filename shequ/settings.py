@@ -657,3 +657,13 @@ SHEQU_SMS_BACKEND = os.environ.get(
 SHEQU_WECHAT_BACKEND = os.environ.get(
     "SHEQU_WECHAT_BACKEND", "shequ.notifications.backends.LoggingBackend"
 )
+# The channels residents hear about their cases on (closure, rating reminder) besides the app:
+# a comma-separated subset of "sms,wechat"; empty for in-app only.
+SHEQU_RESIDENT_CHANNELS = tuple(
+    c.strip() for c in os.environ.get("SHEQU_RESIDENT_CHANNELS", "sms").split(",") if c.strip()
+)
+if set(SHEQU_RESIDENT_CHANNELS) - {"sms", "wechat"}:
+    raise ImproperlyConfigured(
+        f"SHEQU_RESIDENT_CHANNELS 只能包含 sms、wechat：{SHEQU_RESIDENT_CHANNELS!r}"
+        f" (Invalid SHEQU_RESIDENT_CHANNELS; expected a subset of sms,wechat.)"
+    )

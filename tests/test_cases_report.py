@@ -35,7 +35,7 @@ def test_report_records_channel_and_reporter(persona, world):
         ({"category": "01"}, "category", "未知的问题类别"),  # a 大类 is not reportable
         ({"lat": 40.0, "lng": 116.4}, "lat", "不在丹阳市"),
         ({"lat": "north", "lng": 119.5}, "lat", "必须是数字"),
-        ({"lat": None, "lng": None}, "location", "请在地图上选择位置"),
+        ({"lat": None, "lng": None}, "location", "请在地图上点选问题位置"),
         ({"description": "x" * 4001}, "description", "不能超过 4000 字"),
         ({"description": "   "}, "description", "请填写问题描述"),
         ({"attributes": {}}, "attributes.amount", "请填写「数量/规模」"),

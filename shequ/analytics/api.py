@@ -52,6 +52,7 @@ class IndicatorValues(Schema):
     extension_rate: float | None
     avg_handling_hours: float | None = Field(description="平均处置时长（工作小时）")
     rated: int
+    rated_share: float | None = Field(description="评价回访率 = 有效回访数 ÷ 结案数")
     satisfied: int
     basically_satisfied: int
     unsatisfied: int

@@ -14,7 +14,7 @@ class CasesConfig(AppConfig):
 
         from shequ.cases import calendar, selectors
         from shequ.cases.models import CalendarDay
-        from shequ.cases.tasks import sla_sweep_task
+        from shequ.cases.tasks import purge_draft_photos_task, rating_reminder_task, sla_sweep_task
         from shequ.core import crypto, metrics, schedule
         from shequ.core.nav import NavEntry, register
         from shequ.core.phones import normalize_phone
@@ -62,8 +62,19 @@ class CasesConfig(AppConfig):
                 order=6,
                 icon="phone",
             ),
+            NavEntry(
+                "grid",
+                _("回访任务"),
+                "cases-visits",
+                perm="cases.visit",
+                roles=frozenset({Role.COMMUNITY_STAFF}),
+                order=7,
+                icon="phone",
+            ),
         )
         schedule.register("cases.sla_sweep", sla_sweep_task, every=timedelta(minutes=1))
+        schedule.register("cases.rating_reminder", rating_reminder_task, every=timedelta(hours=1))
+        schedule.register("cases.purge_drafts", purge_draft_photos_task, every=timedelta(hours=1))
         crypto.register_encrypted_field(
             "cases.case",
             "contact_phone",

@@ -165,3 +165,117 @@ def discard(paths) -> None:
     for path in paths:
         with contextlib.suppress(OSError):
             default_storage.delete(path)
+
+
+# --- pending uploads of a form that did not go through --------------------------------------
+# A 随手拍 rejected for a missing location must not lose its photos: the checked photos are
+# stored as drafts under MEDIA_ROOT/drafts/ and the page carries a signed token (user, paths)
+# in a hidden field; the next submit reads them back. The token cannot be forged or used by
+# another user, and expires after a day.
+
+DRAFT_SALT = "shequ.cases.draft-photos"
+DRAFT_MAX_AGE = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Draft:
+    path: str
+    thumb_path: str
+
+
+def drafts_from_token(token: str, *, user) -> list[Draft]:
+    """The drafts a signed token names (none when missing, forged, expired or not the user's)."""
+    from django.core import signing
+
+    if not token or user is None or not getattr(user, "pk", None):
+        return []
+    try:
+        payload = signing.loads(token, salt=DRAFT_SALT, max_age=DRAFT_MAX_AGE)
+    except signing.BadSignature:
+        return []
+    if not isinstance(payload, dict) or payload.get("u") != user.pk:
+        return []
+    drafts = []
+    for pair in payload.get("p", [])[:MAX_PHOTOS]:
+        path, thumb = pair
+        if str(path).startswith("drafts/") and default_storage.exists(path):
+            drafts.append(Draft(path, thumb))
+    return drafts
+
+
+def draft_token(drafts: list[Draft], *, user) -> str:
+    from django.core import signing
+
+    if not drafts:
+        return ""
+    return signing.dumps(
+        {"u": user.pk, "p": [[d.path, d.thumb_path] for d in drafts]}, salt=DRAFT_SALT
+    )
+
+
+def draft_photos_keep(*, user, token: str, uploads) -> tuple[str, list[Draft], list[dict]]:
+    """Store the valid ones of `uploads` as drafts beside those of `token`.
+
+    Returns (new token, all drafts, field errors of the uploads that were not images)."""
+    drafts = drafts_from_token(token, user=user)
+    errors: list[dict] = []
+    for index, upload in enumerate(uploads or []):
+        if len(drafts) >= MAX_PHOTOS:
+            errors.append(
+                photo_error(_("每次最多上传 %(n)d 张照片。") % {"n": MAX_PHOTOS}).details[0]
+            )
+            break
+        try:
+            photo = check_photo(upload, index)
+        except InvalidInput as exc:
+            errors += exc.details
+            continue
+        base = f"drafts/{timezone.now():%Y/%m}/{secrets.token_hex(16)}"
+        path = default_storage.save(f"{base}.{photo.extension}", ContentFile(photo.data))
+        thumb = default_storage.save(f"{base}.thumb.jpg", ContentFile(photo.thumb))
+        drafts.append(Draft(path, thumb))
+    return draft_token(drafts, user=user), drafts, errors
+
+
+def draft_bytes(drafts: list[Draft]) -> list[bytes]:
+    out = []
+    for draft in drafts:
+        with default_storage.open(draft.path, "rb") as handle:
+            out.append(handle.read())
+    return out
+
+
+def draft_thumbnail_uri(draft: Draft) -> str:
+    """A data: URI of the draft's thumbnail (small; the page's CSP allows data: images)."""
+    import base64
+
+    with default_storage.open(draft.thumb_path, "rb") as handle:
+        return "data:image/jpeg;base64," + base64.b64encode(handle.read()).decode("ascii")
+
+
+def drafts_discard(drafts: list[Draft]) -> None:
+    discard([p for d in drafts for p in (d.path, d.thumb_path)])
+
+
+def drafts_purge(*, now=None) -> int:
+    """Delete draft photos older than their token's lifetime (nobody can submit them any more).
+    Walks drafts/<yyyy>/<mm>/ of this and the previous month; returns the files removed."""
+    import datetime as dt
+
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=DRAFT_MAX_AGE)
+    removed = 0
+    months = {f"{now:%Y/%m}", f"{now.replace(day=1) - dt.timedelta(days=1):%Y/%m}"}
+    for month in sorted(months):
+        folder = f"drafts/{month}"
+        try:
+            _dirs, files = default_storage.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for name in files:
+            path = f"{folder}/{name}"
+            with contextlib.suppress(OSError):
+                if default_storage.get_modified_time(path) < cutoff:
+                    default_storage.delete(path)
+                    removed += 1
+    return removed

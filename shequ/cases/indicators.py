@@ -24,6 +24,10 @@ For a region-code prefix R and a period of local dates [start, end] (both inclus
   平均处置时长 avg_handling_hours  mean working hours from dispatch to the last handling feedback,
                           over closed cohort cases (工作时 on the working calendar)
   有效回访数 rated          closed cohort cases with a rating (resident) or a successful 回访
+  评价回访率 rated_share    = 有效回访数 / 结案数 — the share of closed cases whose reporter
+                          rated them (满意/基本满意/不满意) or was reached by a 回访 call; a
+                          closed case counts once whatever the number of ratings (the case's
+                          current satisfaction). Shows whether 满意率 speaks for most residents.
   满意率 satisfaction_rate = (满意 + 0.9 × 基本满意) / 有效回访数 (the public 12345 三率
                           implementation — not an official formula)
 
@@ -69,6 +73,7 @@ class Indicators:
     extension_rate: float | None
     avg_handling_hours: float | None
     rated: int
+    rated_share: float | None
     satisfied: int
     basically_satisfied: int
     unsatisfied: int
@@ -226,6 +231,7 @@ def _combine(key, reports: dict | None, cohort: dict | None) -> Indicators:
         extension_rate=_rate(get("extended"), get("should_handle")),
         avg_handling_hours=None if avg is None else float(avg) / 3600,
         rated=rated,
+        rated_share=_rate(rated, closed),
         satisfied=get("satisfied"),
         basically_satisfied=get("basically_satisfied"),
         unsatisfied=get("unsatisfied"),

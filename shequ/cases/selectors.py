@@ -149,6 +149,25 @@ def verification_queue(user) -> QuerySet:
     )
 
 
+def visit_queue(user) -> QuerySet:
+    """回访: closed cases that came in by phone, hotline or at the desk (the reporter has no
+    account to rate with) and have no 回访 result for this round yet — oldest closure first."""
+    from django.db.models import Exists, OuterRef
+
+    from shequ.cases.models import CaseRating
+    from shequ.cases.workflow import STAFF_ENTRY_CHANNELS, RatingSource
+
+    visited = CaseRating.objects.filter(
+        case=OuterRef("pk"), round=OuterRef("reopen_count"), source=RatingSource.VISIT
+    )
+    return (
+        scoped(Case.objects.select_related(*LIST_RELATED), user, "cases.visit")
+        .filter(status=Status.CLOSED, channel__in=list(STAFF_ENTRY_CHANNELS))
+        .exclude(Exists(visited))
+        .order_by("closed_at", "id")
+    )
+
+
 def my_cases(user) -> QuerySet:
     """A resident's cases: reported by them or followed (我也遇到)."""
     followed = CaseFollow.objects.filter(user=user).values("case_id")

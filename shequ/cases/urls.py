@@ -14,6 +14,7 @@ urlpatterns = [
     path("board/", views.board, name="cases-board"),
     path("verify/", views.verify_queue, name="cases-verify"),
     path("hotline/", views.hotline, name="cases-hotline"),
+    path("visits/", views.visit_list, name="cases-visits"),
     path("<int:pk>/", views.case_detail, name="case-detail"),
     path("<int:pk>/act/<str:action>/", views.case_act, name="case-act"),
     path("<int:pk>/follow/", views.case_follow_view, name="case-follow"),

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from shequ.cases import access, selectors, services
+from shequ.cases import access, evidence, selectors, services
 from shequ.cases.forms import action_arguments, error_lines, report_arguments
 from shequ.cases.models import Case, CasePhoto, Category
 from shequ.cases.services.report import resolve_category
@@ -47,6 +47,39 @@ def _map_config(user, focus=None, **extra) -> dict:
 # --- 随手拍 -----------------------------------------------------------------------------------
 
 
+def _field_errors(exc: ServiceError) -> dict[str, str]:
+    """Field errors by field; the location's (a point out of range, no place at all) under
+    "location", a photo's (photos.0 …) under "photos"."""
+    found: dict[str, str] = {}
+    if isinstance(exc.details, list):
+        for detail in exc.details:
+            if isinstance(detail, dict) and "field" in detail:
+                field = str(detail["field"])
+                if field in ("lat", "lng", "crs"):
+                    field = "location"
+                elif field.startswith("photos."):
+                    field = "photos"
+                found.setdefault(field, detail.get("message", ""))
+    return found
+
+
+def _at_home(request, arguments: dict) -> None:
+    """ "问题就在我家楼栋": the reporter's own building when no point or building was given."""
+    from shequ.geo.resolve import home_building
+
+    if request.POST.get("at_home") and not arguments["building"] and arguments["lat"] is None:
+        home = home_building(request.user)
+        if home is not None:
+            arguments["building"] = home.pk
+
+
+def _location_context(request) -> dict:
+    from shequ.geo.resolve import home_building
+
+    home = home_building(request.user)
+    return {"home": home, "at_home": bool(request.POST.get("at_home")) and home is not None}
+
+
 @login_required
 def report(request):
     require_page_perm(request.user, "cases.report")
@@ -55,17 +88,27 @@ def report(request):
         channel = Channel.API if not has_perm(request.user, "cases.handle") else Channel.PATROL
     errors: list[str] = []
     field_errors: dict[str, str] = {}
+    drafts: list = []
+    token = ""
     if request.method == "POST":
         arguments = report_arguments(request.POST, request.FILES)
+        _at_home(request, arguments)
+        # Photos kept from an earlier attempt (signed token) come first, then the new ones.
+        kept = evidence.drafts_from_token(request.POST.get("draft_photos", ""), user=request.user)
+        uploads = arguments["photos"]
+        arguments["photos"] = evidence.draft_bytes(kept) + list(uploads)
         try:
             if channel == Channel.RESIDENT:
                 ratelimit.check(request, "report", key=f"user:{request.user.pk}")
             case = services.case_report(actor=request.user, channel=channel, **arguments)
         except ServiceError as exc:
             errors = error_lines(exc)
-            if isinstance(exc.details, list):
-                field_errors = {d["field"]: d["message"] for d in exc.details if "field" in d}
+            field_errors = _field_errors(exc)
+            token, drafts, _photo_errors = evidence.draft_photos_keep(
+                user=request.user, token=request.POST.get("draft_photos", ""), uploads=uploads
+            )
         else:
+            evidence.drafts_discard(kept)
             messages.success(
                 request,
                 _("已提交，案件编号 %(code)s。我们会尽快处理。") % {"code": case.code},
@@ -83,6 +126,9 @@ def report(request):
             "errors": errors,
             "field_errors": field_errors,
             "channel": channel,
+            "draft_photos": token,
+            "draft_thumbs": [evidence.draft_thumbnail_uri(d) for d in drafts],
+            **_location_context(request),
             "map_config": _map_config(
                 request.user,
                 pick=True,
@@ -195,6 +241,14 @@ def case_list(request):
     )
 
 
+@login_required
+def visit_list(request):
+    """回访任务: the community's list of hotline/phone cases to call back after closure."""
+    require_page_perm(request.user, "cases.visit")
+    cases = list(selectors.visit_queue(request.user)[:PAGE_SIZE])
+    return render(request, "cases/visits.html", {"cases": cases, "now": timezone.now()})
+
+
 # --- hotline entry ----------------------------------------------------------------------------
 
 
@@ -220,8 +274,7 @@ def hotline(request):
             )
         except ServiceError as exc:
             errors = error_lines(exc)
-            if isinstance(exc.details, list):
-                field_errors = {d["field"]: d["message"] for d in exc.details if "field" in d}
+            field_errors = _field_errors(exc)
         else:
             messages.success(request, _("已登记，案件编号 %(code)s。") % {"code": case.code})
             return redirect("case-detail", pk=case.pk)
@@ -237,6 +290,7 @@ def hotline(request):
             "errors": errors,
             "field_errors": field_errors,
             "channels": [(c.value, c.label) for c in Channel if c in STAFF_ENTRY_CHANNELS],
+            "home": None,
             "map_config": _map_config(
                 request.user,
                 pick=True,

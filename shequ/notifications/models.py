@@ -20,6 +20,8 @@ class Notification(models.Model):
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
     url = models.CharField(_("链接"), max_length=300, blank=True)
+    # A picture shown with the message (a case's after-photo): a permission-checked app URL.
+    image_url = models.CharField(_("图片链接"), max_length=300, blank=True)
     object_type = models.CharField(_("对象类型"), max_length=64, blank=True)
     object_id = models.CharField(_("对象编号"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now)

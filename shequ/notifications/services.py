@@ -25,6 +25,7 @@ def notify(
     url: str = "",
     obj=None,
     channels: Iterable[str] = (),
+    image_url: str = "",
 ) -> list[Notification]:
     """Create one in-app notification per distinct recipient; queue external channels.
 
@@ -45,6 +46,7 @@ def notify(
                 title=str(title)[:200],
                 body=str(body),
                 url=url[:300],
+                image_url=image_url[:300],
                 object_type=object_type,
                 object_id=object_id,
                 created_at=now,

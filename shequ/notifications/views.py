@@ -12,6 +12,9 @@ from shequ.notifications.selectors import (
 )
 from shequ.notifications.services import notification_mark_read
 
+# Messages that ask the resident for a rating get a "去评价" button (cases closed, reminders).
+RATING_KINDS = frozenset({"case_closed", "case_rating_reminder"})
+
 
 @login_required
 def notification_list(request):
@@ -20,6 +23,7 @@ def notification_list(request):
         "notifications": notifications_for(request.user, unread_only=unread_only, limit=100),
         "unread": unread_count(request.user),
         "unread_only": unread_only,
+        "rating_kinds": RATING_KINDS,
     }
     if request.headers.get("HX-Request"):
         return render(request, "notifications/list.html#notification-list", context)

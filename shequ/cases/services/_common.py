@@ -267,7 +267,17 @@ def level_user_ids(level: str, case: Case) -> list[int]:
     return _users_of(level_recipients_q(level, case))
 
 
-def tell(user_ids, kind: str, title: str, case: Case, body: str = "", sms: bool = False) -> None:
+def tell(
+    user_ids,
+    kind: str,
+    title: str,
+    case: Case,
+    body: str = "",
+    sms: bool = False,
+    *,
+    channels=None,
+    image_url: str = "",
+) -> None:
     from shequ.notifications.services import notify
 
     notify(
@@ -277,14 +287,67 @@ def tell(user_ids, kind: str, title: str, case: Case, body: str = "", sms: bool 
         body=body,
         url=case_url(case),
         obj=case,
-        channels=("sms",) if sms else (),
+        channels=channels if channels is not None else (("sms",) if sms else ()),
+        image_url=image_url,
     )
 
 
-def tell_reporter_and_followers(case: Case, kind: str, title: str, body: str = "") -> None:
-    """Tell the reporter (with `body`) and the followers, who get the public text only: phone
-    and ID numbers masked, and nothing for a sensitive case (its notes may name the household)
-    — a follow never shows more than the public view of the case."""
+# --- closing the loop with the resident ------------------------------------------------------
+
+
+def resident_channels() -> tuple[str, ...]:
+    """The external channels residents are told on besides the in-app centre (setting
+    SHEQU_RESIDENT_CHANNELS: "sms", "wechat", both, or none)."""
+    from django.conf import settings
+
+    return tuple(getattr(settings, "SHEQU_RESIDENT_CHANNELS", ("sms",)))
+
+
+def after_photo_url(case: Case) -> str:
+    """The thumbnail of the case's latest after-photo (处置后/核查照片), or ""."""
+    from shequ.cases.workflow import PhotoKind
+
+    photo = (
+        CasePhoto.objects.filter(case_id=case.pk, kind__in=[PhotoKind.HANDLE, PhotoKind.VERIFY])
+        .order_by("-created_at", "-id")
+        .only("id")
+        .first()
+    )
+    return reverse("case-photo-thumb", args=[photo.pk]) if photo is not None else ""
+
+
+def closure_summary(case: Case) -> str:
+    """What was done, in the handler's and the checker's words, and the request to rate."""
+    from shequ.cases.workflow import REOPEN_DAYS
+
+    notes = dict(
+        CaseEvent.objects.filter(case_id=case.pk, action__in=[Action.HANDLE, Action.VERIFY])
+        .exclude(note="")
+        .order_by("at", "id")
+        .values_list("action", "note")
+    )
+    lines = []
+    if notes.get(Action.HANDLE):
+        lines.append(_("处置结果：%(note)s") % {"note": notes[Action.HANDLE]})
+    if notes.get(Action.VERIFY):
+        lines.append(_("核查意见：%(note)s") % {"note": notes[Action.VERIFY]})
+    lines.append(
+        _(
+            "请对办理结果评价：满意、基本满意或不满意。如问题仍未解决，可在结案后 %(n)d 天内"
+            "选择“不满意”并申请重新办理。"
+        )
+        % {"n": REOPEN_DAYS}
+    )
+    return "\n".join(lines)
+
+
+def tell_reporter_and_followers(
+    case: Case, kind: str, title: str, body: str = "", *, image_url: str = ""
+) -> None:
+    """Tell the reporter (with `body` and `image_url`, in the app and on the residents' channels,
+    SMS/WeChat) and the followers, who get the public text only: phone and ID numbers masked,
+    and nothing for a sensitive case (its notes and photos may show the household) — a follow
+    never shows more than the public view of the case."""
     from shequ.cases.access import is_sensitive
     from shequ.open311.representation import scrub
 
@@ -293,11 +356,23 @@ def tell_reporter_and_followers(case: Case, kind: str, title: str, body: str = "
         for i in CaseFollow.objects.filter(case=case).values_list("user_id", flat=True)
         if i != case.reporter_id
     ]
+    channels = resident_channels()
     if case.reporter_id:
-        tell([case.reporter_id], kind, title, case, body=body)
+        tell(
+            [case.reporter_id], kind, title, case, body=body, channels=channels, image_url=image_url
+        )
     if followers:
-        public = "" if is_sensitive(case.category) else scrub(body) or ""
-        tell(followers, kind, title, case, body=public)
+        sensitive = is_sensitive(case.category)
+        public = "" if sensitive else scrub(body) or ""
+        tell(
+            followers,
+            kind,
+            title,
+            case,
+            body=public,
+            channels=channels,
+            image_url="" if sensitive else image_url,
+        )
 
 
 def case_title(case: Case) -> str:

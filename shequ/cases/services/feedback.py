@@ -1,5 +1,7 @@
 """After closure: the reporter's rating, and staff 回访 (return visits) for phone cases."""
 
+import datetime as dt
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -7,7 +9,7 @@ from django.utils.translation import gettext as _
 from shequ.cases import access
 from shequ.cases.models import Case, CaseRating
 from shequ.cases.services._common import apply_transition, check_allowed, field_errors
-from shequ.cases.workflow import Action, RatingSource, Satisfaction
+from shequ.cases.workflow import Action, RatingSource, Satisfaction, Status
 from shequ.core.errors import ConflictError
 
 
@@ -106,3 +108,66 @@ def case_visit(
     except IntegrityError:
         raise ConflictError(_("本轮办理已登记过回访。"), code="already_visited") from None
     return case
+
+
+RATING_REMINDER_AFTER = dt.timedelta(days=3)
+# Closures older than this are not looked at again (a bounded scan; the reminder went out long
+# ago or the resident was never going to rate).
+RATING_REMINDER_HORIZON = dt.timedelta(days=30)
+RATING_REMINDER_KIND = "case_rating_reminder"
+
+
+def cases_remind_unrated(*, now=None, chunk: int = 500) -> int:
+    """提醒评价: one reminder to the reporter of a case closed 3 days ago and still unrated
+    (this round); idempotent, so the hourly job may run any number of times. Returns how many
+    reminders were sent."""
+    from django.db.models import Exists, OuterRef
+
+    from shequ.cases.services._common import case_title, case_url, resident_channels
+    from shequ.notifications.models import Notification
+    from shequ.notifications.services import notify_bulk
+
+    now = now or timezone.now()
+    rated = CaseRating.objects.filter(
+        case=OuterRef("pk"), round=OuterRef("reopen_count"), source=RatingSource.RESIDENT
+    )
+    candidates = list(
+        Case.objects.filter(
+            status=Status.CLOSED,
+            reporter__isnull=False,
+            closed_at__lte=now - RATING_REMINDER_AFTER,
+            closed_at__gte=now - RATING_REMINDER_HORIZON,
+        )
+        .exclude(Exists(rated))
+        .select_related("category")
+        .order_by("closed_at", "id")[: chunk * 20]
+    )
+    if not candidates:
+        return 0
+    reminded = set(
+        Notification.objects.filter(
+            kind=RATING_REMINDER_KIND,
+            object_type="cases.case",
+            object_id__in=[str(c.pk) for c in candidates],
+        ).values_list("object_id", flat=True)
+    )
+    messages = [
+        {
+            "recipients": [case.reporter_id],
+            "kind": RATING_REMINDER_KIND,
+            "title": _("请为已办结的问题评价：%(title)s") % {"title": case_title(case)},
+            "body": _(
+                "您反映的问题已于 %(date)s 办结，还没有收到您的评价。请选择满意、基本满意或"
+                "不满意；如问题仍未解决，可选择“不满意”并申请重新办理。"
+            )
+            % {"date": timezone.localtime(case.closed_at).strftime("%Y-%m-%d")},
+            "url": case_url(case),
+            "object_type": "cases.case",
+            "object_id": case.pk,
+        }
+        for case in candidates
+        if str(case.pk) not in reminded
+    ]
+    if not messages:
+        return 0
+    return notify_bulk(messages, channels=resident_channels())

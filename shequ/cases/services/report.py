@@ -163,6 +163,69 @@ def _resolve_building(value) -> Building | None:
     )
 
 
+def _place_from_address(
+    actor, reporter, channel, address, contact_phone=""
+) -> tuple[routing.Place | None, dict]:
+    """No point and no building: the place the typed address names (小区 + 幢 + 单元), the
+    reporter's own estate (a hotline caller's: found by their number in the registry) standing
+    in for "3幢"; else a field error saying what to add."""
+    from shequ.geo.resolve import (
+        ResolveError,
+        home_building,
+        home_building_of_caller,
+        resolve_address,
+    )
+
+    text = (address or "").strip()
+    if not text:
+        if channel in STAFF_ENTRY_CHANNELS:
+            message = _("请填写地点（小区名称和楼栋号，如：金陵花园 3 幢），或在地图上点选位置。")
+        else:
+            message = _(
+                "请在地图上点选问题位置，或在“位置说明”里写明小区和楼栋（如：金陵花园 3 幢）。"
+            )
+        return None, {"field": "location", "message": message}
+    person = reporter if reporter is not None else actor
+    home = home_building(person) if channel not in STAFF_ENTRY_CHANNELS else None
+    # Namesake estates: prefer the one in the staff member's scope, the resident's community.
+    within = ""
+    if actor is not None:
+        from shequ.core.scoping import user_assignments
+
+        staff = channel in STAFF_ENTRY_CHANNELS | {Channel.PATROL}
+        scopes = {
+            a.scope_code if staff else a.scope_code[:12]
+            for a in user_assignments(actor)
+            if a.scope_code
+        }
+        within = scopes.pop() if len(scopes) == 1 else ""
+    if channel in STAFF_ENTRY_CHANNELS and contact_phone:
+        home = home_building_of_caller(contact_phone, within=within)
+    try:
+        resolved = resolve_address(text[:200], within=within, home=home)
+    except ResolveError as exc:
+        return None, {"field": "address", "message": exc.message}
+    if resolved is None:
+        return None, {
+            "field": "address",
+            "message": _(
+                "未能根据“%(address)s”找到位置：请写明小区（或村）名称和楼栋号，"
+                "如“金陵花园 3 幢 2 单元”，或在地图上点选。"
+            )
+            % {"address": text[:50]},
+        }
+    return (
+        routing.Place(
+            grid_code=resolved.grid_code,
+            lat=resolved.lat,
+            lng=resolved.lng,
+            address=text if resolved.building is None else (text or resolved.label),
+            building=resolved.building,
+        ),
+        {},
+    )
+
+
 def case_report(
     *,
     actor,
@@ -239,7 +302,9 @@ def case_report(
     elif building_obj is not None:
         place = routing.place_from_building(building_obj, address)
     elif lat in (None, "") and lng in (None, ""):
-        errors.append({"field": "location", "message": _("请在地图上选择位置，或选择楼栋。")})
+        place, error = _place_from_address(actor, reporter, channel, address, contact_phone)
+        if error:
+            errors.append(error)
     else:
         try:
             place = routing.place_from_point(lat, lng, crs or "wgs84", address)

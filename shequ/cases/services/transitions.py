@@ -18,16 +18,20 @@ from shequ.cases.calendar import get_calendar
 from shequ.cases.models import Case
 from shequ.cases.services._common import (
     SYSTEM_NAME,
+    after_photo_url,
     apply_transition,
     case_title,
+    case_url,
     check_allowed,
     clock_for,
+    closure_summary,
     dispatcher_ids,
     field_errors,
     ladder_position,
     level_user_ids,
     no_clock,
     require_text,
+    resident_channels,
     tell,
     tell_reporter_and_followers,
     unit_user_ids,
@@ -109,7 +113,7 @@ def case_void(*, case: Case, actor, reason: str = "", now=None) -> Case:
             c,
             "case_voided",
             _("您反映的问题未予立案：%(title)s") % {"title": case_title(c)},
-            body=reason,
+            _("未立案的原因：%(reason)s。如有疑问，可重新上报或联系社区。") % {"reason": reason},
         )
 
     return apply_transition(
@@ -282,6 +286,8 @@ def case_verify(*, case: Case, actor, note: str = "", photos=(), now=None) -> Ca
             c,
             "case_closed",
             _("您反映的问题已办结，请评价：%(title)s") % {"title": case_title(c)},
+            closure_summary(c),
+            image_url=after_photo_url(c),
         )
 
     return apply_transition(
@@ -444,6 +450,12 @@ def case_return(*, case: Case, actor, reason: str = "", now=None) -> Case:
             c,
             body=reason,
         )
+        tell_reporter_and_followers(
+            c,
+            "case_returned_reporter",
+            _("您反映的问题正在重新分派：%(title)s") % {"title": case_title(c)},
+            _("原承办单位认为不属于其职责，社区将重新指派承办单位，处理期限重新计算。"),
+        )
 
     return apply_transition(
         case,
@@ -532,11 +544,20 @@ def case_merge(*, case: Case, actor, into: Case | None = None, note: str = "", n
     now = now or timezone.now()
 
     def after(c):
-        tell(
-            [c.reporter_id],
-            "case_merged",
-            _("您反映的问题已与相同问题合并办理：%(title)s") % {"title": case_title(into)},
-            into,
+        from shequ.notifications.services import notify
+
+        notify(
+            recipients=[c.reporter_id],
+            kind="case_merged",
+            title=_("您反映的问题已与相同问题合并办理：%(title)s") % {"title": case_title(into)},
+            body=_(
+                "您反映的 %(code)s 与已在办理的 %(into)s 是同一问题，已合并办理；"
+                "办理进展和结果会通知您，届时请评价。"
+            )
+            % {"code": c.code, "into": into.code},
+            url=case_url(into),
+            obj=into,
+            channels=resident_channels(),
         )
 
     with transaction.atomic():
