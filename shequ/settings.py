@@ -343,6 +343,7 @@ MIDDLEWARE = [
     "shequ.core.observability.RequestMiddleware",
     "shequ.open311.middleware.Open311ErrorMiddleware",  # spec-shaped errors under /open311/v2/
     "shequ.core.uploads.RequestSizeMiddleware",
+    "shequ.core.sanitize.JsonBodyMiddleware",  # too-deep JSON → 400; empty API body → {}
     "shequ.core.sanitize.NulByteMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

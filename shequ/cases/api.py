@@ -8,7 +8,6 @@ POST bodies may be JSON (photos as base64 strings) or multipart/form-data (photo
 import base64
 import binascii
 import datetime as dt
-import json
 from typing import Any, Literal
 
 from django.http import FileResponse, Http404
@@ -27,6 +26,8 @@ from shequ.cases.workflow import Action, Channel
 from shequ.cases.workflow import Status as CaseStatus
 from shequ.core import ratelimit
 from shequ.core.errors import InvalidInput
+from shequ.core.params import ApiDate
+from shequ.core.sanitize import json_loads
 
 API_PREFIX = "/"
 router = Router(tags=["cases"])
@@ -92,7 +93,7 @@ def _form_data(request) -> tuple[dict, list]:
             attributes[key[10:-1]] = values[-1]
         elif key == "attributes":
             try:
-                attributes.update(json.loads(values[-1] or "{}"))
+                attributes.update(json_loads(values[-1] or "{}"))
             except (ValueError, TypeError, AttributeError):
                 raise _body_error("attributes", _("附加信息应为 JSON 对象。")) from None
         else:
@@ -107,7 +108,7 @@ def _form_data(request) -> tuple[dict, list]:
 
 def _json_data(request) -> tuple[dict, list]:
     try:
-        data = json.loads(request.body or b"{}")
+        data = json_loads(request.body or b"{}")
     except ValueError:
         raise _body_error("body", _("请求体不是有效的 JSON。"), "malformed_request") from None
     if not isinstance(data, dict):
@@ -495,8 +496,8 @@ def case_list(
     overdue: bool | None = None,
     mine: bool = False,
     assigned: bool = Query(False, description="派给我所在处置单位的"),
-    date_from: dt.date | None = Query(None, alias="from"),  # noqa: B008
-    date_to: dt.date | None = Query(None, alias="to"),  # noqa: B008
+    date_from: ApiDate | None = Query(None, alias="from"),  # noqa: B008
+    date_to: ApiDate | None = Query(None, alias="to"),  # noqa: B008
     q: str | None = Query(None, description="案件编号或来源工单号"),
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
