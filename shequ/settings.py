@@ -598,7 +598,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("SHEQU_LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.server": {"level": "WARNING" if TESTING else "INFO"},
+        # runserver's request lines, through the redacting console handler (query values go).
+        "django.server": {
+            "handlers": ["console"],
+            "level": "WARNING" if TESTING else "INFO",
+            "propagate": False,
+        },
         "shequ.request": {"level": "WARNING" if TESTING or not PRODUCTION else "INFO"},
         "axes": {"level": "WARNING"},
     },

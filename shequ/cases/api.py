@@ -10,7 +10,7 @@ import binascii
 import datetime as dt
 from typing import Any, Literal
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -627,6 +627,33 @@ def case_photo(request, case_id: int, photo_id: int, thumb: bool = False):
     from shequ.cases.views import photo_response
 
     return photo_response(request.user, photo_id, thumb=thumb, case_id=case_id)
+
+
+class DescriptionRevealIn(Schema):
+    reason: str = Field(max_length=500, description="查看理由（至少 2 个字，写入审计日志）")
+
+
+class DescriptionRevealOut(Schema):
+    case_id: int
+    description: str = Field(description="问题描述原文（含完整号码）")
+
+
+@router.post(
+    "cases/{int:case_id}/description/reveal",
+    response=DescriptionRevealOut,
+    summary="查看问题描述原文（需理由，留痕）",
+)
+def case_description_reveal(
+    request, case_id: int, payload: DescriptionRevealIn, response: HttpResponse
+):
+    """The description as typed, numbers unmasked (stored masked; the original is encrypted).
+    Staff of the case's scope only (403 otherwise, audited); `Cache-Control: no-store`."""
+    case = access.get_case_or_404(request.user, case_id)
+    text = services.case_reveal_description(
+        actor=request.user, case=case, reason=payload.reason, request=request
+    )
+    response["Cache-Control"] = "no-store"
+    return {"case_id": case.pk, "description": text}
 
 
 __all__ = ["FileResponse", "router"]

@@ -385,11 +385,13 @@ def case_contact(request, pk: int):
         details={"masked": case.masked_contact_phone},
     )
     view = selectors.case_for_user(request.user, pk)
-    return render(
+    response = render(
         request,
         "cases/detail.html",
         _detail_context(request, view, revealed_phone=case.contact_phone),
     )
+    response["Cache-Control"] = "no-store"  # the full number must not stay in any cache
+    return response
 
 
 def photo_response(user, photo_id: int, *, thumb: bool = False, case_id: int | None = None):

@@ -7,7 +7,7 @@ count.
 
 from datetime import date
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
@@ -196,7 +196,8 @@ def create_person(request, payload: PersonIn):
 
 
 @router.post("/{person_id}/reveal", response=RevealOut, summary="查看完整号码（需理由，留痕）")
-def reveal(request, person_id: int, payload: RevealIn):
+def reveal(request, person_id: int, payload: RevealIn, response: HttpResponse):
+    """The full number, for a reason (audited); `Cache-Control: no-store`."""
     person = S.person_for_user(request.user, person_id)
     value = services.person_reveal(
         actor=request.user,
@@ -205,6 +206,7 @@ def reveal(request, person_id: int, payload: RevealIn):
         reason=payload.reason,
         request=request,
     )
+    response["Cache-Control"] = "no-store"
     return {"field": payload.field, "value": value}
 
 
