@@ -265,6 +265,32 @@ def test_reveal_api_is_no_store_and_scoped(typed_case, api_client_as):
     assert missing.status_code == 400 and missing.json()["code"] == "reason_required"
 
 
+def test_reveal_page_shows_the_original_no_store_audited(typed_case, client_as):
+    client = client_as("community")
+    detail = client.get(reverse("case-detail", args=[typed_case.pk])).content.decode()
+    assert 'id="reveal-description-reason"' in detail
+    url = reverse("case-description-reveal", args=[typed_case.pk])
+    response = client.post(url, {"reason": "联系住户"})
+    assert response.status_code == 200
+    assert "139 8765 4321" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert AuditEvent.objects.filter(action="cases.reveal_description").count() == 1
+    empty = client.post(url, {"reason": ""})
+    assert empty.status_code == 302
+    assert AuditEvent.objects.filter(action="cases.reveal_description").count() == 1
+
+
+def test_reveal_page_refuses_a_resident(typed_case, client_as):
+    client = client_as("resident")
+    detail = client.get(reverse("case-detail", args=[typed_case.pk]))
+    assert 'id="reveal-description-reason"' not in detail.content.decode()
+    response = client.post(
+        reverse("case-description-reveal", args=[typed_case.pk]), {"reason": "看看"}
+    )
+    assert response.status_code == 404
+    assert "139 8765 4321" not in response.content.decode()
+
+
 # --- Cache-Control on every reveal of a full number ----------------------------------------
 
 
