@@ -256,6 +256,12 @@ def test_the_api_parser_checks_depth_by_itself():
     assert caught.value.code == "body_too_deep"
 
 
+def test_a_body_beyond_djangos_memory_limit_is_still_not_a_500(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post("/api/v1/auth/token", "[" * 5000, content_type="application/json")
+    assert 400 <= response.status_code < 500
+
+
 def test_ordinary_json_still_works(client):
     response = client.post(
         "/api/v1/auth/token",

@@ -25,6 +25,7 @@ is the empty JSON object, so an operation whose body fields all have defaults ac
 import json
 from urllib.parse import unquote_to_bytes
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -173,7 +174,10 @@ class JsonBodyMiddleware:
         if request.method in BODY_METHODS:
             content_type = (request.content_type or "").lower()
             if not content_type.startswith(FORM_BODIES):
-                body = request.body
+                try:
+                    body = request.body
+                except RequestDataTooBig:  # Django answers that itself, as before
+                    return self.get_response(request)
                 if json_too_deep(body):
                     error = body_too_deep_error()
                     return _refuse(request, 400, error.code, error.message, error.details)
