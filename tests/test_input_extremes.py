@@ -64,6 +64,13 @@ def test_analytics_refuses_ancient_dates(api_client_as):
     assert_error(response, 400)
 
 
+def test_a_page_far_beyond_the_data_is_400_not_500(api_client_as):
+    """Found by the property test: page=184467440737095518 made SQLite refuse the OFFSET."""
+    response = api_client_as("city").get("/api/v1/cases", {"page": "184467440737095518"})
+    body = assert_error(response, 400, "validation_error")
+    assert body["details"][0]["field"] == "page"
+
+
 def test_overflow_anywhere_else_is_400_not_500(api_client_as, monkeypatch):
     """The safety net: an OverflowError the parameter types did not foresee."""
     from shequ.cases import selectors
@@ -107,29 +114,45 @@ def _discover() -> list[tuple[str, str, str, str]]:
 
 PARAMETERS = _discover()
 
+# The classic extremes, each sent to every parameter of its kind (below, without chance) …
+DATE_EXTREMES = [
+    "0001-01-01",
+    "9999-12-31",
+    "0000-00-00",
+    "+10000-01-01",
+    "-0001-01-01",
+    "2026-02-30",
+    "2026-13-01",
+    "9999-12-31T23:59:59+14:00",
+    "0001-01-01T00:00:00-12:00",
+    "99999999",
+    "",
+]
+NUMBER_EXTREMES = [
+    "inf",
+    "-inf",
+    "nan",
+    "1e309",
+    "-1e309",
+    "9" * 19,
+    "-" + "9" * 19,
+    str(2**63),
+    str(-(2**63) - 1),
+    "0",
+    "-1",
+    "0x1f",
+    "1.5",
+]
+# … and, by hypothesis, anything Python's dates and numbers can spell.
 EXTREME_DATES = st.one_of(
     st.dates().map(lambda d: d.isoformat()),  # 0001-01-01 … 9999-12-31
     st.datetimes().map(lambda d: d.isoformat()),
-    st.sampled_from(
-        [
-            "0001-01-01",
-            "9999-12-31",
-            "0000-00-00",
-            "+10000-01-01",
-            "-0001-01-01",
-            "2026-02-30",
-            "2026-13-01",
-            "9999-12-31T23:59:59+14:00",
-            "0001-01-01T00:00:00-12:00",
-            "99999999",
-            "",
-        ]
-    ),
+    st.sampled_from(DATE_EXTREMES),
 )
 EXTREME_NUMBERS = st.one_of(
     st.integers(min_value=-(10**40), max_value=10**40).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.sampled_from(["inf", "-inf", "nan", "1e309", "-1e309", "9" * 19, "-" + "9" * 19, "0x1f"]),
+    st.sampled_from(NUMBER_EXTREMES),
 )
 
 
@@ -160,11 +183,27 @@ def city_client(api_client_as):
     return api_client_as("city")
 
 
-@pytest.mark.parametrize(
-    ("path", "name", "location", "kind"),
-    PARAMETERS,
-    ids=[f"{kind}:{path}:{name}" for path, name, _loc, kind in PARAMETERS],
-)
+def check_answer(client, path, name, location, value) -> None:
+    url, params = _url(path, name, location, value)
+    response = client.get(url, params)
+    assert response.status_code < 500, (url, params, response.content[:300])
+    if response.status_code >= 400 and response["Content-Type"].startswith("application/json"):
+        body = response.json()
+        assert {"code", "message", "details"} <= set(body), body
+
+
+PARAMETER_IDS = [f"{kind}:{path}:{name}" for path, name, _loc, kind in PARAMETERS]
+
+
+@pytest.mark.parametrize(("path", "name", "location", "kind"), PARAMETERS, ids=PARAMETER_IDS)
+def test_every_date_and_range_parameter_refuses_the_classic_extremes(
+    city_client, path, name, location, kind
+):
+    for value in DATE_EXTREMES if kind == "date" else NUMBER_EXTREMES:
+        check_answer(city_client, path, name, location, value)
+
+
+@pytest.mark.parametrize(("path", "name", "location", "kind"), PARAMETERS, ids=PARAMETER_IDS)
 @settings(
     max_examples=15,
     deadline=None,
@@ -176,12 +215,7 @@ def test_every_date_and_range_parameter_survives_extremes(
     city_client, path, name, location, kind, data
 ):
     value = data.draw(EXTREME_DATES if kind == "date" else EXTREME_NUMBERS, label=name)
-    url, params = _url(path, name, location, value)
-    response = city_client.get(url, params)
-    assert response.status_code < 500, (url, params, response.content[:300])
-    if response.status_code >= 400 and response["Content-Type"].startswith("application/json"):
-        body = response.json()
-        assert {"code", "message", "details"} <= set(body), body
+    check_answer(city_client, path, name, location, value)
 
 
 # --- JSON depth -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ API_PREFIX = "/"
 router = Router(tags=["cases"])
 
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 100_000  # OFFSET stays far inside 64 bits (SQLite refused 10**17 × 50)
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -499,7 +500,7 @@ def case_list(
     date_from: ApiDate | None = Query(None, alias="from"),  # noqa: B008
     date_to: ApiDate | None = Query(None, alias="to"),  # noqa: B008
     q: str | None = Query(None, description="案件编号或来源工单号"),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
 ):
     statuses = [s.strip() for s in status.split(",") if s.strip()] if status else None
