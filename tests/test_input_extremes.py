@@ -71,6 +71,22 @@ def test_a_page_far_beyond_the_data_is_400_not_500(api_client_as):
     assert body["details"][0]["field"] == "page"
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"end_date": "9999-12-31T23:59:59-12:00"},
+        {"start_date": "0001-01-01T00:00:00+14:00", "end_date": "0001-01-02T00:00:00+14:00"},
+        {"start_date": "0001-01-01"},
+        {"end_date": "9999-12-31"},
+    ],
+)
+@pytest.mark.parametrize("resource", ["requests.json", "servicerequestupdates.json"])
+def test_open311_date_windows_at_the_ends_of_time_are_400(client, resource, params):
+    response = client.get(f"/open311/v2/{resource}", params)
+    assert response.status_code == 400, response.content[:200]
+    assert response.json()[0]["code"] == 400
+
+
 def test_overflow_anywhere_else_is_400_not_500(api_client_as, monkeypatch):
     """The safety net: an OverflowError the parameter types did not foresee."""
     from shequ.cases import selectors
