@@ -343,6 +343,7 @@ MIDDLEWARE = [
     "shequ.core.observability.RequestMiddleware",
     "shequ.open311.middleware.Open311ErrorMiddleware",  # spec-shaped errors under /open311/v2/
     "shequ.core.uploads.RequestSizeMiddleware",
+    "shequ.core.sanitize.JsonBodyMiddleware",  # too-deep JSON → 400; empty API body → {}
     "shequ.core.sanitize.NulByteMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -597,7 +598,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("SHEQU_LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.server": {"level": "WARNING" if TESTING else "INFO"},
+        # runserver's request lines, through the redacting console handler (query values go).
+        "django.server": {
+            "handlers": ["console"],
+            "level": "WARNING" if TESTING else "INFO",
+            "propagate": False,
+        },
         "shequ.request": {"level": "WARNING" if TESTING or not PRODUCTION else "INFO"},
         "axes": {"level": "WARNING"},
     },

@@ -6,11 +6,12 @@ grouping, indicator or category; 404 for a region outside the caller's scope.
 """
 
 import datetime as dt
+from typing import Annotated
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shequ.analytics import services
 from shequ.analytics.filters import (
@@ -28,6 +29,8 @@ from shequ.core.errors import InvalidInput
 from shequ.core.scoping import require_page_perm
 
 API_PREFIX = "/analytics/"
+# Parsed by filters.parse_date (400 `invalid_date`/`invalid_period`), documented as a date.
+DateText = Annotated[str, WithJsonSchema({"type": "string", "format": "date"})]
 router = Router(tags=["analytics"])
 
 
@@ -107,8 +110,8 @@ def _names(group_by: str | None, keys: list[str]) -> dict[str, str]:
 def indicators(
     request,
     region: str | None = Query(None, description="区划代码（6/9/12/15 位），默认本人范围"),
-    date_from: str | None = Query(None, alias="from", description="开始日期 YYYY-MM-DD"),
-    date_to: str | None = Query(None, alias="to", description="结束日期 YYYY-MM-DD（含）"),
+    date_from: DateText | None = Query(None, alias="from", description="开始日期 YYYY-MM-DD"),  # noqa: B008
+    date_to: DateText | None = Query(None, alias="to", description="结束日期 YYYY-MM-DD（含）"),  # noqa: B008
     category: str | None = Query(None, description="类别代码（大类含其小类）"),
     group_by: str | None = Query(
         None, description="township | community | grid | category | day | week | month"

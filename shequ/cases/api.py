@@ -8,10 +8,9 @@ POST bodies may be JSON (photos as base64 strings) or multipart/form-data (photo
 import base64
 import binascii
 import datetime as dt
-import json
 from typing import Any, Literal
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,11 +26,14 @@ from shequ.cases.workflow import Action, Channel
 from shequ.cases.workflow import Status as CaseStatus
 from shequ.core import ratelimit
 from shequ.core.errors import InvalidInput
+from shequ.core.params import ApiDate
+from shequ.core.sanitize import json_loads
 
 API_PREFIX = "/"
 router = Router(tags=["cases"])
 
 MAX_PAGE_SIZE = 200
+MAX_PAGE = 100_000  # OFFSET stays far inside 64 bits (SQLite refused 10**17 × 50)
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -92,7 +94,7 @@ def _form_data(request) -> tuple[dict, list]:
             attributes[key[10:-1]] = values[-1]
         elif key == "attributes":
             try:
-                attributes.update(json.loads(values[-1] or "{}"))
+                attributes.update(json_loads(values[-1] or "{}"))
             except (ValueError, TypeError, AttributeError):
                 raise _body_error("attributes", _("附加信息应为 JSON 对象。")) from None
         else:
@@ -107,7 +109,7 @@ def _form_data(request) -> tuple[dict, list]:
 
 def _json_data(request) -> tuple[dict, list]:
     try:
-        data = json.loads(request.body or b"{}")
+        data = json_loads(request.body or b"{}")
     except ValueError:
         raise _body_error("body", _("请求体不是有效的 JSON。"), "malformed_request") from None
     if not isinstance(data, dict):
@@ -498,10 +500,10 @@ def case_list(
     overdue: bool | None = None,
     mine: bool = False,
     assigned: bool = Query(False, description="派给我所在处置单位的"),
-    date_from: dt.date | None = Query(None, alias="from"),  # noqa: B008
-    date_to: dt.date | None = Query(None, alias="to"),  # noqa: B008
+    date_from: ApiDate | None = Query(None, alias="from"),  # noqa: B008
+    date_to: ApiDate | None = Query(None, alias="to"),  # noqa: B008
     q: str | None = Query(None, description="案件编号或来源工单号"),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(50, ge=1, le=MAX_PAGE_SIZE),
 ):
     statuses = [s.strip() for s in status.split(",") if s.strip()] if status else None
@@ -628,6 +630,33 @@ def case_photo(request, case_id: int, photo_id: int, thumb: bool = False):
     from shequ.cases.views import photo_response
 
     return photo_response(request.user, photo_id, thumb=thumb, case_id=case_id)
+
+
+class DescriptionRevealIn(Schema):
+    reason: str = Field(max_length=500, description="查看理由（至少 2 个字，写入审计日志）")
+
+
+class DescriptionRevealOut(Schema):
+    case_id: int
+    description: str = Field(description="问题描述原文（含完整号码）")
+
+
+@router.post(
+    "cases/{int:case_id}/description/reveal",
+    response=DescriptionRevealOut,
+    summary="查看问题描述原文（需理由，留痕）",
+)
+def case_description_reveal(
+    request, case_id: int, payload: DescriptionRevealIn, response: HttpResponse
+):
+    """The description as typed, numbers unmasked (stored masked; the original is encrypted).
+    Staff of the case's scope only (403 otherwise, audited); `Cache-Control: no-store`."""
+    case = access.get_case_or_404(request.user, case_id)
+    text = services.case_reveal_description(
+        actor=request.user, case=case, reason=payload.reason, request=request
+    )
+    response["Cache-Control"] = "no-store"
+    return {"case_id": case.pk, "description": text}
 
 
 __all__ = ["FileResponse", "router"]

@@ -15,7 +15,7 @@ class CasesConfig(AppConfig):
         from shequ.cases import calendar, selectors
         from shequ.cases.models import CalendarDay
         from shequ.cases.tasks import purge_draft_photos_task, rating_reminder_task, sla_sweep_task
-        from shequ.core import crypto, metrics, schedule
+        from shequ.core import audit, crypto, metrics, schedule
         from shequ.core.nav import NavEntry, register
         from shequ.core.phones import normalize_phone
         from shequ.core.roles import Role
@@ -80,6 +80,14 @@ class CasesConfig(AppConfig):
             "contact_phone",
             hash_field="contact_phone_hash",
             normalize=normalize_phone,
+        )
+        crypto.register_encrypted_field("cases.case", "description_original")  # no lookups
+        audit.register_action_labels(
+            {
+                "cases.reveal_contact_phone": _("查看联系电话"),
+                "cases.reveal_description": _("查看问题描述原文"),
+                "cases.reveal_description_refused": _("查看问题描述原文被拒绝"),
+            }
         )
         metrics.register_gauge(
             "shequ_cases_overdue",

@@ -31,6 +31,7 @@ from shequ.core.masking import mask_name, mask_phone
 from shequ.core.models import AppendOnlyModel
 
 CONTACT_PHONE_CONTEXT = "cases.case.contact_phone"
+DESCRIPTION_ORIGINAL_CONTEXT = "cases.case.description_original"
 LADDER_LEVELS = ("grid", "property", "community", "township", "city")
 OPEN = sorted(s.value for s in OPEN_STATUSES)  # sorted: a stable migration
 
@@ -229,7 +230,18 @@ class Case(models.Model):
     media_url = models.URLField(_("外部图片链接"), max_length=500, blank=True)
     status = models.CharField(_("状态"), max_length=16, choices=Status.choices)
     priority = models.CharField(_("紧急程度"), max_length=16, choices=Priority.choices)
+    # Stored masked (numbers typed into it: shequ.core.masking.mask_free_text); when masking
+    # changed it, the text as typed is in the encrypted vault beside it, revealed to staff with
+    # a reason (services.case_reveal_description, audited).
     description = models.TextField(_("问题描述"))
+    description_original = EncryptedTextField(
+        _("问题描述原文"),
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        context=DESCRIPTION_ORIGINAL_CONTEXT,
+    )
     attributes = models.JSONField(_("附加信息"), default=dict, blank=True)
 
     lat = models.FloatField(_("纬度"), null=True, blank=True)
@@ -428,6 +440,11 @@ class Case(models.Model):
     @property
     def masked_contact_phone(self) -> str:
         return mask_phone(self.contact_phone)
+
+    @property
+    def description_is_masked(self) -> bool:
+        """Numbers in the description were masked; the original is in the vault."""
+        return bool(self.description_original)
 
     def live_sla_level(self, now=None) -> str:
         """The colour now (the sweep stores it once a minute; pages show it live)."""

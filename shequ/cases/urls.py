@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/act/<str:action>/", views.case_act, name="case-act"),
     path("<int:pk>/follow/", views.case_follow_view, name="case-follow"),
     path("<int:pk>/contact/", views.case_contact, name="case-contact"),
+    path("<int:pk>/description/", views.case_description_reveal, name="case-description-reveal"),
     path("photos/<int:pk>/", views.photo, name="case-photo"),
     path("photos/<int:pk>/thumb/", views.photo, {"thumb": True}, name="case-photo-thumb"),
 ]

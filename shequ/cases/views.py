@@ -30,7 +30,7 @@ from shequ.cases.workflow import (
 )
 from shequ.core import ratelimit
 from shequ.core.audit import audit_record
-from shequ.core.errors import ServiceError
+from shequ.core.errors import InvalidInput, PermissionDeniedError, ServiceError
 from shequ.core.roles import Role
 from shequ.core.scoping import has_perm, require_page_perm, user_roles
 
@@ -337,6 +337,9 @@ def _detail_context(request, view, **extra) -> dict:
         "now": timezone.now(),
         "actions": actions,
         "attribute_rows": [] if view.limited else _attribute_rows(case),
+        "can_reveal_description": not view.limited
+        and case.description_is_masked
+        and services.may_reveal_description(request.user, case),
         "satisfaction_choices": Satisfaction.choices,
         "handler_types": HandlerType.choices,
         "categories": Category.objects.filter(parent__isnull=False, is_active=True).order_by("code")
@@ -434,11 +437,35 @@ def case_contact(request, pk: int):
         details={"masked": case.masked_contact_phone},
     )
     view = selectors.case_for_user(request.user, pk)
-    return render(
+    response = render(
         request,
         "cases/detail.html",
         _detail_context(request, view, revealed_phone=case.contact_phone),
     )
+    response["Cache-Control"] = "no-store"  # the full number must not stay in any cache
+    return response
+
+
+@login_required
+@require_POST
+def case_description_reveal(request, pk: int):
+    """The description as the resident typed it (numbers unmasked): reason required, audited."""
+    case = access.get_case_or_404(request.user, pk)
+    try:
+        text = services.case_reveal_description(
+            actor=request.user, case=case, reason=request.POST.get("reason", ""), request=request
+        )
+    except PermissionDeniedError:
+        raise Http404 from None
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+        return redirect("case-detail", pk=pk)
+    view = selectors.case_for_user(request.user, pk)
+    response = render(
+        request, "cases/detail.html", _detail_context(request, view, revealed_description=text)
+    )
+    response["Cache-Control"] = "no-store"  # the full numbers must not stay in any cache
+    return response
 
 
 def photo_response(user, photo_id: int, *, thumb: bool = False, case_id: int | None = None):

@@ -5,7 +5,11 @@
 puts it on every log record of the request, records latency for /metrics and writes one
 `request` log line (method, route, status, duration, user id; never the query string, which can
 carry personal data). `JsonFormatter` writes one JSON object per line; `RedactFilter` masks
-mobile and ID numbers that slip into a log message.
+mobile and ID numbers that slip into a log message and replaces the values of any query string
+in it (`GET /people/?q=*`): a search for part of an ID number is personal data too. The same
+redaction covers every server's access log: runserver (`django.server` goes through the
+console handler), gunicorn (`gunicorn_conf.RedactingLogger`), nginx (docs/deploy/nginx.conf
+logs `$uri`, never `$request`).
 """
 
 import contextvars
@@ -76,17 +80,38 @@ MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 ID_NUMBER = re.compile(r"(?<![\dA-Za-z])(\d{4})\d{10}(\d{3}[\dXx])(?![\dA-Za-z])")
 
 
+# A query string inside a URL or request line: "?q=199&page=2" (up to a space, quote, # or >).
+QUERY_IN_URL = re.compile(r"\?[^\s\"'#<>]*")
+QUERY_PAIR = re.compile(r"(^|&|;)([^=&;]*)=[^&;]*")
+
+
 def redact(text: str) -> str:
     text = ID_NUMBER.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), text)
     return MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
 
 
+def redact_query_string(query: str) -> str:
+    """ "q=19912&page=2" → "q=*&page=*" (the names stay, every value goes)."""
+    if not query:
+        return query
+    redacted = QUERY_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}=*", query)
+    return redacted if "=" in query else "*"
+
+
+def redact_query(text: str) -> str:
+    """Every query string inside `text` (URLs, request lines) with its values replaced."""
+    if "?" not in text:
+        return text
+    return QUERY_IN_URL.sub(lambda m: "?" + redact_query_string(m.group(0)[1:]), text)
+
+
 class RedactFilter(logging.Filter):
-    """Mask mobile numbers (138****1234) and ID numbers (3211**********0012) in log text."""
+    """Mask mobile numbers (138****1234) and ID numbers (3211**********0012) in log text, and
+    the values of query strings (GET /people/?q=*)."""
 
     def filter(self, record):
         message = record.getMessage()
-        cleaned = redact(message)
+        cleaned = redact(redact_query(message))
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True

@@ -5,6 +5,8 @@ answer with the shared error shape ({code, message, details}: bad input, missing
 no permission, not found, too large, too many requests), and creating requests take an
 `Idempotency-Key` header (core/idempotency.py). `document_platform_behaviour()` adds that to the
 OpenAPI description, so clients (and the schemathesis fuzzing in CI) know what to expect.
+A request body whose fields all have defaults is optional: an empty body reads as `{}`
+(shequ/core/sanitize.py), so it is documented as not required.
 """
 
 from copy import deepcopy
@@ -68,4 +70,19 @@ def document_platform_behaviour(schema: dict) -> dict:
                     parameters.append(IDEMPOTENCY_HEADER)
             for status, description in extra.items():
                 operation["responses"].setdefault(status, _error_response(description))
+            body = operation.get("requestBody")
+            if body and body.get("required") and _all_fields_default(body, schema):
+                body["required"] = False
     return schema
+
+
+def _all_fields_default(body: dict, schema: dict) -> bool:
+    components = schema.get("components", {}).get("schemas", {})
+    for content in body.get("content", {}).values():
+        part = content.get("schema", {})
+        ref = part.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            part = components.get(ref.rsplit("/", 1)[1], {})
+        if part.get("type") != "object" or part.get("required"):
+            return False
+    return bool(body.get("content"))

@@ -12,16 +12,79 @@ the database raise, i.e. a 500 (found by fuzzing the API on PostgreSQL). No legi
 contains it, so `NulByteMiddleware` answers 400 for a NUL in the query string, in a JSON body
 (`\\u0000`) or in a urlencoded form. Multipart bodies (file uploads) are left alone: files may
 contain any byte, and form fields there go through Django forms, which refuse NUL themselves.
+
+JSON nesting: Python's json module recurses once per level, so a body like `[[[[…]]]]` 20,000
+levels deep raises RecursionError (a 500). `JsonBodyMiddleware` answers 400 `body_too_deep` for a
+JSON body nested deeper than MAX_JSON_DEPTH, before anything parses it; `json_loads()` is the
+depth-checked parser for JSON found elsewhere (a form field holding JSON, the API parser).
+
+Empty bodies: a POST/PUT/PATCH to the JSON API with zero bytes (curl -X POST, no Content-Type)
+is the empty JSON object, so an operation whose body fields all have defaults accepts it.
 """
 
 import json
 from urllib.parse import unquote_to_bytes
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from shequ.core.errors import InvalidInput
+
 CHECKED_BODIES = ("application/json", "application/x-www-form-urlencoded", "text/plain")
+FORM_BODIES = ("multipart/form-data", "application/x-www-form-urlencoded")
+BODY_METHODS = ("POST", "PUT", "PATCH")
+MAX_JSON_DEPTH = 64  # Shequ's own bodies nest three or four levels
+_OPENERS = frozenset(b"[{")
+_CLOSERS = frozenset(b"]}")
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+
+
+def json_too_deep(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON text nests arrays/objects more than `limit` levels (strings are skipped).
+
+    Iterative, so it cannot itself overflow the stack; a body with few brackets is answered by
+    counting them, without the scan."""
+    raw = data.encode() if isinstance(data, str) else bytes(data)
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == _BACKSLASH:
+                escaped = True
+            elif byte == _QUOTE:
+                in_string = False
+        elif byte == _QUOTE:
+            in_string = True
+        elif byte in _OPENERS:
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in _CLOSERS:
+            depth -= 1
+    return False
+
+
+def body_too_deep_error() -> InvalidInput:
+    message = _("请求体嵌套层级过深（最多 %(n)d 层）。") % {"n": MAX_JSON_DEPTH}
+    return InvalidInput(message, code="body_too_deep", details={"max_depth": MAX_JSON_DEPTH})
+
+
+def json_loads(data: bytes | str):
+    """json.loads that refuses (InvalidInput `body_too_deep`) what would exhaust the stack.
+
+    Other malformed JSON raises ValueError as json.loads does."""
+    if json_too_deep(data):
+        raise body_too_deep_error()
+    try:
+        return json.loads(data)
+    except RecursionError:  # deep in a way the scan did not count (cannot happen for JSON)
+        raise body_too_deep_error() from None
 
 
 def _json_has_nul(value) -> bool:
@@ -49,8 +112,8 @@ def has_nul(request) -> bool:
         return b"\x00" in unquote_to_bytes(body)
     if b"\\u0000" in body:  # maybe an escaped NUL: look properly
         try:
-            return _json_has_nul(json.loads(body))
-        except ValueError:
+            return _json_has_nul(json_loads(body))
+        except (ValueError, InvalidInput):
             return False  # not JSON after all; the view will say so
     return False
 
@@ -72,10 +135,10 @@ def has_oversized_query_number(request) -> bool:
     )
 
 
-def _refuse(request, status: int, code: str, message: str):
+def _refuse(request, status: int, code: str, message: str, details=None):
     if request.path.startswith(("/api/", "/open311/")):
         return JsonResponse(
-            {"code": code, "message": message, "details": None},
+            {"code": code, "message": message, "details": details},
             status=status,
             json_dumps_params={"ensure_ascii": False},
         )
@@ -99,3 +162,35 @@ class NulByteMiddleware:
                 request, 400, "invalid_character", _("请求包含无效字符（NUL），请检查后重试。")
             )
         return self.get_response(request)
+
+
+class JsonBodyMiddleware:
+    """Extreme JSON bodies: too deep is 400 `body_too_deep`; an empty API body is `{}`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in BODY_METHODS:
+            content_type = (request.content_type or "").lower()
+            if not content_type.startswith(FORM_BODIES):
+                try:
+                    body = request.body
+                except RequestDataTooBig:  # Django answers that itself, as before
+                    return self.get_response(request)
+                if json_too_deep(body):
+                    error = body_too_deep_error()
+                    return _refuse(request, 400, error.code, error.message, error.details)
+                if not body and request.path.startswith("/api/"):
+                    empty_body_is_empty_object(request)
+        return self.get_response(request)
+
+
+def empty_body_is_empty_object(request) -> None:
+    """Make a zero-byte API body read as the JSON object `{}`.
+
+    Django caches the body it read in `_body`; nothing has read the (empty) stream but us."""
+    request._body = b"{}"
+    request.META["CONTENT_TYPE"] = "application/json"
+    request.content_type = "application/json"
+    request.content_params = {}

@@ -16,12 +16,11 @@ FixMyStreet extended status of an update, by the timeline event it comes from:
     IN_PROGRESS, closed FIXED, voided NO_FURTHER_ACTION, merged DUPLICATE.
 
 Never published: reporters' or contacts' names, phones, emails, accounts; staff names; internal
-timeline rows (escalation, supervision, extension requests, ratings, 回访). Mobile and ID numbers
-typed into descriptions or notes are masked. Categories in SHEQU_OPEN311_PRIVATE_GROUPS (disputes,
+timeline rows (escalation, supervision, extension requests, ratings, 回访). Mobile, ID and
+landline numbers typed into descriptions or notes are masked (+86 and full-width digits, groups
+with spaces, area codes: `shequ.core.masking.mask_free_text`). Categories in SHEQU_OPEN311_PRIVATE_GROUPS (disputes,
 livelihood needs: they concern named households) are listed with their status only.
 """
-
-import re
 
 from django.conf import settings
 from django.utils import timezone
@@ -30,7 +29,7 @@ from django.utils.translation import gettext as _
 from shequ.cases.calendar import LimitUnit
 from shequ.cases.models import Case, CaseEvent, Category
 from shequ.cases.workflow import OPEN_STATUSES, Action, Status
-from shequ.core.masking import mask_id_number, mask_phone
+from shequ.core.masking import mask_free_text
 
 UPDATE_ACTION = "open311_update"
 ZIPCODE = "212300"
@@ -79,16 +78,10 @@ EXTENDED_STATUSES = (
     "REOPEN",
 )
 
-MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
-ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
-
 
 def scrub(text: str | None) -> str | None:
-    """Mask mobile and ID numbers that people typed into free text."""
-    if not text:
-        return text
-    text = ID_NUMBER.sub(lambda m: mask_id_number(m.group(1)), text)
-    return MOBILE.sub(lambda m: mask_phone("".join(m.groups())), text)
+    """Mask mobile, ID and landline numbers that people typed into free text."""
+    return mask_free_text(text)
 
 
 def iso(value) -> str | None:

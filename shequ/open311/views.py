@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from shequ.core import ratelimit
 from shequ.core.errors import ServiceError
+from shequ.core.params import EARLIEST_DATE, LATEST_DATE
 from shequ.open311 import keys, openapi, representation, selectors, services
 from shequ.open311.formats import (
     FORMATS,
@@ -143,6 +144,14 @@ def _date(params, name: str):
     return value
 
 
+def _in_range(value: dt.datetime) -> bool:
+    try:
+        day = value.astimezone(dt.UTC).date()
+    except OverflowError:
+        return False
+    return EARLIEST_DATE <= day <= LATEST_DATE
+
+
 def _window(params):
     try:
         start, end = _date(params, "start_date"), _date(params, "end_date")
@@ -161,6 +170,8 @@ def _window(params):
         start = start or end - MAX_SPAN
     except OverflowError:
         raise Open311Error(400, _("start_date/end_date 超出范围。")) from None
+    if not (_in_range(start) and _in_range(end)):  # 9999-12-31T23:59:59-12:00 is year 10000 UTC
+        raise Open311Error(400, _("start_date/end_date 超出范围。"))
     if end < start:
         raise Open311Error(400, _("end_date 不能早于 start_date。"))
     if end - start > MAX_SPAN:

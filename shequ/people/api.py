@@ -7,11 +7,12 @@ count.
 
 from datetime import date
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
+from shequ.core.params import ApiDate
 from shequ.core.scoping import has_perm
 from shequ.geo.models import House
 from shequ.people import permissions as P
@@ -76,7 +77,7 @@ class PersonIn(Schema):
     id_number: str = Field(max_length=40)
     id_type: str = ""
     gender: str = ""
-    birth_date: date | None = None
+    birth_date: ApiDate | None = None
     mobile: str = ""
     landline: str = ""
     ethnicity: str = "01"
@@ -87,7 +88,7 @@ class PersonIn(Schema):
     house_id: int | None = Field(default=None, description="现居住房屋；或只给 grid_code")
     grid_code: str = ""
     relation: str = "family"
-    start_date: date | None = None
+    start_date: ApiDate | None = None
     is_household_consistent: bool = True
     is_registered: bool = False
 
@@ -105,7 +106,7 @@ class RevealOut(Schema):
 class MoveIn(Schema):
     house_id: int
     relation: str = "family"
-    start_date: date | None = None
+    start_date: ApiDate | None = None
     is_household_consistent: bool = True
     is_registered: bool = False
 
@@ -195,7 +196,8 @@ def create_person(request, payload: PersonIn):
 
 
 @router.post("/{person_id}/reveal", response=RevealOut, summary="查看完整号码（需理由，留痕）")
-def reveal(request, person_id: int, payload: RevealIn):
+def reveal(request, person_id: int, payload: RevealIn, response: HttpResponse):
+    """The full number, for a reason (audited); `Cache-Control: no-store`."""
     person = S.person_for_user(request.user, person_id)
     value = services.person_reveal(
         actor=request.user,
@@ -204,6 +206,7 @@ def reveal(request, person_id: int, payload: RevealIn):
         reason=payload.reason,
         request=request,
     )
+    response["Cache-Control"] = "no-store"
     return {"field": payload.field, "value": value}
 
 

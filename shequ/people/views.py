@@ -166,7 +166,9 @@ def person_reveal(request, pk: int):
     except ServiceError as exc:
         context["error"] = exc.message
         status = exc.status
-    return render(request, "people/_reveal.html", context, status=status)
+    response = render(request, "people/_reveal.html", context, status=status)
+    response["Cache-Control"] = "no-store"  # the full number must not stay in any cache
+    return response
 
 
 @login_required

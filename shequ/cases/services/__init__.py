@@ -5,6 +5,7 @@ Pages, the JSON API, Open311, admin actions and commands call the same functions
 """
 
 from shequ.cases.services.feedback import case_rate, case_visit
+from shequ.cases.services.privacy import case_reveal_description, may_reveal_description
 from shequ.cases.services.report import case_follow, case_report, new_case_code
 from shequ.cases.services.transitions import (
     case_accept,
@@ -87,10 +88,12 @@ __all__ = [
     "case_report",
     "case_request_extension",
     "case_return",
+    "case_reveal_description",
     "case_rework",
     "case_supervise",
     "case_verify",
     "case_visit",
     "case_void",
+    "may_reveal_description",
     "new_case_code",
 ]

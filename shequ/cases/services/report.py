@@ -38,6 +38,7 @@ from shequ.cases.workflow import (
 )
 from shequ.core.crypto import blind_index
 from shequ.core.errors import ConflictError, InvalidInput, NotFoundError
+from shequ.core.masking import mask_free_text
 from shequ.core.phones import normalize_phone
 from shequ.core.scoping import has_perm
 from shequ.geo.models import Building
@@ -353,6 +354,7 @@ def case_report(
         raise _duplicate_source(source_ref)
 
     route = routing.route(category_obj.handler_type, place)
+    masked_text = mask_free_text(text)  # at rest masked; the original encrypted beside it
     if reporter is None and actor is not None and channel not in STAFF_ENTRY_CHANNELS:
         reporter = actor
     case = Case(
@@ -365,7 +367,8 @@ def case_report(
         media_url=(media_url or "")[:500],
         status=Status.REPORTED,
         priority=priority or category_obj.priority,
-        description=text,
+        description=masked_text,
+        description_original=text if masked_text != text else "",
         attributes=clean_attrs,
         lat=place.lat,
         lng=place.lng,
