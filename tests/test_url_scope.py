@@ -367,11 +367,13 @@ ROUTES = {
     "cases/<int:pk>/act/<str:action>/": (lambda a: {"pk": a.case().pk, "action": "register"}, G),
     "cases/<int:pk>/follow/": (lambda a: {"pk": a.case().pk}, G),
     "cases/<int:pk>/contact/": (lambda a: {"pk": a.case().pk}, G),
+    "cases/<int:pk>/description/": (lambda a: {"pk": a.case().pk}, G),
     "cases/photos/<int:pk>/": (lambda a: {"pk": a.case_photo().pk}, G),
     "cases/photos/<int:pk>/thumb/": (lambda a: {"pk": a.case_photo().pk}, G),
     "api/v1/cases/<int:case_id>": (lambda a: {"case_id": a.case().pk}, G),
     "api/v1/cases/<int:case_id>/transitions": (lambda a: {"case_id": a.case().pk}, G),
     "api/v1/cases/<int:case_id>/follow": (lambda a: {"case_id": a.case().pk}, G),
+    "api/v1/cases/<int:case_id>/description/reveal": (lambda a: {"case_id": a.case().pk}, G),
     "api/v1/cases/<int:case_id>/photos/<int:photo_id>": (
         lambda a: {"case_id": a.case().pk, "photo_id": a.case_photo().pk},
         G,
@@ -454,6 +456,7 @@ BODIES = {
     "api/v1/people/<person_id>/move": lambda a: {"house_id": a.house().pk},
     "api/v1/points/tasks/<task_id>/check": lambda a: {"code": "123456"},
     "api/v1/cases/<int:case_id>/transitions": lambda a: {"action": "register"},
+    "api/v1/cases/<int:case_id>/description/reveal": lambda a: {"reason": "回访核实"},
 }
 
 # 403 is a correct refusal only where the route turns a whole role away before it looks at any
