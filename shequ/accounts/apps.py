@@ -20,16 +20,5 @@ class AccountsConfig(AppConfig):
         from axes.signals import user_locked_out
 
         from shequ.accounts.lockout import audit_lockout
-        from shequ.core.audit import register_action_labels
 
         user_locked_out.connect(audit_lockout, dispatch_uid="shequ.accounts.audit_lockout")
-        register_action_labels(
-            {
-                "accounts.login_locked": _("登录被拒绝（账号已锁定）"),
-                "accounts.totp_failed": _("两步验证码错误"),
-                "accounts.totp_enrol": _("启用两步验证"),
-                "accounts.totp_reset": _("重置两步验证"),
-                "accounts.assignment_revoke": _("撤销岗位"),
-                "accounts.token_revoke": _("撤销 API 令牌"),
-            }
-        )

@@ -30,9 +30,8 @@ class AuditSearchForm(forms.Form):
 
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("全部"))] + [
-            (code, f"{label}（{code}）") for code, label in actions
-        ]
+        # Grouped by app: one <optgroup> per app, the actions by their Chinese names.
+        self.fields["action"].choices = [("", _("全部")), *actions]
 
 
 @login_required
