@@ -17,6 +17,13 @@ class AccountsConfig(AppConfig):
         )
         register_encrypted_field("accounts.totpdevice", "secret")  # no lookups, no hash
 
+        from django.contrib import admin
+
+        from shequ.accounts.services import may_use_admin
+
+        # The admin is for operators: `is_staff` alone (an old row, a hand edit) is not enough.
+        admin.site.has_permission = lambda request: may_use_admin(request.user)
+
         from axes.signals import user_locked_out
 
         from shequ.accounts.lockout import audit_lockout
