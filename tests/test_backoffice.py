@@ -85,3 +85,51 @@ class TestSuperuserHome:
 
 def _has_chinese(text: str) -> bool:
     return bool(re.search(r"[\u4e00-\u9fff]", text))
+
+
+class TestIndicatorExplanations:
+    """指标说明 is written for leaders: formula, meaning, source document by name."""
+
+    DEVELOPER_WORDS = re.compile(
+        r"[a-z]+_[a-z_]+|shequ\.|\bAPI\b|Austin|§|selector|queryset|\(reported_at\)", re.I
+    )
+
+    def test_every_indicator_has_formula_meaning_and_a_named_source(self):
+        from shequ.analytics.definitions import DEFINITIONS
+
+        for d in DEFINITIONS:
+            for text in (d.label, d.formula, d.meaning, d.source):
+                assert _has_chinese(str(text)), (d.key, text)
+                assert not self.DEVELOPER_WORDS.search(str(text)), (d.key, text)
+            source = str(d.source)
+            assert "《" in source or "本平台" in source or "考核" in source, (d.key, source)
+
+    def test_page_shows_the_leaders_columns_without_column_names(self, client_as):
+        from shequ.analytics.definitions import DEFINITIONS
+
+        response = client_as("city").get("/analytics/indicators/")
+        assert response.status_code == 200
+        html = response.content.decode()
+        table = html[html.index('id="definitions"') : html.index("</table>")]
+        for heading in ("计算方法", "含义", "依据"):
+            assert f">{heading}<" in table
+        for d in DEFINITIONS:
+            assert str(d.meaning) in table
+        text = re.sub(r"<[^>]+>", " ", html[html.index("<main") :])
+        assert not self.DEVELOPER_WORDS.search(text), self.DEVELOPER_WORDS.search(text)
+        assert "城市市政综合监管信息系统" in text
+
+    def test_export_notes_sheet_has_no_column_names(self, client_as, world):
+        import io
+
+        import openpyxl
+
+        response = client_as("city").get("/analytics/export.xlsx")
+        assert response.status_code == 200
+        book = openpyxl.load_workbook(io.BytesIO(response.content))
+        rows = list(book["指标说明"].iter_rows(values_only=True))
+        assert rows[0][:4] == ("指标", "计算方法", "含义", "依据")
+        for row in rows:
+            for cell in row:
+                if isinstance(cell, str):
+                    assert not self.DEVELOPER_WORDS.search(cell), cell
