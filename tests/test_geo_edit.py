@@ -118,6 +118,7 @@ class TestPages:
         assert f"/geo/houses/{house.pk}/edit/" in html
         assert f"/geo/buildings/{building.pk}/houses/new/?unit=1&amp;floor=1" in html
         assert f"/geo/buildings/{building.pk}/edit/" in html
+        assert f"/people/buildings/{building.pk}/" in html  # the residents' view of it
 
     def test_region_browser_lists_buildings_as_the_entry_point(self, client_as, world):
         building = _building(world["grid_a"])

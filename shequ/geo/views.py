@@ -127,6 +127,7 @@ def building_detail(request, pk: int):
         can_change=has_perm(request.user, "geo.change_building", building.region_code),
         can_add_house=has_perm(request.user, "geo.add_house", building.region_code),
         can_change_house=has_perm(request.user, "geo.change_house", building.region_code),
+        can_see_residents=has_perm(request.user, "people.view_person", building.region_code),
     )
     return render(request, "geo/building.html", context)
 
