@@ -205,3 +205,59 @@ class TestPages:
         response = client.post(url, {"unit": 1, "floor": 2, "room": "2099"})
         assert response.status_code == 302
         assert House.objects.filter(building=building, room="2099", floor=2).exists()
+
+
+class TestAdmin:
+    """The admin stays for operators, and writes through the same services (audit rows)."""
+
+    def test_admin_building_add_and_change_are_audited(self, client_as, world):
+        grid = Region.objects.get(code=world["grid_a"])
+        client = client_as("city")
+        form = {
+            "code": "",
+            "grid": grid.pk,
+            "estate": "",
+            "name": "88栋",
+            "address": "管理后台路88号",
+            "lat": "31.99",
+            "lng": "119.57",
+            "floors": "5",
+            "units": "1",
+        }
+        response = client.post("/admin/geo/building/add/", form)
+        assert response.status_code == 302, response.content.decode()[:3000]
+        building = Building.objects.get(address="管理后台路88号")
+        assert building.code.startswith(grid.code)
+        assert AuditEvent.objects.filter(
+            action="geo.building_create", object_id=str(building.pk)
+        ).exists()
+        change = {k: v for k, v in form.items() if k not in ("code", "grid")}
+        response = client.post(
+            f"/admin/geo/building/{building.pk}/change/", {**change, "floors": "6"}
+        )
+        assert response.status_code == 302, response.content.decode()[:3000]
+        building.refresh_from_db()
+        assert building.floors == 6 and building.region_code == grid.code
+        assert AuditEvent.objects.filter(
+            action="geo.building_update", object_id=str(building.pk)
+        ).exists()
+
+    def test_admin_house_add_validates_against_the_building(self, client_as, world):
+        building = _building(world["grid_a"])
+        client = client_as("city")
+        response = client.post(
+            "/admin/geo/house/add/",
+            {"building": building.pk, "unit": building.units + 1, "floor": 1, "room": "x1"},
+        )
+        assert response.status_code == 200
+        assert "单元应在" in response.content.decode()
+        response = client.post(
+            "/admin/geo/house/add/",
+            {"building": building.pk, "unit": 1, "floor": 1, "room": "x1"},
+        )
+        assert response.status_code == 302
+        house = House.objects.get(building=building, room="x1")
+        assert house.code.startswith(building.code)
+        assert AuditEvent.objects.filter(
+            action="geo.house_create", object_id=str(house.pk)
+        ).exists()

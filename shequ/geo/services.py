@@ -158,19 +158,6 @@ def building_prepare(building) -> None:
     building.region_code = building.grid.code
 
 
-def building_errors(building) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    if building.grid_id and building.grid.level != Level.GRID:
-        errors["grid"] = [_("请选择网格（15 位代码）。")]
-    if building.estate_id and building.grid_id and building.estate.grid_id != building.grid_id:
-        errors["estate"] = [_("所选小区/自然村不在该网格内。")]
-    if building.code and building.grid_id and not building.code.startswith(building.grid.code):
-        errors.setdefault("code", []).append(
-            _("楼栋编码应以网格代码 %(code)s 开头。") % {"code": building.grid.code}
-        )
-    return errors
-
-
 def house_prepare(house) -> None:
     house.region_code = house.building.region_code
 
@@ -196,7 +183,8 @@ def _text(value, limit: int) -> str:
     return str(value or "").strip()[:limit]
 
 
-def _estate_errors(*, grid: Region, name: str, kind: str, pk=None) -> dict[str, str]:
+def estate_problems(*, grid: Region, name: str, kind: str, pk=None) -> dict[str, str]:
+    """Field → Chinese message for an estate that may not be saved (empty when fine)."""
     errors = {}
     if grid.level != Level.GRID:
         errors["grid"] = _("请选择网格（15 位代码）。")
@@ -215,7 +203,7 @@ def estate_create(
     """Add an estate (小区) or natural village (自然村) to a grid (audited)."""
     _require(actor, "geo.add_estate", grid.code)
     name = _text(name, 100)
-    errors = _estate_errors(grid=grid, name=name, kind=kind)
+    errors = estate_problems(grid=grid, name=name, kind=kind)
     if errors:
         raise _invalid(errors)
     with transaction.atomic():
@@ -233,7 +221,7 @@ def estate_update(*, actor, estate, fields: dict, request=None):
     if "name" in values:
         values["name"] = _text(values["name"], 100)
     merged = {name: values.get(name, getattr(estate, name)) for name in ("name", "kind")}
-    errors = _estate_errors(grid=estate.grid, pk=estate.pk, **merged)
+    errors = estate_problems(grid=estate.grid, pk=estate.pk, **merged)
     if errors:
         raise _invalid(errors)
     changed = sorted(k for k, v in values.items() if getattr(estate, k) != v)
@@ -253,7 +241,8 @@ def estate_update(*, actor, estate, fields: dict, request=None):
     return estate
 
 
-def _building_errors(*, grid: Region, values: dict) -> dict[str, str]:
+def building_problems(*, grid: Region, values: dict) -> dict[str, str]:
+    """Field → Chinese message for building values that may not be saved (empty when fine)."""
     errors = {}
     estate = values.get("estate")
     if estate is not None and estate.grid_id != grid.pk:
@@ -309,7 +298,7 @@ def building_create(
         "is_rural_house": bool(is_rural_house),
     }
     errors = {} if grid.level == Level.GRID else {"grid": _("请选择网格（15 位代码）。")}
-    errors |= _building_errors(grid=grid, values=values)
+    errors |= building_problems(grid=grid, values=values)
     code = _text(code, 19)
     if code and not code.startswith(grid.code):
         errors["code"] = _("楼栋编码应以网格代码 %(code)s 开头。") % {"code": grid.code}
@@ -335,7 +324,7 @@ def building_update(*, actor, building, fields: dict, request=None):
         if name in values:
             values[name] = _text(values[name], limit)
     merged = {name: values.get(name, getattr(building, name)) for name in BUILDING_FIELDS}
-    errors = _building_errors(grid=building.grid, values=merged)
+    errors = building_problems(grid=building.grid, values=merged)
     rooms = House.objects.filter(building=building)
     if "units" not in errors and rooms.filter(unit__gt=merged["units"]).exists():
         errors["units"] = _("已有房屋位于更高的单元，不能减少单元数。")
@@ -360,7 +349,8 @@ def building_update(*, actor, building, fields: dict, request=None):
     return building
 
 
-def _house_errors(*, building, unit, floor, room: str, pk=None) -> dict[str, str]:
+def house_problems(*, building, unit, floor, room: str, pk=None) -> dict[str, str]:
+    """Field → Chinese message for a room that may not be saved (empty when fine)."""
 
     errors = {}
     if unit is None or not (1 <= unit <= building.units):
@@ -385,7 +375,7 @@ def house_create(*, actor, building, unit: int, floor: int | None, room: str, re
     (audited)."""
     _require(actor, "geo.add_house", building.region_code)
     room = _text(room, 20)
-    errors = _house_errors(building=building, unit=unit, floor=floor, room=room)
+    errors = house_problems(building=building, unit=unit, floor=floor, room=room)
     if errors:
         raise _invalid(errors)
     try:
@@ -412,7 +402,7 @@ def house_update(*, actor, house, fields: dict, request=None):
     if "room" in values:
         values["room"] = _text(values["room"], 20)
     merged = {name: values.get(name, getattr(house, name)) for name in HOUSE_FIELDS}
-    errors = _house_errors(building=house.building, pk=house.pk, **merged)
+    errors = house_problems(building=house.building, pk=house.pk, **merged)
     if errors:
         raise _invalid(errors)
     changed = sorted(k for k, v in values.items() if getattr(house, k) != v)
