@@ -178,6 +178,8 @@ def test_audit_page_shows_chinese_and_an_optgroup_filter(client_as, persona):
     assert '<optgroup label="实有人口">' in form
     assert form.count("<option") >= len(ACTION_LABELS)
     assert "（people.reveal）" not in form
+    assert '<option value="people.person">' in form  # object types by their Chinese names
+    assert '<option value="people.person">people.person<' not in form
 
 
 @pytest.mark.parametrize("action", ["points.honour_grant", "bogus-action"])

@@ -75,7 +75,15 @@ def action_label(action: str) -> str:
 
 
 def _group_label(app: str) -> str:
-    return str(GROUP_LABELS.get(app, GROUP_LABELS["core"]))
+    """An app's heading: ours above, else the app's own verbose name."""
+    from django.apps import apps
+
+    if app in GROUP_LABELS:
+        return str(GROUP_LABELS[app])
+    try:
+        return str(apps.get_app_config(app).verbose_name)
+    except LookupError:
+        return str(GROUP_LABELS["core"])
 
 
 def action_group(action: str) -> str:
@@ -145,6 +153,24 @@ def detail_items(event: AuditEvent) -> list[tuple[str, str]]:
             label = field_label(key, event.object_type)
         items.append((str(label), _detail_value(key, value, event.object_type)))
     return items
+
+
+def object_type_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The kinds of audited objects by their Chinese names (the audit filter), grouped by app:
+    every model of the project's apps."""
+    from django.apps import apps
+
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for model in apps.get_models():
+        app = model._meta.app_label
+        if not model.__module__.startswith("shequ."):
+            continue
+        groups.setdefault(app, []).append((model._meta.label_lower, str(model._meta.verbose_name)))
+    order = list(GROUP_LABELS)
+    return [
+        (_group_label(app), sorted(groups[app], key=lambda c: c[1]))
+        for app in sorted(groups, key=lambda a: (order.index(a) if a in order else len(order), a))
+    ]
 
 
 def object_type_label(object_type: str) -> str:

@@ -128,3 +128,22 @@ def test_field_roles_never_see_the_admin(page, username):
     assert page.url.rstrip("/").endswith(page.url.split("/")[2])  # back on the home page
     assert "管理后台仅供管理员使用" in page.content()
     assert "配置与数据管理" not in page.content()
+
+
+def test_auditor_opens_the_audit_log_from_the_menu(page):
+    login(page, "auditor")
+    page.goto("/")
+    link = page.locator(".site-nav a[href='/audit/']")
+    if not link.is_visible():
+        page.locator("[data-nav-group]", has=page.locator("a[href='/audit/']")).locator(
+            "summary"
+        ).click()
+    link.click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "审计日志"
+    groups = page.locator("#id_action optgroup")
+    assert groups.count() >= 5
+    assert page.locator("#id_action option", has_text="授予荣誉积分").count() == 1
+    table = page.locator("#audit-table").inner_text()
+    assert "people." not in table and "accounts." not in table
+    screenshot(page, "audit-log")
