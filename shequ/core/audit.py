@@ -67,6 +67,11 @@ def register_action_labels(labels: dict[str, Any]) -> None:
     _action_labels.update(labels)
 
 
+def labelled_actions() -> dict[str, str]:
+    """Every action with a label: audit_labels.py plus those registered at run time."""
+    return {code: str(label) for code, label in _action_labels.items()}
+
+
 def action_label(action: str) -> str:
     label = _action_labels.get(action)
     if label is None:
