@@ -261,3 +261,16 @@ class TestAdmin:
         assert AuditEvent.objects.filter(
             action="geo.house_create", object_id=str(house.pk)
         ).exists()
+
+
+def test_room_grid_and_grid_page_query_counts_are_pinned(
+    client_as, world, django_assert_max_num_queries
+):
+    building = _building(world["grid_a"])
+    client = client_as("grid")
+    client.get(f"/geo/buildings/{building.pk}/")  # warm the session and caches
+    with django_assert_max_num_queries(6):
+        assert client.get(f"/geo/buildings/{building.pk}/").status_code == 200
+    client.get(f"/regions/{world['grid_a']}/")
+    with django_assert_max_num_queries(14):
+        assert client.get(f"/regions/{world['grid_a']}/").status_code == 200
