@@ -150,7 +150,7 @@ class TestAssignments:
         assert event.actor.username == "admin"
         assert event.region_code == world["grid_a"]
         user.refresh_from_db()
-        assert user.is_staff
+        assert not user.is_staff  # grid workers never get admin access (issue 21.5)
         with pytest.raises(InvalidInput):
             assignment_grant(user=user, role="grid_worker", region=grid.parent)
         with pytest.raises(InvalidInput):

@@ -17,21 +17,15 @@ class AccountsConfig(AppConfig):
         )
         register_encrypted_field("accounts.totpdevice", "secret")  # no lookups, no hash
 
+        from django.contrib import admin
+
+        from shequ.accounts.services import may_use_admin
+
+        # The admin is for operators: `is_staff` alone (an old row, a hand edit) is not enough.
+        admin.site.has_permission = lambda request: may_use_admin(request.user)
+
         from axes.signals import user_locked_out
 
         from shequ.accounts.lockout import audit_lockout
-        from shequ.core.audit import register_action_labels
 
         user_locked_out.connect(audit_lockout, dispatch_uid="shequ.accounts.audit_lockout")
-        register_action_labels(
-            {
-                "accounts.login_locked": _("登录被拒绝（账号已锁定）"),
-                "accounts.totp_failed": _("两步验证码错误"),
-                "accounts.totp_enrol": _("启用两步验证"),
-                "accounts.totp_reset": _("重置两步验证"),
-                "accounts.assignment_revoke": _("撤销岗位"),
-                "accounts.token_revoke": _("撤销 API 令牌"),
-                "accounts.user_created": _("新建用户"),
-                "accounts.user_changed": _("修改用户"),
-            }
-        )

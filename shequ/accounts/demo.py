@@ -31,7 +31,7 @@ def demo_accounts_table() -> list[tuple[str, str, str]]:
 
 
 def seed(ctx: SeedContext) -> None:
-    from shequ.accounts.services import user_create
+    from shequ.accounts.services import user_create, user_sync_admin_access
 
     rng = ctx.rng("accounts")
     regions = {r.code: r for r in Region.objects.exclude(level=Level.GRID)}
@@ -63,8 +63,7 @@ def seed(ctx: SeedContext) -> None:
         )
         if role is not None:
             Assignment.objects.create(user=user, role=role, **scopes[username])
-            user.is_staff = role != Role.RESIDENT
-            user.save(update_fields=["is_staff"])
+            user_sync_admin_access(user=user)
         users[username] = user
 
     # One synthetic grid worker for every other grid; seven more staff in the flagship
@@ -75,7 +74,7 @@ def seed(ctx: SeedContext) -> None:
         if code in covered:
             continue
         workers.append(
-            User(username=f"gw{code}", full_name=person_name(rng), is_staff=True, password="!")
+            User(username=f"gw{code}", full_name=person_name(rng), is_staff=False, password="!")
         )
     for i in range(7):
         workers.append(

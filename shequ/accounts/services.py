@@ -31,6 +31,33 @@ ROLE_LEVELS = {
 }
 
 
+# Roles that may open the Django admin (configuration: categories, stores, companies …). Grid
+# workers and property staff work in the scoped pages only (issue 21.5); so do partner
+# contacts, auditors and residents.
+ADMIN_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.TOWNSHIP_OFFICER, Role.CITY_OPERATOR})
+
+
+def may_use_admin(user) -> bool:
+    """Whether `user` may open the Django admin: superusers, and holders of an admin role."""
+    from shequ.core.scoping import user_roles
+
+    if not (getattr(user, "is_active", False) and getattr(user, "is_authenticated", False)):
+        return False
+    if user.is_superuser:
+        return True
+    return bool(user.is_staff) and bool(user_roles(user) & ADMIN_ROLES)
+
+
+def user_sync_admin_access(*, user: User) -> None:
+    """Set `is_staff` from the user's active assignments (an admin role → True, else False)."""
+    if user.is_superuser:
+        return
+    wanted = Assignment.objects.filter(user=user, is_active=True, role__in=ADMIN_ROLES).exists()
+    if user.is_staff != wanted:
+        user.is_staff = wanted
+        user.save(update_fields=["is_staff"])
+
+
 def mobile_lookup_hashes(mobile: str) -> list[str]:
     return blind_index_candidates(normalize_mobile(mobile), context=MOBILE_CONTEXT)
 
@@ -106,7 +133,8 @@ def assignment_problem(*, role: str, region=None, property_company=None) -> str 
 def assignment_grant(
     *, user: User, role: str, region=None, property_company=None, actor=None, request=None
 ) -> Assignment:
-    """Give `user` a role within a scope (audited). Staff roles get admin access."""
+    """Give `user` a role within a scope (audited). Admin roles (ADMIN_ROLES) get admin access;
+    grid workers, property staff and the other roles never do."""
     role = Role(role)
     problem = assignment_problem(role=role, region=region, property_company=property_company)
     if problem:
@@ -121,9 +149,7 @@ def assignment_grant(
     if not created and not assignment.is_active:
         assignment.is_active = True
         assignment.save(update_fields=["is_active"])
-    if role != Role.RESIDENT and not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
+    user_sync_admin_access(user=user)
     forget_assignments(user)
     audit_record(
         actor=actor,
@@ -145,6 +171,7 @@ def assignment_revoke(*, assignment: Assignment, actor=None, request=None) -> bo
         return False
     assignment.is_active = False
     user = assignment.user
+    user_sync_admin_access(user=user)
     forget_assignments(user)
     audit_record(
         actor=actor,

@@ -1,11 +1,13 @@
 """The second step of login: enter (or first set up) the authenticator code."""
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from shequ.accounts import second_factor, totp
+from shequ.accounts.services import may_use_admin
 from shequ.core import ratelimit
 from shequ.core.errors import ServiceError
 
@@ -85,5 +87,10 @@ def totp_setup(request):
 
 
 def admin_login(request):
-    """The admin has no login page of its own: everyone signs in (with TOTP) through /login/."""
+    """The admin has no login page of its own: everyone signs in (with TOTP) through /login/.
+    A signed-in user without admin access goes home (not back to /login/, which would send
+    them straight back here)."""
+    if request.user.is_authenticated and not may_use_admin(request.user):
+        messages.info(request, _("管理后台仅供管理员使用，您的工作请在首页的菜单中进行。"))
+        return redirect("home")
     return redirect_to_login(request.GET.get("next") or "/admin/")

@@ -12,7 +12,6 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from shequ.analytics.tasks import warnings_task
         from shequ.core import schedule
-        from shequ.core.audit import register_action_labels
         from shequ.core.nav import NavEntry, register
 
         register(
@@ -31,10 +30,4 @@ class AnalyticsConfig(AppConfig):
             warnings_task,
             every=timedelta(hours=1),
             offset=timedelta(minutes=7),
-        )
-        register_action_labels(
-            {
-                "analytics.warning_acknowledge": _("确认预警"),
-                "analytics.export": _("导出驾驶舱数据"),
-            }
         )

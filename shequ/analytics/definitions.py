@@ -11,94 +11,124 @@ from django.utils.translation import gettext_lazy as _
 
 @dataclass(frozen=True)
 class Definition:
+    """One indicator as leaders read it on 指标说明: what is counted (formula), what it tells
+    them (meaning) and which document the rule comes from (source, by name)."""
+
     key: str  # the field of shequ.cases.indicators.Indicators
     label: Promise
     formula: Promise
+    meaning: Promise
     source: Promise
     kind: str  # "count", "rate" or "hours"
     higher_is_better: bool = True
 
 
+CJT_292 = _(
+    "数字城管行业标准《城市市政综合监管信息系统 监管案件立案、处置与结案》（CJ/T 292，"
+    "现由 GB/T 30428 系列国家标准替代）"
+)
+JINNIU = _("成都市金牛区网格化服务管理考核办法中的口径")
+PLATFORM_RULE = _("本平台指标口径（各地无统一规定，以本页为准）")
+CASE_LEDGER = _("本平台案件台账：居民、网格员、12345 热线等各渠道的上报记录")
+
 DEFINITIONS: list[Definition] = [
     Definition(
-        "reports",
-        _("上报数"),
-        _("期间内上报的案件数（各渠道，含重复、作废）"),
-        _("案件上报时间（reported_at）"),
-        "count",
+        key="reports",
+        label=_("上报数"),
+        formula=_("期间内各渠道上报的问题件数，含后来判定为重复或作废的"),
+        meaning=_("群众和网格员反映问题的总量，反映发现问题的活跃程度。"),
+        source=CASE_LEDGER,
+        kind="count",
     ),
     Definition(
-        "registered",
-        _("立案数"),
-        _("期间内立案的案件数，不含后来合并为重复或作废的案件；以下各率均以此为队列"),
-        _("案件立案时间（registered_at）"),
-        "count",
+        key="registered",
+        label=_("立案数"),
+        formula=_("期间内立案的件数，不含后来合并为重复或作废的；以下各比率都以这些案件为统计对象"),
+        meaning=_("确需处置的问题数量，是考核处置工作的基数。"),
+        source=CASE_LEDGER,
+        kind="count",
     ),
     Definition(
-        "registration_rate",
-        _("立案率"),
-        _("立案数 ÷ 有效上报数（有效上报数 = 上报数 − 合并 − 作废）"),
-        _("实践中无统一分母，本平台按此口径并在此说明（治理规则 §3）"),
-        "rate",
+        key="registration_rate",
+        label=_("立案率"),
+        formula=_("立案数 ÷ 有效上报数；有效上报数 = 上报数 − 重复件 − 作废件"),
+        meaning=_("有效反映中被受理立案的比例；偏低说明有问题未被及时受理。"),
+        source=PLATFORM_RULE,
+        kind="rate",
     ),
     Definition(
-        "closure_rate",
-        _("结案率"),
-        _("结案数 ÷ 应结案数；应结案数 = 结案数 + 超期未结数"),
-        _("CJ/T 292 数字化城市管理考核；超期未结计入分母（Austin 口径）"),
-        "rate",
+        key="closure_rate",
+        label=_("结案率"),
+        formula=_("结案数 ÷ 应结案数；应结案数 = 结案数 + 已超期仍未办结数"),
+        meaning=_("该办结的问题中实际办结的比例；超期未办结的也计入分母，不会因拖延而虚高。"),
+        source=CJT_292,
+        kind="rate",
     ),
     Definition(
-        "on_time_rate",
-        _("按期结案率"),
-        _("按期结案数 ÷ 应结案数；最后一次处置反馈不晚于（延期后的）处置期限为按期"),
-        _("CJ/T 292；天门示例 737/972 = 75.82%；超期未结按不按期计"),
-        "rate",
+        key="on_time_rate",
+        label=_("按期结案率"),
+        formula=_("按期结案数 ÷ 应结案数；在（经批准延期后的）处置期限内完成处置的为按期"),
+        meaning=_(
+            "办得及时不及时。例：应结案 972 件、按期结案 737 件，按期结案率为 75.82%。"
+            "已超期仍未办结的按不按期计。"
+        ),
+        source=CJT_292,
+        kind="rate",
     ),
     Definition(
-        "rework_rate",
-        _("返工率"),
-        _("返工数 ÷ 应结案数；返工数 = 至少被返工或重办一次的案件数"),
-        _("治理规则 §3（成都金牛考核口径）"),
-        "rate",
+        key="rework_rate",
+        label=_("返工率"),
+        formula=_("返工数 ÷ 应结案数；返工数 = 至少被退回重办一次的案件数"),
+        meaning=_("办得扎实不扎实；越低越好。"),
+        source=JINNIU,
+        kind="rate",
         higher_is_better=False,
     ),
     Definition(
-        "satisfaction_rate",
-        _("满意率"),
-        _("（满意 + 0.9 × 基本满意）÷ 有效回访数"),
-        _("12345 三率的公开实现口径（非官方公式）；评价或回访成功的已结案件"),
-        "rate",
+        key="satisfaction_rate",
+        label=_("满意率"),
+        formula=_("（满意件数 + 0.9 × 基本满意件数）÷ 有效回访件数"),
+        meaning=_("群众对办理结果的评价；只统计已结案并成功回访或评价的案件。"),
+        source=_("12345 政务服务便民热线“三率”考核的公开计算方法（非官方公式）"),
+        kind="rate",
     ),
     Definition(
-        "rated_share",
-        _("评价回访率"),
-        _("有效回访数 ÷ 结案数；有效回访数 = 居民已评价或电话回访成功的已结案件"),
-        _("案件满意度（居民评价或回访登记）；每个已结案件只计一次"),
-        "rate",
+        key="rated_share",
+        label=_("评价回访率"),
+        formula=_("有效回访数 ÷ 结案数；有效回访数 = 居民已评价或电话回访成功的已结案件"),
+        meaning=_(
+            "办结的问题中有多少听到了居民的评价；偏低说明回访没有做到位，满意率也就缺少依据。"
+        ),
+        source=PLATFORM_RULE,
+        kind="rate",
     ),
     Definition(
-        "avg_handling_hours",
-        _("平均处置时长"),
-        _("已结案件从派遣到最后一次处置反馈的工作时长的平均值（小时，按工作日历）"),
-        _("案件处置用时（handling_seconds，工作秒）"),
-        "hours",
+        key="avg_handling_hours",
+        label=_("平均处置时长"),
+        formula=_(
+            "已结案件从派遣到最后一次处置反馈所用工作时间的平均值（小时；节假日不计，调休上班日计入）"
+        ),
+        meaning=_("问题从交办到处置完成平均要多久；越短越好。"),
+        source=CJT_292,
+        kind="hours",
         higher_is_better=False,
     ),
     Definition(
-        "overdue_open",
-        _("超期未结数"),
-        _("队列中仍在待接单或处置中、已超过处置期限的案件数"),
-        _("案件状态与处置期限（due_at）"),
-        "count",
+        key="overdue_open",
+        label=_("超期未结数"),
+        formula=_("仍在待接单或处置中、已超过处置期限的案件数"),
+        meaning=_("当前积压、需要督办的问题数量；越少越好。"),
+        source=CJT_292,
+        kind="count",
         higher_is_better=False,
     ),
     Definition(
-        "extension_rate",
-        _("延期率"),
-        _("延期数 ÷ 应处置数（至少一次延期获批的案件）"),
-        _("成都金牛考核口径（治理规则 §3）"),
-        "rate",
+        key="extension_rate",
+        label=_("延期率"),
+        formula=_("延期数 ÷ 应处置数；延期数 = 至少一次延期申请获批的案件数"),
+        meaning=_("需要延长期限才能办完的比例；偏高说明期限设置或处置力量需要调整。"),
+        source=JINNIU,
+        kind="rate",
         higher_is_better=False,
     ),
 ]

@@ -50,22 +50,22 @@ def _table_sheet(table: Table) -> Sheet:
 
 def _notes_sheet(cockpit: Cockpit) -> Sheet:
     f = cockpit.f
-    lines = [[str(d.label), d.key, str(d.formula), str(d.source)] for d in DEFINITIONS]
+    lines = [[str(d.label), str(d.formula), str(d.meaning), str(d.source)] for d in DEFINITIONS]
     lines += [
         [],
         [_("区域"), f.region, cockpit.names().get(f.region, "")],
         [_("时间段"), f"{f.start.isoformat()} – {f.end.isoformat()}"],
         [_("问题类别"), f.category or _("全部")],
         [_("导出时间"), timezone.localtime().strftime("%Y-%m-%d %H:%M")],
-        [_("说明"), _("各数值由闭环指标统一口径（shequ.cases.indicators）计算。")],
+        [_("说明"), _("驾驶舱、导出表格和数据接口中的各数值口径一致，见上。")],
     ]
     return Sheet(
         title=_("指标说明"),
         columns=[
             Column(label=_("指标"), width=14),
-            Column(label=_("字段")),
-            Column(label=_("公式"), width=70),
-            Column(label=_("来源"), width=60),
+            Column(label=_("计算方法"), width=60),
+            Column(label=_("含义"), width=50),
+            Column(label=_("依据"), width=50),
         ],
         rows=lines,
         counted=False,

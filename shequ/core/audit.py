@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from shequ.core.audit_labels import ACTION_LABELS, DETAIL_LABELS, FIELD_LABELS, GROUP_LABELS
 from shequ.core.durable import durable_write
 from shequ.core.http import UNKNOWN, client_ip
 from shequ.core.models import AuditEvent
@@ -57,22 +58,139 @@ def audit_refusal(**kwargs) -> None:
     durable_write(lambda: audit_record(**kwargs))
 
 
-# Human labels of audit actions ("people.reveal" → "查看完整信息"); apps register theirs.
-_action_labels: dict[str, Any] = {"accounts.assignment_grant": _("授予岗位")}
+# Human labels of audit actions ("people.reveal" → "查看完整信息"): shequ/core/audit_labels.py,
+# plus the ones registered at run time (exports label themselves).
+_action_labels: dict[str, Any] = dict(ACTION_LABELS)
 
 
 def register_action_labels(labels: dict[str, Any]) -> None:
     _action_labels.update(labels)
 
 
+def labelled_actions() -> dict[str, str]:
+    """Every action with a label: audit_labels.py plus those registered at run time."""
+    return {code: str(label) for code, label in _action_labels.items()}
+
+
 def action_label(action: str) -> str:
-    return str(_action_labels.get(action, action))
+    label = _action_labels.get(action)
+    if label is None:
+        return str(_("其他操作（%(code)s）") % {"code": action})
+    return str(label)
 
 
-def action_choices() -> list[tuple[str, str]]:
-    return sorted(
-        ((code, str(label)) for code, label in _action_labels.items()), key=lambda c: c[0]
-    )
+def _group_label(app: str) -> str:
+    """An app's heading: ours above, else the app's own verbose name."""
+    from django.apps import apps
+
+    if app in GROUP_LABELS:
+        return str(GROUP_LABELS[app])
+    try:
+        return str(apps.get_app_config(app).verbose_name)
+    except LookupError:
+        return str(GROUP_LABELS["core"])
+
+
+def action_group(action: str) -> str:
+    """The heading of the app an action belongs to ("points.adjust" → 互融互助积分)."""
+    return _group_label(action.split(".", 1)[0])
+
+
+def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every labelled action, grouped by app (the audit filter's optgroups), in label order."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for code, label in _action_labels.items():
+        groups.setdefault(code.split(".", 1)[0], []).append((code, str(label)))
+    order = list(GROUP_LABELS)
+    return [
+        (_group_label(app), sorted(groups[app], key=lambda c: c[1]))
+        for app in sorted(groups, key=lambda a: (order.index(a) if a in order else len(order), a))
+    ]
+
+
+def _model_field_label(object_type: str, name: str) -> str | None:
+    from django.apps import apps
+    from django.core.exceptions import FieldDoesNotExist
+
+    try:
+        model = apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
+    try:
+        return str(model._meta.get_field(name).verbose_name)
+    except (FieldDoesNotExist, AttributeError):
+        return None
+
+
+def field_label(name: str, object_type: str = "") -> str:
+    """The Chinese name of a field that an event's details mention."""
+    label = _model_field_label(object_type, name) if object_type else None
+    if label is None:
+        label = FIELD_LABELS.get(name)
+    return str(label) if label is not None else name
+
+
+def _detail_value(key: str, value, object_type: str) -> str:
+    if isinstance(value, bool):
+        return str(_("是") if value else _("否"))
+    if key in ("field", "fields") and isinstance(value, str):
+        return field_label(value, object_type)
+    if key == "fields" and isinstance(value, list):
+        return "、".join(field_label(str(v), object_type) for v in value)
+    if isinstance(value, dict):
+        return "；".join(
+            f"{field_label(str(k), object_type)}：{_detail_value(str(k), v, object_type)}"
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    if value is None or value == "":
+        return "—"
+    return str(value)
+
+
+def detail_items(event: AuditEvent) -> list[tuple[str, str]]:
+    """An event's details as (Chinese heading, readable value) pairs for the audit page."""
+    items = []
+    for key, value in (event.details or {}).items():
+        label = DETAIL_LABELS.get(key)
+        if label is None:
+            label = field_label(key, event.object_type)
+        items.append((str(label), _detail_value(key, value, event.object_type)))
+    return items
+
+
+def object_type_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The kinds of audited objects by their Chinese names (the audit filter), grouped by app:
+    every model of the project's apps."""
+    from django.apps import apps
+
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for model in apps.get_models():
+        app = model._meta.app_label
+        if not model.__module__.startswith("shequ."):
+            continue
+        groups.setdefault(app, []).append((model._meta.label_lower, str(model._meta.verbose_name)))
+    order = list(GROUP_LABELS)
+    return [
+        (_group_label(app), sorted(groups[app], key=lambda c: c[1]))
+        for app in sorted(groups, key=lambda a: (order.index(a) if a in order else len(order), a))
+    ]
+
+
+def object_type_label(object_type: str) -> str:
+    """ "people.person" → 居民; an export's action name → its label."""
+    from django.apps import apps
+
+    if not object_type:
+        return ""
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        pass
+    if object_type in _action_labels:
+        return action_label(object_type)
+    return object_type
 
 
 AUDIT_PAGE_SIZE = 50
@@ -127,6 +245,9 @@ def audit_search(
     rows = rows[:AUDIT_PAGE_SIZE]
     for event in rows:
         event.label = action_label(event.action)
+        event.group = action_group(event.action)
+        event.type_label = object_type_label(event.object_type)
+        event.detail_items = detail_items(event)
     return {
         "rows": rows,
         "next_cursor": next_cursor,

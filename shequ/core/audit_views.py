@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.audit import action_choices, audit_search
+from shequ.core.audit import action_choices, audit_search, object_type_choices
 from shequ.core.scoping import has_perm
 
 SEARCH_PERM = "core.search_audit"
@@ -21,7 +21,7 @@ class DateInput(forms.DateInput):
 class AuditSearchForm(forms.Form):
     actor = forms.CharField(label=_("操作人账号"), max_length=150, required=False)
     action = forms.ChoiceField(label=_("操作"), required=False)
-    object_type = forms.CharField(label=_("对象类型"), max_length=64, required=False)
+    object_type = forms.ChoiceField(label=_("对象类型"), required=False)
     object_id = forms.CharField(label=_("对象编号"), max_length=64, required=False)
     reason = forms.CharField(label=_("理由包含"), max_length=100, required=False)
     region = forms.CharField(label=_("区域代码"), max_length=15, required=False)
@@ -30,9 +30,9 @@ class AuditSearchForm(forms.Form):
 
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("全部"))] + [
-            (code, f"{label}（{code}）") for code, label in actions
-        ]
+        # Grouped by app: one <optgroup> per app, the actions by their Chinese names.
+        self.fields["action"].choices = [("", _("全部")), *actions]
+        self.fields["object_type"].choices = [("", _("全部")), *object_type_choices()]
 
 
 @login_required

@@ -10,27 +10,12 @@ fields — never their values, which may be personal.
 """
 
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
 
-from shequ.core.audit import audit_record, register_action_labels
-
-register_action_labels(
-    {
-        "config.created": _("新增配置"),
-        "config.changed": _("修改配置"),
-        "config.deleted": _("删除配置"),
-    }
-)
+from shequ.core.audit import audit_record
 
 
-def _audit(*, action: str, obj, actor, request, fields=()) -> None:
-    audit_record(
-        actor=actor,
-        action=action,
-        obj=obj,
-        request=request,
-        details={"model": obj._meta.label_lower, "fields": sorted(fields)},
-    )
+def _details(obj, fields=()) -> dict:
+    return {"model": obj._meta.label_lower, "fields": sorted(fields)}
 
 
 @transaction.atomic
@@ -38,12 +23,12 @@ def config_record_save(*, obj, actor, changed_fields=(), request=None):
     """Create or change a configuration record, audited in the same transaction."""
     created = obj._state.adding
     obj.save()
-    _audit(
+    audit_record(
+        actor=actor,
         action="config.created" if created else "config.changed",
         obj=obj,
-        actor=actor,
         request=request,
-        fields=changed_fields,
+        details=_details(obj, changed_fields),
     )
     return obj
 
@@ -51,5 +36,7 @@ def config_record_save(*, obj, actor, changed_fields=(), request=None):
 @transaction.atomic
 def config_record_delete(*, obj, actor, request=None) -> None:
     """Delete a configuration record; the audit row keeps what it was (its label and id)."""
-    _audit(action="config.deleted", obj=obj, actor=actor, request=request)
+    audit_record(
+        actor=actor, action="config.deleted", obj=obj, request=request, details=_details(obj)
+    )
     obj.delete()

@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.admin import ScopedAdminMixin, ServiceAdminMixin
+from shequ.core.errors import PermissionDeniedError
 from shequ.geo import services
 from shequ.geo.models import Building, Estate, FunctionalZone, House, Region
 
@@ -62,16 +63,66 @@ class FunctionalZoneAdmin(ServiceAdminMixin, admin.ModelAdmin):
     filter_horizontal = ("townships",)
 
 
+class EstateForm(forms.ModelForm):
+    class Meta:
+        model = Estate
+        fields = ["name", "kind", "grid", "property_company"]
+
+    def clean(self):
+        data = super().clean()
+        grid = data.get("grid") or (self.instance.grid if self.instance.grid_id else None)
+        if grid is not None and data.get("name") and data.get("kind"):
+            problems = services.estate_problems(
+                grid=grid, name=data["name"].strip(), kind=data["kind"], pk=self.instance.pk
+            )
+            if problems:
+                raise ValidationError(problems)
+        return data
+
+
+class ServiceAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+    """Writes go through the geo services (permission, validation, audit row), as on the
+    scoped edit pages; what anchors a row's code (its grid or building) is fixed after
+    creation. Deleting (an operator's correction) is the audited configuration delete."""
+
+    fixed_after_create: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        return (
+            *super().get_readonly_fields(request, obj),
+            *(self.fixed_after_create if obj else ()),
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = {k: v for k, v in form.cleaned_data.items() if k not in self.fixed_after_create}
+        try:
+            if change:
+                original = type(obj).objects.get(pk=obj.pk)
+                saved = self.service_update(request, original, data)
+            else:
+                saved = self.service_create(request, form.cleaned_data)
+        except PermissionDeniedError:
+            raise PermissionDenied from None
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+
 @admin.register(Estate)
-class EstateAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+class EstateAdmin(ServiceAdmin):
+    form = EstateForm
     list_display = ("name", "kind", "region_code", "property_company")
     list_filter = ("kind", "property_company")
     search_fields = ("name", "region_code")
     autocomplete_fields = ("grid",)
+    fixed_after_create = ("grid",)
 
-    def save_model(self, request, obj, form, change):
-        services.estate_prepare(obj)
-        super().save_model(request, obj, form, change)
+    def service_create(self, request, data):
+        return services.estate_create(actor=request.user, request=request, **data)
+
+    def service_update(self, request, estate, data):
+        return services.estate_update(
+            actor=request.user, estate=estate, fields=data, request=request
+        )
 
 
 class BuildingForm(forms.ModelForm):
@@ -90,36 +141,83 @@ class BuildingForm(forms.ModelForm):
             "is_rural_house",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "code" in self.fields:
+            self.fields["code"].required = False
+            self.fields["code"].help_text = _("留空则按网格代码自动编号。")
+
     def clean(self):
         data = super().clean()
-        probe = Building(**{k: v for k, v in data.items() if k in self.Meta.fields})
-        errors = services.building_errors(probe) if probe.grid_id else {}
-        if errors:
-            raise ValidationError(errors)
+        grid = data.get("grid") or (self.instance.grid if self.instance.grid_id else None)
+        if grid is None:
+            return data
+        values = {name: data.get(name) for name in services.BUILDING_FIELDS}
+        problems = services.building_problems(grid=grid, values=values)
+        code = data.get("code")
+        if code and not code.startswith(grid.code):
+            problems["code"] = _("楼栋编码应以网格代码 %(code)s 开头。") % {"code": grid.code}
+        if problems:
+            raise ValidationError({k: v for k, v in problems.items() if k in self.fields})
         return data
 
 
 @admin.register(Building)
-class BuildingAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+class BuildingAdmin(ServiceAdmin):
     form = BuildingForm
     list_display = ("code", "address", "floors", "units", "region_code")
     search_fields = ("code", "address", "name")
     autocomplete_fields = ("grid", "estate")
     list_per_page = 50
+    fixed_after_create = ("code", "grid")
 
-    def save_model(self, request, obj, form, change):
-        services.building_prepare(obj)
-        super().save_model(request, obj, form, change)
+    def service_create(self, request, data):
+        return services.building_create(actor=request.user, request=request, **data)
+
+    def service_update(self, request, building, data):
+        return services.building_update(
+            actor=request.user, building=building, fields=data, request=request
+        )
+
+
+class HouseForm(forms.ModelForm):
+    class Meta:
+        model = House
+        fields = ["building", "unit", "floor", "room"]
+
+    def clean(self):
+        data = super().clean()
+        building = data.get("building") or (
+            self.instance.building if self.instance.building_id else None
+        )
+        if building is not None and data.get("unit") is not None:
+            problems = services.house_problems(
+                building=building,
+                unit=data["unit"],
+                floor=data.get("floor"),
+                room=(data.get("room") or "").strip(),
+                pk=self.instance.pk,
+            )
+            if problems:
+                raise ValidationError(problems)
+        return data
 
 
 @admin.register(House)
-class HouseAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+class HouseAdmin(ServiceAdmin):
+    form = HouseForm
     list_display = ("code", "building", "unit", "floor", "room")
     search_fields = ("code", "building__address")
     autocomplete_fields = ("building",)
     list_select_related = ("building",)
     list_per_page = 50
+    fixed_after_create = ("building",)
 
-    def save_model(self, request, obj, form, change):
-        services.house_prepare(obj)
-        super().save_model(request, obj, form, change)
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "code")
+
+    def service_create(self, request, data):
+        return services.house_create(actor=request.user, request=request, **data)
+
+    def service_update(self, request, house, data):
+        return services.house_update(actor=request.user, house=house, fields=data, request=request)

@@ -132,3 +132,49 @@ def grid_summary(grid: Region) -> dict:
         "people": None if people is None else people.get(grid.code, 0),
         "workers": grid_workers_by_grid([grid.code]).get(grid.code, []),
     }
+
+
+def building_room_grid(building: Building) -> dict:
+    """楼栋房屋网格: one row per floor (top first), one column per unit, each cell the rooms on
+    that floor of that unit. Rooms without a floor (rural houses) form a last row."""
+    houses = list(House.objects.filter(building=building).order_by("unit", "floor", "room"))
+    cells: dict[tuple[int | None, int], list[House]] = {}
+    for house in houses:
+        cells.setdefault((house.floor, house.unit), []).append(house)
+    units = list(range(1, building.units + 1))
+    floors: list[int | None] = list(range(building.floors, 0, -1))
+    if any(h.floor is None for h in houses):
+        floors.append(None)
+    extra_units = sorted({h.unit for h in houses} - set(units))
+    rows = [
+        {
+            "floor": floor,
+            "cells": [
+                {"unit": u, "houses": cells.get((floor, u), [])} for u in units + extra_units
+            ],
+        }
+        for floor in floors
+    ]
+    return {"units": units + extra_units, "rows": rows, "house_count": len(houses)}
+
+
+def grid_buildings(user, grid: Region) -> dict:
+    """The estates and buildings of one grid the user may see, with what they may change."""
+    from shequ.core.scoping import has_perm, scoped
+    from shequ.geo.models import Estate
+
+    return {
+        "estates": list(
+            scoped(Estate.objects.filter(grid=grid), user, "geo.view_estate").order_by("name")
+        ),
+        "buildings": list(
+            scoped(
+                Building.objects.filter(grid=grid).select_related("estate"),
+                user,
+                "geo.view_building",
+            ).order_by("code")[:500]
+        ),
+        "can_add_building": has_perm(user, "geo.add_building", grid.code),
+        "can_add_estate": has_perm(user, "geo.add_estate", grid.code),
+        "can_change_estate": has_perm(user, "geo.change_estate", grid.code),
+    }

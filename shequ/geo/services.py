@@ -2,11 +2,15 @@
 sibling grids not overlapping. Used by the admin forms and by the demo seeder's self-check."""
 
 import shapely
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from shequ.core.audit import audit_record
+from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.regions import CODE_LENGTHS, LEVEL_ORDER, Level, level_of
+from shequ.core.scoping import require_perm
 from shequ.geo.locate import Projection
-from shequ.geo.models import Region, RegionKind
+from shequ.geo.models import Building, Estate, EstateKind, House, Region, RegionKind
 
 # A child may stick out of its parent by this much (digitising noise), in metres.
 CONTAINMENT_TOLERANCE_M = 20.0
@@ -154,18 +158,268 @@ def building_prepare(building) -> None:
     building.region_code = building.grid.code
 
 
-def building_errors(building) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    if building.grid_id and building.grid.level != Level.GRID:
-        errors["grid"] = [_("请选择网格（15 位代码）。")]
-    if building.estate_id and building.grid_id and building.estate.grid_id != building.grid_id:
-        errors["estate"] = [_("所选小区/自然村不在该网格内。")]
-    if building.code and building.grid_id and not building.code.startswith(building.grid.code):
-        errors.setdefault("code", []).append(
-            _("楼栋编码应以网格代码 %(code)s 开头。") % {"code": building.grid.code}
-        )
+def house_prepare(house) -> None:
+    house.region_code = house.building.region_code
+
+
+# --- estates, buildings, houses: the scoped edit pages and the admin both write through here ---
+
+ESTATE_FIELDS = ("name", "kind", "property_company")
+BUILDING_FIELDS = ("estate", "name", "address", "lat", "lng", "floors", "units", "is_rural_house")
+HOUSE_FIELDS = ("unit", "floor", "room")
+
+
+def _invalid(errors: dict[str, str]) -> InvalidInput:
+    first = next(iter(errors.values()))
+    return InvalidInput(first, code="invalid", details={"fields": errors})
+
+
+def _require(actor, perm: str, region_code: str) -> None:
+
+    require_perm(actor, perm, region_code)
+
+
+def _text(value, limit: int) -> str:
+    return str(value or "").strip()[:limit]
+
+
+def estate_problems(*, grid: Region, name: str, kind: str, pk=None) -> dict[str, str]:
+    """Field → Chinese message for an estate that may not be saved (empty when fine)."""
+    errors = {}
+    if grid.level != Level.GRID:
+        errors["grid"] = _("请选择网格（15 位代码）。")
+    if not name:
+        errors["name"] = _("请填写名称。")
+    elif Estate.objects.filter(grid=grid, name=name).exclude(pk=pk).exists():
+        errors["name"] = _("该网格内已有同名的小区/自然村。")
+    if kind not in EstateKind.values:
+        errors["kind"] = _("请选择类型（小区或自然村）。")
     return errors
 
 
-def house_prepare(house) -> None:
-    house.region_code = house.building.region_code
+def estate_create(
+    *, actor, grid: Region, name: str, kind: str, property_company=None, request=None
+):
+    """Add an estate (小区) or natural village (自然村) to a grid (audited)."""
+    _require(actor, "geo.add_estate", grid.code)
+    name = _text(name, 100)
+    errors = estate_problems(grid=grid, name=name, kind=kind)
+    if errors:
+        raise _invalid(errors)
+    with transaction.atomic():
+        estate = Estate(name=name, kind=kind, grid=grid, property_company=property_company)
+        estate_prepare(estate)
+        estate.save()
+        audit_record(actor=actor, action="geo.estate_create", obj=estate, request=request)
+    return estate
+
+
+def estate_update(*, actor, estate, fields: dict, request=None):
+    """Change an estate's name, kind or property company (its grid stays; audited)."""
+    _require(actor, "geo.change_estate", estate.region_code)
+    values = {k: v for k, v in fields.items() if k in ESTATE_FIELDS}
+    if "name" in values:
+        values["name"] = _text(values["name"], 100)
+    merged = {name: values.get(name, getattr(estate, name)) for name in ("name", "kind")}
+    errors = estate_problems(grid=estate.grid, pk=estate.pk, **merged)
+    if errors:
+        raise _invalid(errors)
+    changed = sorted(k for k, v in values.items() if getattr(estate, k) != v)
+    if not changed:
+        return estate
+    with transaction.atomic():
+        for name in changed:
+            setattr(estate, name, values[name])
+        estate.save(update_fields=changed)
+        audit_record(
+            actor=actor,
+            action="geo.estate_update",
+            obj=estate,
+            request=request,
+            details={"fields": changed},
+        )
+    return estate
+
+
+def building_problems(*, grid: Region, values: dict) -> dict[str, str]:
+    """Field → Chinese message for building values that may not be saved (empty when fine)."""
+    errors = {}
+    estate = values.get("estate")
+    if estate is not None and estate.grid_id != grid.pk:
+        errors["estate"] = _("所选小区/自然村不在该网格内。")
+    if not values.get("name"):
+        errors["name"] = _("请填写楼号/门牌。")
+    if not values.get("address"):
+        errors["address"] = _("请填写地址。")
+    for name, low, high, message in (
+        ("floors", 1, 200, _("层数应在 1–200 之间。")),
+        ("units", 1, 50, _("单元数应在 1–50 之间。")),
+        ("lat", -90, 90, _("纬度应在 -90 到 90 之间。")),
+        ("lng", -180, 180, _("经度应在 -180 到 180 之间。")),
+    ):
+        value = values.get(name)
+        if value is None or not (low <= value <= high):
+            errors[name] = message
+    return errors
+
+
+def _next_code(prefix: str, model, digits: int = 4) -> str:
+    codes = model.objects.filter(code__startswith=prefix).values_list("code", flat=True)
+    tails = [int(c[len(prefix) :]) for c in codes if c[len(prefix) :].isdigit()]
+    return f"{prefix}{(max(tails, default=0) + 1):0{digits}d}"
+
+
+def building_create(
+    *,
+    actor,
+    grid: Region,
+    name: str,
+    address: str,
+    lat: float,
+    lng: float,
+    floors: int = 1,
+    units: int = 1,
+    estate=None,
+    is_rural_house: bool = False,
+    code: str = "",
+    request=None,
+):
+    """Add a building (楼栋) to a grid; its code is the grid's code plus a sequence number unless
+    given (audited)."""
+    _require(actor, "geo.add_building", grid.code)
+    values = {
+        "estate": estate,
+        "name": _text(name, 50),
+        "address": _text(address, 200),
+        "lat": lat,
+        "lng": lng,
+        "floors": floors,
+        "units": units,
+        "is_rural_house": bool(is_rural_house),
+    }
+    errors = {} if grid.level == Level.GRID else {"grid": _("请选择网格（15 位代码）。")}
+    errors |= building_problems(grid=grid, values=values)
+    code = _text(code, 19)
+    if code and not code.startswith(grid.code):
+        errors["code"] = _("楼栋编码应以网格代码 %(code)s 开头。") % {"code": grid.code}
+    if errors:
+        raise _invalid(errors)
+    try:
+        with transaction.atomic():
+            building = Building(grid=grid, code=code or _next_code(grid.code, Building), **values)
+            building_prepare(building)
+            building.save()
+            audit_record(actor=actor, action="geo.building_create", obj=building, request=request)
+    except IntegrityError:
+        raise ConflictError(_("楼栋编码已存在。"), code="building_code_taken") from None
+    return building
+
+
+def building_update(*, actor, building, fields: dict, request=None):
+    """Change a building's details (not its grid or code; audited). Fewer floors or units than
+    its rooms use are refused."""
+    _require(actor, "geo.change_building", building.region_code)
+    values = {k: v for k, v in fields.items() if k in BUILDING_FIELDS}
+    for name, limit in (("name", 50), ("address", 200)):
+        if name in values:
+            values[name] = _text(values[name], limit)
+    merged = {name: values.get(name, getattr(building, name)) for name in BUILDING_FIELDS}
+    errors = building_problems(grid=building.grid, values=merged)
+    rooms = House.objects.filter(building=building)
+    if "units" not in errors and rooms.filter(unit__gt=merged["units"]).exists():
+        errors["units"] = _("已有房屋位于更高的单元，不能减少单元数。")
+    if "floors" not in errors and rooms.filter(floor__gt=merged["floors"]).exists():
+        errors["floors"] = _("已有房屋位于更高的楼层，不能减少层数。")
+    if errors:
+        raise _invalid(errors)
+    changed = sorted(k for k, v in values.items() if getattr(building, k) != v)
+    if not changed:
+        return building
+    with transaction.atomic():
+        for name in changed:
+            setattr(building, name, values[name])
+        building.save(update_fields=changed)
+        audit_record(
+            actor=actor,
+            action="geo.building_update",
+            obj=building,
+            request=request,
+            details={"fields": changed},
+        )
+    return building
+
+
+def house_problems(*, building, unit, floor, room: str, pk=None) -> dict[str, str]:
+    """Field → Chinese message for a room that may not be saved (empty when fine)."""
+
+    errors = {}
+    if unit is None or not (1 <= unit <= building.units):
+        errors["unit"] = _("单元应在 1–%(n)s 之间。") % {"n": building.units}
+    if building.is_rural_house:
+        if floor is not None and not (1 <= floor <= building.floors):
+            errors["floor"] = _("楼层应在 1–%(n)s 之间。") % {"n": building.floors}
+    elif floor is None or not (1 <= floor <= building.floors):
+        errors["floor"] = _("楼层应在 1–%(n)s 之间。") % {"n": building.floors}
+    if not room:
+        errors["room"] = _("请填写室号/门牌号。")
+    elif (
+        "unit" not in errors
+        and House.objects.filter(building=building, unit=unit, room=room).exclude(pk=pk).exists()
+    ):
+        errors["room"] = _("该单元已有此室号。")
+    return errors
+
+
+def house_create(*, actor, building, unit: int, floor: int | None, room: str, request=None):
+    """Add a room (户室) to a building; its code is the building's code plus a sequence number
+    (audited)."""
+    _require(actor, "geo.add_house", building.region_code)
+    room = _text(room, 20)
+    errors = house_problems(building=building, unit=unit, floor=floor, room=room)
+    if errors:
+        raise _invalid(errors)
+    try:
+        with transaction.atomic():
+            house = House(
+                building=building,
+                code=_next_code(building.code, House),
+                unit=unit,
+                floor=floor,
+                room=room,
+            )
+            house_prepare(house)
+            house.save()
+            audit_record(actor=actor, action="geo.house_create", obj=house, request=request)
+    except IntegrityError:
+        raise ConflictError(_("该单元已有此室号。"), code="house_room_taken") from None
+    return house
+
+
+def house_update(*, actor, house, fields: dict, request=None):
+    """Change a room's unit, floor or number (audited)."""
+    _require(actor, "geo.change_house", house.region_code)
+    values = {k: v for k, v in fields.items() if k in HOUSE_FIELDS}
+    if "room" in values:
+        values["room"] = _text(values["room"], 20)
+    merged = {name: values.get(name, getattr(house, name)) for name in HOUSE_FIELDS}
+    errors = house_problems(building=house.building, pk=house.pk, **merged)
+    if errors:
+        raise _invalid(errors)
+    changed = sorted(k for k, v in values.items() if getattr(house, k) != v)
+    if not changed:
+        return house
+    try:
+        with transaction.atomic():
+            for name in changed:
+                setattr(house, name, values[name])
+            house.save(update_fields=changed)
+            audit_record(
+                actor=actor,
+                action="geo.house_update",
+                obj=house,
+                request=request,
+                details={"fields": changed},
+            )
+    except IntegrityError:
+        raise ConflictError(_("该单元已有此室号。"), code="house_room_taken") from None
+    return house

@@ -1,8 +1,12 @@
 """Grid-management pages: the map and the region browser (township → community → grid)."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from shequ.core.errors import ServiceError
 from shequ.core.regions import Level
 from shequ.core.scoping import (
     EVERYTHING,
@@ -11,9 +15,17 @@ from shequ.core.scoping import (
     require_page_perm,
     scope_codes,
 )
+from shequ.geo import services
+from shequ.geo.forms import BuildingForm, EstateForm, HouseForm
 from shequ.geo.mapdata import map_config
-from shequ.geo.models import Region
-from shequ.geo.selectors import grid_summary, region_children_with_counts
+from shequ.geo.models import Building, Estate, House, Region
+from shequ.geo.selectors import (
+    building_room_grid,
+    grid_buildings,
+    grid_summary,
+    region_children_with_counts,
+)
+from shequ.geo.services import BUILDING_FIELDS, HOUSE_FIELDS
 
 
 def _home_region(user) -> Region:
@@ -70,6 +82,202 @@ def region_browser(request, code: str | None = None):
         "children": region_children_with_counts(region),
         "grid": grid_summary(region) if region.level == Level.GRID else None,
     }
+    if region.level == Level.GRID:
+        context.update(grid_buildings(request.user, region))
     if request.headers.get("HX-Request"):
         return render(request, "geo/regions.html#region-panel", context)
     return render(request, "geo/regions.html", context)
+
+
+# --- scoped edit pages: estates, buildings, houses (the room grid is the entry point) ---------
+
+
+def _errors_into(form, error: ServiceError) -> None:
+    fields = (error.details or {}).get("fields") if isinstance(error.details, dict) else None
+    placed = False
+    for name, message in (fields or {}).items():
+        if name in form.fields:
+            form.add_error(name, message)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+def _grid_or_404(user, perm: str, code: str) -> Region:
+    return get_scoped_or_404(
+        Region.objects.filter(level=Level.GRID).select_related("parent"),
+        user,
+        perm,
+        field="code",
+        code=code,
+    )
+
+
+def _building_or_404(user, perm: str, pk: int) -> Building:
+    return get_scoped_or_404(Building.objects.select_related("grid", "estate"), user, perm, pk=pk)
+
+
+@login_required
+def building_detail(request, pk: int):
+    """楼栋房屋网格: floors × units, each cell the rooms there, with edit links."""
+    building = _building_or_404(request.user, "geo.view_building", pk)
+    context = building_room_grid(building)
+    context.update(
+        building=building,
+        can_change=has_perm(request.user, "geo.change_building", building.region_code),
+        can_add_house=has_perm(request.user, "geo.add_house", building.region_code),
+        can_change_house=has_perm(request.user, "geo.change_house", building.region_code),
+        can_see_residents=has_perm(request.user, "people.view_person", building.region_code),
+    )
+    return render(request, "geo/building.html", context)
+
+
+def _building_form_page(request, *, grid: Region, building: Building | None):
+    estates = Estate.objects.filter(grid=grid).order_by("name")
+    initial = (
+        {name: getattr(building, name) for name in BUILDING_FIELDS}
+        if building
+        else {"lat": grid.centroid_lat, "lng": grid.centroid_lng}
+    )
+    form = BuildingForm(request.POST or None, initial=initial, estates=estates)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if building is None:
+                building = services.building_create(
+                    actor=request.user, grid=grid, request=request, **form.cleaned_data
+                )
+                messages.success(request, _("已新建楼栋。"))
+            else:
+                services.building_update(
+                    actor=request.user, building=building, fields=form.cleaned_data, request=request
+                )
+                messages.success(request, _("已保存楼栋信息。"))
+            return redirect("geo-building", pk=building.pk)
+        except ServiceError as error:
+            _errors_into(form, error)
+    return render(
+        request,
+        "geo/edit_form.html",
+        {
+            "form": form,
+            "grid": grid,
+            "building": building,
+            "title": _("修改楼栋") if building else _("新建楼栋"),
+            "back_url": (
+                reverse("geo-building", args=[building.pk])
+                if building
+                else reverse("region", args=[grid.code])
+            ),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def building_new(request, code: str):
+    grid = _grid_or_404(request.user, "geo.add_building", code)
+    return _building_form_page(request, grid=grid, building=None)
+
+
+@login_required
+def building_edit(request, pk: int):
+    building = _building_or_404(request.user, "geo.change_building", pk)
+    return _building_form_page(request, grid=building.grid, building=building)
+
+
+def _house_form_page(request, *, building: Building, house: House | None):
+    if house is not None:
+        initial = {name: getattr(house, name) for name in HOUSE_FIELDS}
+    else:
+        initial = {"unit": request.GET.get("unit", 1), "floor": request.GET.get("floor")}
+    form = HouseForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if house is None:
+                services.house_create(
+                    actor=request.user, building=building, request=request, **form.cleaned_data
+                )
+                messages.success(request, _("已新建房屋。"))
+            else:
+                services.house_update(
+                    actor=request.user, house=house, fields=form.cleaned_data, request=request
+                )
+                messages.success(request, _("已保存房屋信息。"))
+            return redirect("geo-building", pk=building.pk)
+        except ServiceError as error:
+            _errors_into(form, error)
+    return render(
+        request,
+        "geo/edit_form.html",
+        {
+            "form": form,
+            "grid": building.grid,
+            "building": building,
+            "house": house,
+            "title": _("修改房屋") if house else _("新建房屋"),
+            "back_url": reverse("geo-building", args=[building.pk]),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def house_new(request, pk: int):
+    building = _building_or_404(request.user, "geo.add_house", pk)
+    return _house_form_page(request, building=building, house=None)
+
+
+@login_required
+def house_edit(request, pk: int):
+    house = get_scoped_or_404(
+        House.objects.select_related("building", "building__grid"),
+        request.user,
+        "geo.change_house",
+        pk=pk,
+    )
+    return _house_form_page(request, building=house.building, house=house)
+
+
+def _estate_form_page(request, *, grid: Region, estate: Estate | None):
+    initial = {"name": estate.name, "kind": estate.kind} if estate else {}
+    form = EstateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if estate is None:
+                services.estate_create(
+                    actor=request.user, grid=grid, request=request, **form.cleaned_data
+                )
+                messages.success(request, _("已新建小区/自然村。"))
+            else:
+                services.estate_update(
+                    actor=request.user, estate=estate, fields=form.cleaned_data, request=request
+                )
+                messages.success(request, _("已保存小区/自然村信息。"))
+            return redirect("region", code=grid.code)
+        except ServiceError as error:
+            _errors_into(form, error)
+    return render(
+        request,
+        "geo/edit_form.html",
+        {
+            "form": form,
+            "grid": grid,
+            "title": _("修改小区/自然村") if estate else _("新建小区/自然村"),
+            "back_url": reverse("region", args=[grid.code]),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def estate_new(request, code: str):
+    grid = _grid_or_404(request.user, "geo.add_estate", code)
+    return _estate_form_page(request, grid=grid, estate=None)
+
+
+@login_required
+def estate_edit(request, pk: int):
+    estate = get_scoped_or_404(
+        Estate.objects.select_related("grid"), request.user, "geo.change_estate", pk=pk
+    )
+    return _estate_form_page(request, grid=estate.grid, estate=estate)

@@ -38,7 +38,6 @@ class PeopleConfig(AppConfig):
             "people.purge_import_previews", purge_import_previews, every=timedelta(hours=1)
         )
 
-        from shequ.core.audit import register_action_labels
         from shequ.core.nav import NavEntry, register
         from shequ.people import permissions as P
 
@@ -49,26 +48,4 @@ class PeopleConfig(AppConfig):
             NavEntry(
                 "grid", _("标签写法"), "tag-vocabulary", perm=P.MANAGE_TAG_VOCABULARY, order=36
             ),
-        )
-        register_action_labels(
-            {
-                "people.person_create": _("登记居民"),
-                "people.person_update": _("修改居民信息"),
-                "people.reveal": _("查看完整信息"),
-                "people.reveal_refused": _("查看完整信息被拒绝"),
-                "people.move_in": _("迁入"),
-                "people.move_out": _("迁出"),
-                "people.house_link_add": _("添加人房关联"),
-                "people.tag_add": _("添加标签"),
-                "people.tag_end": _("结束标签"),
-                "people.household_create": _("新建户"),
-                "people.household_set": _("调整户成员"),
-                "people.link_user": _("关联登录账号"),
-                "people.import_upload": _("上传导入文件"),
-                "people.import": _("Excel 导入居民"),
-                "people.import_confirm": _("确认导入（预览后）"),
-                "people.tag_synonym_add": _("添加标签写法"),
-                "people.tag_synonym_remove": _("删除标签写法"),
-                "people.export": _("导出居民名单"),
-            }
         )

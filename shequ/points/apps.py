@@ -42,7 +42,3 @@ class PointsConfig(AppConfig):
             NavEntry("commerce", _("商户收银"), "points:till", perm=P.MERCHANT_TILL, order=22),
         )
         schedule.register("points.expire", expire_points_job, every=timedelta(days=1))
-
-        from shequ.core.audit import register_action_labels
-
-        register_action_labels({"points.checkin_code_locked": _("签到码错误次数过多，已锁定")})

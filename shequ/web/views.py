@@ -14,9 +14,10 @@ from django.views.decorators.http import require_POST
 from shequ.accounts import second_factor
 from shequ.accounts.services import user_set_elder_mode
 from shequ.core import ratelimit
+from shequ.core.regions import Level
 from shequ.core.roles import Role
 from shequ.core.scoping import scoped
-from shequ.geo.models import Estate
+from shequ.geo.models import Estate, Region
 from shequ.geo.selectors import grid_summary, grid_workers_by_grid, region_children_with_counts
 from shequ.web.context_processors import ELDER_COOKIE, elder_mode_for
 from shequ.web.roles import SESSION_KEY, active_role, assignments_for, available_roles
@@ -109,7 +110,14 @@ HOME_TEMPLATES = {
 def home(request):
     role = active_role(request)
     context = {"role": role, "roles": available_roles(request.user)}
-    if role is None:
+    if role is None and request.user.is_superuser:
+        # The system administrator: the whole city at a glance and the operator's tools.
+        template = "web/home/superuser.html"
+        city = Region.objects.filter(level=Level.CITY).first()
+        context["scopes"] = (
+            [{"region": city, "children": region_children_with_counts(city)}] if city else []
+        )
+    elif role is None:
         template = "web/home/no_role.html"
     else:
         template = HOME_TEMPLATES[role]

@@ -23,7 +23,7 @@ def kpi_values(page) -> dict[str, str]:
 def test_city_drills_down_and_exports(page, tmp_path):
     login(page, "city")
     page.goto("/")
-    page.get_by_role("link", name="驾驶舱").first.click()
+    page.locator("main").get_by_role("link", name="驾驶舱").first.click()
     expect(page.locator("h1.cockpit__title")).to_contain_text("治理驾驶舱")
     wait_ready(page)
     assert page.locator("#cockpit-map path.leaflet-interactive").count() > 0

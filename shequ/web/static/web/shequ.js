@@ -20,4 +20,42 @@
       event.preventDefault();
     }
   });
+  // Navigation menus (details/summary): one open at a time; Escape or a click elsewhere closes
+  // it; a menu near the right edge opens leftwards so it stays inside the window.
+  var groups = document.querySelectorAll("[data-nav-group]");
+  function closeAll(except) {
+    groups.forEach(function (group) {
+      if (group !== except) {
+        group.removeAttribute("open");
+      }
+    });
+  }
+  groups.forEach(function (group) {
+    group.addEventListener("toggle", function () {
+      if (!group.open) {
+        return;
+      }
+      closeAll(group);
+      var item = group.parentElement;
+      item.classList.remove("nav-group--end");
+      var menu = group.querySelector(".nav-group__menu");
+      if (menu && menu.getBoundingClientRect().right > document.documentElement.clientWidth) {
+        item.classList.add("nav-group--end");
+      }
+    });
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("[data-nav-group]")) {
+      closeAll(null);
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      var open = document.querySelector("[data-nav-group][open]");
+      if (open) {
+        open.removeAttribute("open");
+        open.querySelector("summary").focus();
+      }
+    }
+  });
 })();
