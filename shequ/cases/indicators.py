@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 from shequ.cases.models import Case
 from shequ.cases.workflow import HANDLING_STATUSES, Satisfaction, Status
 from shequ.core.errors import InvalidInput
+from shequ.core.scoping import prefix_q
 
 GROUPINGS = ("township", "community", "grid", "category", "day", "week", "month")
 REGION_LENGTH = {"township": 9, "community": 12, "grid": 15}
@@ -147,7 +148,7 @@ def indicators(
         )
     now = now or timezone.now()
     begin, finish = period_bounds(start, end)
-    base = Case.objects.using(using).filter(region_code__startswith=region)
+    base = Case.objects.using(using).filter(prefix_q("region_code", region))
     if category:
         base = base.filter(Q(category__code=category) | Q(category__parent__code=category))
 

@@ -20,7 +20,7 @@ from shequ.cases.workflow import (
     Action,
     Status,
 )
-from shequ.core.scoping import scoped
+from shequ.core.scoping import prefix_q, scoped
 
 LIST_RELATED = ("category", "category__parent")
 
@@ -55,7 +55,7 @@ def case_search(
     if channel:
         qs = qs.filter(channel=channel)
     if region:
-        qs = qs.filter(region_code__startswith=region)
+        qs = qs.filter(prefix_q("region_code", region))
     if overdue is not None:
         now = timezone.now()
         late = Q(step_due_at__isnull=False, step_due_at__lte=now)

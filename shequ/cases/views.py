@@ -32,7 +32,7 @@ from shequ.core import ratelimit
 from shequ.core.audit import audit_record
 from shequ.core.errors import InvalidInput, PermissionDeniedError, ServiceError
 from shequ.core.roles import Role
-from shequ.core.scoping import has_perm, require_page_perm, user_roles
+from shequ.core.scoping import has_perm, prefix_q, require_page_perm, user_roles
 
 PAGE_SIZE = 50
 
@@ -346,7 +346,7 @@ def _detail_context(request, view, **extra) -> dict:
         if Action.REGISTER in actions
         else [],
         "companies": PropertyCompany.objects.filter(
-            pk__in=Estate.objects.filter(region_code__startswith=case.region_code[:12]).values(
+            pk__in=Estate.objects.filter(prefix_q("region_code", case.region_code[:12])).values(
                 "property_company_id"
             )
         ).order_by("name")

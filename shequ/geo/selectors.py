@@ -1,12 +1,13 @@
 """Reads of the region tree: GeoJSON for the map, children with counts for the browser."""
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import Substr
 
 from shequ.accounts.models import Assignment
 from shequ.core.errors import InvalidInput
 from shequ.core.regions import CODE_LENGTHS, Level, child_level, is_region_code
 from shequ.core.roles import Role
+from shequ.core.scoping import prefix_q
 from shequ.geo.models import Building, House, Region
 
 
@@ -37,7 +38,7 @@ def grid_workers_by_grid(grid_codes: list[str] | None = None) -> dict[str, list[
 def regions_geojson(*, level: str, within: str | None = None) -> dict:
     qs = Region.objects.filter(level=level, polygon__isnull=False)
     if within:
-        qs = qs.filter(code__startswith=within)
+        qs = qs.filter(prefix_q("code", within))
     rows = list(
         qs.order_by("code").values(
             "code",
@@ -88,17 +89,17 @@ def region_children_with_counts(region: Region) -> list[dict]:
         return []
     length = CODE_LENGTHS[level]
     children = list(region.children.order_by("code"))
-    inside = Q(code__startswith=region.code)
+    inside = prefix_q("code", region.code)
     counts = {
         "communities": _count_by_prefix(
             Region.objects.filter(inside, level=Level.COMMUNITY), "code", length
         ),
         "grids": _count_by_prefix(Region.objects.filter(inside, level=Level.GRID), "code", length),
         "buildings": _count_by_prefix(
-            Building.objects.filter(region_code__startswith=region.code), "region_code", length
+            Building.objects.filter(prefix_q("region_code", region.code)), "region_code", length
         ),
         "houses": _count_by_prefix(
-            House.objects.filter(region_code__startswith=region.code), "region_code", length
+            House.objects.filter(prefix_q("region_code", region.code)), "region_code", length
         ),
     }
     people = _people_counts(region.code, length)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from shequ.core.audit import audit_record
 from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.regions import CODE_LENGTHS, LEVEL_ORDER, Level, level_of
-from shequ.core.scoping import require_perm
+from shequ.core.scoping import prefix_q, require_perm
 from shequ.geo.locate import Projection
 from shequ.geo.models import Building, Estate, EstateKind, House, Region, RegionKind
 
@@ -264,7 +264,7 @@ def building_problems(*, grid: Region, values: dict) -> dict[str, str]:
 
 
 def _next_code(prefix: str, model, digits: int = 4) -> str:
-    codes = model.objects.filter(code__startswith=prefix).values_list("code", flat=True)
+    codes = model.objects.filter(prefix_q("code", prefix)).values_list("code", flat=True)
     tails = [int(c[len(prefix) :]) for c in codes if c[len(prefix) :].isdigit()]
     return f"{prefix}{(max(tails, default=0) + 1):0{digits}d}"
 

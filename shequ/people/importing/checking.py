@@ -17,7 +17,7 @@ from shequ.core.errors import InvalidInput, PermissionDeniedError
 from shequ.core.masking import mask_id_number, mask_phone
 from shequ.core.phones import normalize_phone
 from shequ.core.regions import Level, level_of
-from shequ.core.scoping import has_perm
+from shequ.core.scoping import has_perm, prefix_q
 from shequ.geo.models import Region
 from shequ.people import permissions as P
 from shequ.people.choices import HouseRelation, Sensitivity
@@ -131,7 +131,7 @@ class Validator:
         grids = {
             g.code: g
             for g in Region.objects.filter(
-                level=Level.GRID, code__startswith=self.community.code
+                prefix_q("code", self.community.code), level=Level.GRID
             ).order_by("code")
         }
         default_grid = None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from shequ.core.scoping import prefix_q
 from shequ.geo.models import Building, Estate, EstateKind, House, Region
 from shequ.people.importing.reading import CellError, Problem
 
@@ -119,13 +120,13 @@ class Places:
         self.default_grid = default_grid
         self.create_missing = create_missing
         self.estates: dict[int, Estate] = {
-            e.pk: e for e in Estate.objects.filter(region_code__startswith=community.code)
+            e.pk: e for e in Estate.objects.filter(prefix_q("region_code", community.code))
         }
         self.estates_by_key: dict[str, list[Estate]] = {}
         for estate in self.estates.values():
             self.estates_by_key.setdefault(estate_key(estate.name), []).append(estate)
         self.buildings_by_key: dict[str, list[Building]] = {}
-        for building in Building.objects.filter(region_code__startswith=community.code).only(
+        for building in Building.objects.filter(prefix_q("region_code", community.code)).only(
             "id", "code", "region_code", "estate_id", "name", "address", "is_rural_house", "units"
         ):
             if building.estate_id:
@@ -428,7 +429,7 @@ class Places:
 def _next_codes(model, community_code: str, length: int) -> dict[str, int]:
     """Highest sequence in use per parent code (the grid for buildings)."""
     result: dict[str, int] = {}
-    qs = model.objects.filter(region_code__startswith=community_code)
+    qs = model.objects.filter(prefix_q("region_code", community_code))
     for code in qs.values_list("code", flat=True).iterator(chunk_size=5000):
         parent, tail = code[:length], code[length:]
         if tail.isdigit():
