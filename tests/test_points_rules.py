@@ -164,3 +164,138 @@ class TestStoreConfirmDialog:
         assert "{total}" in template and "{quantity}" in template and "食用油" in template
         # without script the plain message names one piece's price
         assert "data-confirm=" in form
+
+
+# ---------------------------------------------------------------------------------------------
+# No ranking of people (国办函〔2026〕12号, reference §10): recognition by thresholds
+
+
+def credit(person, points: int, hours: str) -> None:
+    """A confirmed volunteer record worth `points` and `hours` (through the services)."""
+    from shequ.accounts.models import User
+    from shequ.points.services import task_create
+
+    start, end = window()
+    task = task_create(
+        actor=User.objects.get(username="community"),
+        kind="volunteer",
+        title=f"服务{points}",
+        category="environment",
+        region_code=person.region_code,
+        starts_at=start,
+        ends_at=end,
+        quota=1,
+        points_per_person=points,
+        hours_per_person=hours,
+        publish=True,
+    )
+    claim = task_claim(actor=person.user, task=task)
+    claim_grant_honour(
+        actor=User.objects.get(username="community"),
+        claim=claim,
+        points=points,
+        hours=hours,
+        reason="核实",
+    )
+
+
+class TestStars:
+    @pytest.mark.parametrize(
+        ("hours", "stars", "to_next"),
+        [
+            ("0", 0, "100"),
+            ("99.5", 0, "0.5"),
+            ("100", 1, "200"),
+            ("1499", 4, "1"),
+            ("2000", 5, None),
+        ],
+    )
+    def test_star_level_by_thresholds(self, hours, stars, to_next):
+        from shequ.points.selectors import star_level
+
+        level = star_level(Decimal(hours))
+        assert level["stars"] == stars
+        assert level["to_next"] == (Decimal(to_next) if to_next else None)
+
+    @override_settings(SHEQU_POINTS_STAR_HOURS=(1, 2))
+    def test_thresholds_are_settings(self):
+        from shequ.points.selectors import star_level
+
+        assert star_level(Decimal("1.5"))["stars"] == 1
+        assert star_level(Decimal("2"))["next"] is None
+
+    @override_settings(SHEQU_POINTS_STAR_HOURS=(2, 10))
+    def test_own_page_shows_own_star(self, client_as, resident, pool):
+        _user, person = resident
+        credit(person, 5, "2")
+        credit(person, 5, "1.5")
+        body = client_as("resident").get(reverse("points:recognition")).content.decode()
+        assert 'data-stars="1"' in body and "一星志愿者" in body
+        assert "距二星志愿者还差 6.5 小时" in body
+
+    def test_units_are_compared_not_people(self, client_as, world, pool):
+        a = make_resident_user("va", world["grid_a"], name="甲志愿")[1]
+        b = make_resident_user("vb", world["grid_b"], name="乙志愿")[1]
+        credit(a, 10, "2")
+        credit(b, 6, "1")
+        response = client_as("community").get(reverse("points:recognition"))
+        units = {u["code"]: u for u in response.context["units"]}
+        flagship = units[world["community"]]
+        assert flagship["volunteers"] == 2 and flagship["services"] == 2
+        assert flagship["points"] == 16 and flagship["hours"] == Decimal("3.0")
+        assert [u["code"] for u in response.context["units"]] == sorted(units)  # by code
+        body = response.content.decode()
+        assert "甲志愿" not in body and "乙志愿" not in body
+
+    def test_bad_year_falls_back(self, client_as):
+        response = client_as("community").get(reverse("points:recognition"), {"year": "abc"})
+        assert response.status_code == 200
+        assert response.context["year"] == timezone.localdate().year
+        response = client_as("community").get(reverse("points:recognition"), {"year": "1900"})
+        assert response.context["year"] == timezone.localdate().year
+
+    def test_old_leaderboard_address_redirects(self, client_as):
+        for who in ("resident", "community"):
+            response = client_as(who).get("/points/leaderboard/?month=2026-01")
+            assert response.status_code == 302
+            assert response.url == reverse("points:recognition")
+
+
+def test_no_page_lists_people_ordered_by_points(client_as, world, pool):
+    """Three volunteers whose points order (乙 30 > 甲 20 > 丙 10) is neither their name, id nor
+    grid order: no page that a resident, staff member or auditor can open from the menu (nor any
+    points page) shows them in that order."""
+    from shequ.core.masking import mask_name
+    from shequ.core.nav import entries_for
+    from shequ.points.urls import urlpatterns
+
+    people = [
+        make_resident_user(f"rank{n}", world["grid_a"], name=name)[1]
+        for n, name in enumerate(("甲一志", "乙二志", "丙三志"))
+    ]
+    for person, points in zip(people, (20, 30, 10), strict=True):
+        credit(person, points, "1")
+    by_points = ["乙二志", "甲一志", "丙三志"]
+    assert by_points != sorted(by_points)  # the order cannot be an alphabetical one
+    point_urls = {
+        f"/points/{p.pattern}" for p in urlpatterns if "<" not in str(p.pattern) and p.name
+    }
+    checked = 0
+    for who in ("resident", "community", "township", "city", "auditor", "grid"):
+        client = client_as(who)
+        from shequ.accounts.models import User
+
+        user = User.objects.get(username=who)
+        nav = {e["url"] for pillar in entries_for(user) for e in pillar["entries"]}
+        for url in sorted(nav | point_urls):
+            response = client.get(url)
+            if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+                continue
+            body = response.content.decode()
+            checked += 1
+            for names in (by_points, [mask_name(n) for n in by_points]):
+                positions = [body.find(n) for n in names]
+                if all(p >= 0 for p in positions):
+                    assert positions != sorted(positions), f"{who} {url} ranks people by points"
+            assert "志愿排行" not in body and "排行榜" not in body, url
+    assert checked > 20
