@@ -565,7 +565,9 @@ def _spread(ctx, rng, *, flagship: str, city_user) -> None:
         for person in volunteers[code]:
             new_users.append(User(username=f"v{person.pk}", full_name=person.name, password="!"))
     User.objects.bulk_create(new_users, batch_size=1000)
-    users = {u.username: u for u in User.objects.filter(username__in=[u.username for u in new_users])}
+    users = {
+        u.username: u for u in User.objects.filter(username__in=[u.username for u in new_users])
+    }
     assignments, people = [], []
     for chosen in volunteers.values():
         for person in chosen:
@@ -608,7 +610,7 @@ def _spread(ctx, rng, *, flagship: str, city_user) -> None:
                     reason="年度积分划拨",
                 )
     stores = {}
-    for township, codes in by_township.items():
+    for codes in by_township.values():
         first = codes[0]
         name = dict(units)[first]
         with clock.at(_aware(year_ago, 10)):
