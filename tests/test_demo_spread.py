@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.cases_support import categories  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = (
@@ -110,3 +112,79 @@ class TestShell:
         assert response.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
         page = client.get("/login/").content.decode()
         assert 'rel="icon"' in page and "favicon" in page
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+@pytest.mark.usefixtures("categories")
+def test_small_demo_spreads_people_points_and_cases_over_every_township(client_as, world):
+    """One small seeding of people, cases and points (on the base world of geography and
+    accounts): every township has residents, cases and volunteer service; the flagship
+    community stays richest; every store item has a picture; the ledger is exact; over the
+    past year every township is ranked in the cockpit (enough cases for the minimum sample)."""
+    import datetime as dt
+
+    from django.db.models import Count
+    from django.db.models.functions import Substr
+    from PIL import Image
+
+    from shequ.cases.models import Case
+    from shequ.demo import seeding
+    from shequ.geo.models import Region
+    from shequ.people.models import Person
+    from shequ.points.models import Claim, StoreItem, VolunteerRecord
+    from tests.points_factories import assert_ledger_exact
+
+    ctx = seeding.SeedContext(scale="small", log=lambda message: None)
+    ctx.data["flagship_grids"] = sorted(
+        Region.objects.filter(level="grid", code__startswith=world["community"]).values_list(
+            "code", flat=True
+        )
+    )
+    ctx.data["flagship_code"] = world["community"]
+    seeding.run(ctx, only={"people", "cases", "points"})
+
+    townships = set(Region.objects.filter(level="township").values_list("code", flat=True))
+    assert len(townships) == 12
+
+    def per_township(qs):
+        return dict(
+            qs.annotate(t=Substr("region_code", 1, 9))
+            .values("t")
+            .annotate(n=Count("id"))
+            .values_list("t", "n")
+        )
+
+    for model in (Person, Case, VolunteerRecord):
+        counts = per_township(model.objects.all())
+        assert set(counts) == townships, model
+        assert min(counts.values()) > 0, model
+    by_unit = dict(
+        VolunteerRecord.objects.annotate(u=Substr("region_code", 1, 12))
+        .values("u")
+        .annotate(n=Count("id"))
+        .values_list("u", "n")
+    )
+    assert max(by_unit, key=by_unit.get) == world["community"]  # the flagship stays richest
+    assert len(by_unit) >= 60  # nearly every community and village
+    # credited hours never exceed a task's hours; a verified attendance credits the time served
+    for claim in Claim.objects.filter(record_type="credit").select_related("task")[:300]:
+        assert claim.hours_awarded <= claim.task.hours_per_person
+    # every store item has a real picture
+    items = list(StoreItem.objects.all())
+    assert len({i.store_id for i in items}) == 13  # the flagship's store and one per township
+    for item in items[:30]:
+        assert item.photo
+        with item.photo.open("rb") as handle:
+            image = Image.open(handle)
+            assert image.format == "JPEG" and min(image.size) >= 200
+    assert_ledger_exact()
+    # the cockpit over the past year ranks every township
+    today = dt.date.today()
+    response = client_as("city").get(
+        "/analytics/",
+        {"period": "custom", "from": (today - dt.timedelta(days=360)).isoformat(), "to": today},
+    )
+    ranking = next(r for r in response.context["rankings"] if r["table"].id == "rank-township")
+    assert all(isinstance(row["rank"], int) for row in ranking["table"].rows)
+    assert len(ranking["table"].rows) == 12
