@@ -39,7 +39,7 @@ SEED_ORDER = 50
 VOLUNTEERS = 40
 # small scale, every other community/village: volunteers, tasks over the year, store items
 SPREAD_VOLUNTEERS = 5
-SPREAD_TASKS = 2
+SPREAD_TASKS = 1
 SPREAD_ITEMS = 8
 
 # (title, category, points, hours) — point table after 湘潭 practice (care visit 15, mediation 5…)
@@ -646,7 +646,7 @@ def _spread(ctx, rng, *, flagship: str, city_user) -> None:
             day = year_ago + timedelta(days=rng.randrange(20, 350))
             start = _aware(day, rng.choice([9, 14, 15]))
             end = start + timedelta(hours=float(hours) + 0.5)
-            joiners = rng.sample(chosen, min(len(chosen), rng.randint(2, 4)))
+            joiners = rng.sample(chosen, min(len(chosen), rng.randint(3, 5)))
             with clock.at(start - timedelta(days=2)):
                 task = services.task_create(
                     actor=actor,
