@@ -678,9 +678,11 @@ def _spread(ctx, rng, *, flagship: str, city_user) -> None:
     orders = 0
     for code, items in stores.items():
         for person in volunteers[code]:
-            item = rng.choice(items)
-            if ledger.resident_account(person).balance < item.price:
+            balance = ledger.resident_account(person).balance
+            affordable = [i for i in items if i.price <= balance]
+            if not affordable:
                 continue
+            item = rng.choice(affordable)
             with clock.at(_aware(today - timedelta(days=rng.randint(3, 20)), 10)):
                 try:
                     order = services.order_redeem(actor=person.user, item=item)
