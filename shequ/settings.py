@@ -514,6 +514,28 @@ else:
 SHEQU_COCKPIT_CACHE_SECONDS = env_int(
     "SHEQU_COCKPIT_CACHE_SECONDS", 0 if TESTING else 60, minimum=0, maximum=3600
 )
+# Cockpit rankings: a unit with fewer cases than this in the period is listed as 样本不足, not
+# ranked. Configuration, not an official rule (default 10).
+SHEQU_RANKING_MIN_CASES = env_int("SHEQU_RANKING_MIN_CASES", 10, minimum=1, maximum=10_000)
+
+# Points: a confirmed check-in/check-out credits the time actually served, rounded down to
+# this unit, at least the minimum, at most the task's hours. Configuration, not an official
+# rule (defaults 30 and 30 minutes: 0.5 h units, 0.5 h minimum); whole tenths of an hour.
+SHEQU_POINTS_HOURS_UNIT_MINUTES = env_int(
+    "SHEQU_POINTS_HOURS_UNIT_MINUTES", 30, minimum=6, maximum=240
+)
+SHEQU_POINTS_HOURS_MINIMUM_MINUTES = env_int(
+    "SHEQU_POINTS_HOURS_MINIMUM_MINUTES", 30, minimum=0, maximum=480
+)
+if SHEQU_POINTS_HOURS_UNIT_MINUTES % 6 or SHEQU_POINTS_HOURS_MINIMUM_MINUTES % 6:
+    raise ImproperlyConfigured(
+        "SHEQU_POINTS_HOURS_UNIT_MINUTES 和 SHEQU_POINTS_HOURS_MINIMUM_MINUTES 应为6分钟的整数倍。"
+        " They must be whole tenths of an hour (multiples of 6 minutes)."
+    )
+# Volunteer recognition (星级志愿者) by one's own cumulative hours — never a ranking of people
+# (国办函〔2026〕12号). Thresholds after 《中国注册志愿者管理办法》 (一星 100 h … 五星 1500 h;
+# verify against the local rule); configuration.
+SHEQU_POINTS_STAR_HOURS = (100, 300, 600, 1000, 1500)
 
 SHEQU_QUEUE_OPTIONS = {
     "MAX_ATTEMPTS": env_int("SHEQU_QUEUE_MAX_ATTEMPTS", 5, minimum=1, maximum=100),

@@ -88,8 +88,8 @@ def test_cockpit_numbers_equal_the_selector(random_world, world, client_as):
     for row in rank["table"].rows:
         assert row["on_time_rate"] == by_township[row["_code"]].on_time_rate
         assert row["satisfaction_rate"] == by_township[row["_code"]].satisfaction_rate
-    # rankings are ordered by 按期结案率, no-data last
-    rates = [row["on_time_rate"] for row in rank["table"].rows]
+    # rankings are ordered by 按期结案率, no-data last (units below the minimum sample after)
+    rates = [row["on_time_rate"] for row in rank["table"].rows if isinstance(row["rank"], int)]
     present = [r for r in rates if r is not None]
     assert present == sorted(present, reverse=True)
     assert rates[: len(present)] == present
@@ -387,7 +387,11 @@ def test_rankings_by_satisfaction(random_world, world, client_as):
     response = client_as("city").get("/analytics/", {**CUSTOM, "rank": "satisfaction_rate"})
     for ranking in response.context["rankings"]:
         assert "满意率" in str(ranking["table"].title)
-        rates = [row["satisfaction_rate"] for row in ranking["table"].rows]
+        rates = [
+            row["satisfaction_rate"]
+            for row in ranking["table"].rows
+            if isinstance(row["rank"], int)
+        ]
         present = [r for r in rates if r is not None]
         assert present == sorted(present, reverse=True) and rates[: len(present)] == present
     assert "rank=satisfaction_rate" in response.context["query"]
@@ -424,3 +428,28 @@ def test_cached_results_are_the_selectors_and_expire(random_world, world, api_cl
     settings.SHEQU_COCKPIT_CACHE_SECONDS = 0
     random_cases(random_world, n=5, seed=98, start=START, days=10)
     assert cockpit_indicators(**args).reports == fresh.reports + 5  # no cache: always raw rows
+
+
+@pytest.mark.parametrize("minimum", [1, 10, 40])
+def test_units_below_the_minimum_sample_are_not_ranked(random_world, client_as, minimum):
+    """SHEQU_RANKING_MIN_CASES (default 10): a unit whose ranking indicator rests on fewer cases
+    (按期结案率: 应结案数; 满意率: 有效回访数) shows 样本不足 instead of a place, after the ranked."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    assert settings.SHEQU_RANKING_MIN_CASES == 10  # the labelled default
+    with override_settings(SHEQU_RANKING_MIN_CASES=minimum):
+        for rank_by in ("on_time_rate", "satisfaction_rate"):
+            response = client_as("city").get("/analytics/", {**CUSTOM, "rank": rank_by})
+            for ranking in response.context["rankings"]:
+                rows = ranking["table"].rows
+                ranked = [r for r in rows if isinstance(r["rank"], int)]
+                few = [r for r in rows if not isinstance(r["rank"], int)]
+                assert all(r["_sample"] >= minimum for r in ranked)
+                assert all(r["_sample"] < minimum and r["rank"] == "样本不足" for r in few)
+                assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+                assert rows == ranked + few
+                shown = [row["cells"][0] for row in ranking["rows"]]
+                assert shown.count("样本不足") == len(few)
+    if minimum == 40:
+        assert few, "the random world has units below 40 cases"

@@ -48,7 +48,7 @@ class TestResidentPages:
             ("points:store", []),
             ("points:orders", []),
             ("points:help-new", []),
-            ("points:leaderboard", []),
+            ("points:recognition", []),
             ("points:certificate", []),
         ]:
             response = client.get(reverse(name, args=args))
@@ -154,7 +154,7 @@ class TestResidentPages:
         response = client_as("resident").get(reverse("points:me"))
         assert "尚未关联居民档案" in response.content.decode()
 
-    def test_leaderboard_masks_names_for_residents(
+    def test_recognition_shows_own_star_and_units_not_people(
         self, client_as, resident, volunteer, make_task, persona
     ):
         task = make_task()
@@ -165,10 +165,13 @@ class TestResidentPages:
         from shequ.points.services import claim_confirm
 
         claim_confirm(actor=persona("grid"), claim=claim)
-        body = client_as("resident").get(reverse("points:leaderboard")).content.decode()
-        assert "陈*愿" in body and "陈志愿" not in body
-        staff_body = client_as("community").get(reverse("points:leaderboard")).content.decode()
-        assert "陈志愿" in staff_body
+        # the old address answers with a redirect to the new page (bookmarks)
+        old = client_as("resident").get(reverse("points:leaderboard"))
+        assert old.status_code == 302 and old.url == reverse("points:recognition")
+        body = client_as("resident").get(reverse("points:recognition")).content.decode()
+        assert "陈*愿" not in body and "陈志愿" not in body and "my-star" in body
+        staff_body = client_as("community").get(reverse("points:recognition")).content.decode()
+        assert "陈志愿" not in staff_body and 'id="units"' in staff_body
         cert = client_as("community").get(
             reverse("points:person-certificate", args=[claim.person_id])
         )

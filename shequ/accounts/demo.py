@@ -22,6 +22,7 @@ DEMO_ACCOUNTS = [
     ("resident", "刘居民", Role.RESIDENT, "19900000006", "住在第一网格的居民"),
     ("property", "周物业", Role.PROPERTY_STAFF, "19900000007", "第一网格小区的物业人员"),
     ("auditor", "孙审计", Role.AUDITOR, "19900000008", "审计员（查询审计日志）"),
+    ("merchant", "钱收银", Role.PARTNER_CONTACT, "19900000009", "合作商户收银员（商户收银）"),
 ]
 
 
@@ -51,6 +52,7 @@ def seed(ctx: SeedContext) -> None:
         "resident": {"region": grids[grid_a]},
         "property": {"property_company": estate.property_company},
         "auditor": {"region": regions[ctx.data["city_code"]]},
+        "merchant": {},  # the partner merchants' cashier (merchants: points demo data)
     }
     users = {}
     for username, full_name, role, mobile, _description in DEMO_ACCOUNTS:

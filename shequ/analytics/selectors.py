@@ -48,6 +48,10 @@ RANKING_LEVELS = {
     "community": ("grid",),
     "grid": (),
 }
+# The cases a ranking indicator rests on (its denominator): below SHEQU_RANKING_MIN_CASES of
+# them a unit is not ranked.
+RANK_SAMPLE = {"on_time_rate": "due", "satisfaction_rate": "rated"}
+INSUFFICIENT = gettext_lazy("样本不足")
 HOTSPOT_LIMIT = 300
 RED_LIMIT = 20
 CASE_LIMIT = 50
@@ -226,14 +230,28 @@ class Cockpit:
                 ],
             )
         ]
+        minimum = settings.SHEQU_RANKING_MIN_CASES
+        sample = RANK_SAMPLE[self.f.rank]
         for level in self.ranking_levels():
             rows = [
-                {**_row("name", names.get(r.key, r.key), r), "_code": r.key}
+                {
+                    **_row("name", names.get(r.key, r.key), r),
+                    "_code": r.key,
+                    "_sample": getattr(r, sample),
+                }
                 for r in self.by_level(level)
             ]
-            rows.sort(key=_rank_key(self.f.rank))
-            for position, row in enumerate(rows, 1):
+            # A unit whose ranking indicator rests on fewer than SHEQU_RANKING_MIN_CASES cases is
+            # not ranked: listed after the ranked ones, by code, as 样本不足.
+            ranked = sorted(
+                (r for r in rows if r["_sample"] >= minimum), key=_rank_key(self.f.rank)
+            )
+            for position, row in enumerate(ranked, 1):
                 row["rank"] = position
+            few = sorted((r for r in rows if r["_sample"] < minimum), key=lambda r: r["_code"])
+            for row in few:
+                row["rank"] = str(INSUFFICIENT)
+            rows = ranked + few
             tables.append(
                 Table(
                     f"rank-{level}",

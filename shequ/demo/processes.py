@@ -82,26 +82,42 @@ def serve_commands(
 
 
 def supervise(commands: list[list[str]], *, env: dict | None = None) -> int:
-    """Run the commands until one exits or we are told to stop; return the exit code."""
-    children = [subprocess.Popen(command, env=env) for command in commands]
+    """Run the commands until one exits or we are told to stop; return the exit code.
 
-    def stop(signum=None, frame=None):
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+    The children run in their own process group, so a Ctrl+C in the terminal reaches only this
+    supervisor, which then stops each child once with SIGTERM (gunicorn and the worker finish
+    cleanly, no tracebacks) and returns 0: being asked to stop (SIGINT, SIGTERM, SIGHUP) is not
+    a failure, and `make demo` ends without a make error. A second Ctrl+C kills at once. When a
+    child exits by itself, the others are stopped and its exit code is returned."""
+    children: list[subprocess.Popen] = []
+    stopping = False
 
-    signal.signal(signal.SIGTERM, stop)
+    def request_stop(signum=None, frame=None):
+        nonlocal stopping
+        if stopping:  # asked twice: do not wait for a graceful stop
+            for child in children:
+                if child.poll() is None:
+                    child.kill()
+        stopping = True
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, request_stop)
+    for command in commands:
+        if stopping:
+            break
+        children.append(subprocess.Popen(command, env=env, process_group=0))
     code = 0
-    try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    if not stopping:
         code = next(child.returncode for child in children if child.poll() is not None)
-    except KeyboardInterrupt:
-        pass
-    stop()
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
     for child in children:
         try:
             child.wait(timeout=20)
         except subprocess.TimeoutExpired:
             child.kill()
+            child.wait()
     return code

@@ -24,7 +24,7 @@ class PointsConfig(AppConfig):
             NavEntry(
                 "welfare", _("任务管理"), "points:manage-tasks", perm=P.MANAGE_TASKS, order=20
             ),
-            NavEntry("welfare", _("志愿排行"), "points:leaderboard", perm=P.LEADERBOARD, order=25),
+            NavEntry("welfare", _("志愿星级"), "points:recognition", perm=P.RECOGNITION, order=25),
             NavEntry("welfare", _("积分报表"), "points:reports", perm=P.REPORTS, order=26),
             # 商务服务: the store and partner merchants
             NavEntry("commerce", _("爱心超市"), "points:store", perm=P.PARTICIPATE, order=10),

@@ -37,6 +37,10 @@ from shequ.points.models import Claim, Entry, Merchant, PointsRule, Store, Task
 
 SEED_ORDER = 50
 VOLUNTEERS = 40
+# small scale, every other community/village: volunteers, tasks over the year, store items
+SPREAD_VOLUNTEERS = 5
+SPREAD_TASKS = 1
+SPREAD_ITEMS = 8
 
 # (title, category, points, hours) — point table after 湘潭 practice (care visit 15, mediation 5…)
 TASKS = [
@@ -439,6 +443,7 @@ def seed(ctx: SeedContext) -> None:
                     monthly_limit=limit,
                     initial_stock=stock,
                     donor=DONORS[n % len(DONORS)] if n % 4 == 0 else "",
+                    photo=_picture(name, category),
                 )
             )
         merchants = []
@@ -493,6 +498,8 @@ def seed(ctx: SeedContext) -> None:
         f"    {Task.objects.count()} tasks, {len(items)} items, {len(merchants)} merchants, "
         f"resident balance {ledger.resident_account(resident).balance}"
     )
+    if ctx.scale not in demo_bulk.ENTRIES:
+        _spread(ctx, rng, flagship=flagship, city_user=User.objects.get(username="city"))
     if ctx.scale in demo_bulk.ENTRIES:
         # medium/city: years of history for every other community through the bulk path
         demo_bulk.seed_ledger(
@@ -501,6 +508,193 @@ def seed(ctx: SeedContext) -> None:
             exclude_prefixes=(flagship,),
             log=ctx.log,
         )
+
+
+def _picture(name: str, category: str):
+    from django.core.files.base import ContentFile
+
+    from shequ.points.demo_images import item_picture
+
+    return ContentFile(item_picture(name, category), name="item.jpg")
+
+
+def _spread(ctx, rng, *, flagship: str, city_user) -> None:
+    """Small scale: volunteer service in every other community and village, so that the city's
+    and townships' views of the points platform mean something (the flagship stays richest).
+    Per unit a few registry residents volunteer (each gets a login), the unit's pool is funded
+    through its township, and SPREAD_TASKS tasks over the past year are attended in full and
+    confirmed by the grid's worker; each township's first community opens a small 爱心超市
+    (pictures included) where its volunteers redeem now and then. All through the services."""
+    import time as timer
+
+    from shequ.people.models import Person
+
+    started = timer.perf_counter()
+    today = timezone.localdate()
+    units = list(
+        Region.objects.filter(level="community")
+        .exclude(code=flagship)
+        .order_by("code")
+        .values_list("code", "name")
+    )
+    grid_workers = {
+        a.region.code: a.user
+        for a in Assignment.objects.filter(
+            role=Role.GRID_WORKER, region__level="grid", user__username__startswith="gw"
+        ).select_related("region", "user")
+    }
+    adults = today.replace(year=today.year - 18)
+    candidates: dict[str, list] = {}
+    for person in (
+        Person.objects.filter(status="active", user__isnull=True, birth_date__lte=adults)
+        .exclude(region_code__startswith=flagship)
+        .order_by("region_code", "id")
+        .only("id", "name", "region_code", "political_status")
+    ):
+        bucket = candidates.setdefault(person.region_code[:12], [])
+        if len(bucket) < 40:
+            bucket.append(person)
+    grid_regions = {r.code: r for r in Region.objects.filter(level="grid")}
+    # logins for the volunteers (no usable password: the demo logs in as `resident`)
+    volunteers: dict[str, list] = {}
+    new_users = []
+    for code, _name in units:
+        pool = candidates.get(code, [])
+        chosen = rng.sample(pool, min(SPREAD_VOLUNTEERS, len(pool)))
+        volunteers[code] = sorted(chosen, key=lambda p: p.pk)
+        for person in volunteers[code]:
+            new_users.append(User(username=f"v{person.pk}", full_name=person.name, password="!"))
+    User.objects.bulk_create(new_users, batch_size=1000)
+    users = {
+        u.username: u for u in User.objects.filter(username__in=[u.username for u in new_users])
+    }
+    assignments, people = [], []
+    for chosen in volunteers.values():
+        for person in chosen:
+            person.user = users[f"v{person.pk}"]
+            people.append(person)
+            assignments.append(
+                Assignment(
+                    user=person.user,
+                    role=Role.RESIDENT,
+                    region=grid_regions.get(person.region_code),
+                )
+            )
+    Assignment.objects.bulk_create(assignments, batch_size=1000)
+    Person.objects.bulk_update(people, ["user"], batch_size=1000)
+
+    year_ago = today - timedelta(days=365)
+    by_township: dict[str, list[str]] = {}
+    for code, _name in units:
+        if volunteers[code]:
+            by_township.setdefault(code[:9], []).append(code)
+    tasks = 0
+    with clock.at(_aware(year_ago, 9)):
+        for township, codes in by_township.items():
+            need = len(codes) * SPREAD_TASKS * 6 * 15 + 2_000
+            source = ledger.pool_account(township)
+            services.pool_fund(
+                actor=city_user,
+                pool=source,
+                funder_kind=FunderKind.CITY,
+                funder_name="丹阳市民政局（示例）",
+                amount=need,
+                yuan=Decimal(need) / 10,
+            )
+            for code in codes:
+                services.pool_allocate(
+                    actor=city_user,
+                    source=source,
+                    target=ledger.pool_account(code),
+                    amount=SPREAD_TASKS * 6 * 15,
+                    reason="年度积分划拨",
+                )
+    stores = {}
+    for codes in by_township.values():
+        first = codes[0]
+        name = dict(units)[first]
+        with clock.at(_aware(year_ago, 10)):
+            store = Store.objects.create(
+                name=f"{name}爱心超市",
+                region_code=first,
+                address=f"{name}党群服务中心（示例）",
+                opening_hours="周一至周五 9:00–16:00",
+            )
+            stores[first] = [
+                services.store_item_create(
+                    actor=city_user,
+                    store=store,
+                    name=item_name,
+                    category=category,
+                    price=price,
+                    value_yuan=Decimal(value),
+                    monthly_limit=limit,
+                    initial_stock=max(stock, 10),
+                    photo=_picture(item_name, category),
+                )
+                for item_name, category, price, value, stock, limit in ITEMS[:SPREAD_ITEMS]
+            ]
+    for code, _name in units:
+        chosen = volunteers[code]
+        if not chosen:
+            continue
+        grids = sorted({p.region_code for p in chosen})
+        for n in range(SPREAD_TASKS):
+            title, category, points, hours = rng.choice(TASKS)
+            grid = grids[n % len(grids)]
+            actor = grid_workers.get(grid) or city_user
+            day = year_ago + timedelta(days=rng.randrange(20, 350))
+            start = _aware(day, rng.choice([9, 14, 15]))
+            end = start + timedelta(hours=float(hours) + 0.5)
+            joiners = rng.sample(chosen, min(len(chosen), rng.randint(3, 5)))
+            with clock.at(start - timedelta(days=2)):
+                task = services.task_create(
+                    actor=actor,
+                    kind=TaskKind.VOLUNTEER,
+                    title=title,
+                    category=category,
+                    region_code=grid,
+                    starts_at=start,
+                    ends_at=end,
+                    quota=len(joiners),
+                    points_per_person=points,
+                    hours_per_person=hours,
+                    address=_address(grid),
+                    publish=True,
+                )
+                claims = [services.task_claim(actor=p.user, task=task) for p in joiners]
+            for claim in claims:
+                with clock.at(start + timedelta(minutes=rng.randint(0, 10))):
+                    services.claim_check(actor=claim.person.user, task=task, code=task.checkin_code)
+                with clock.at(end - timedelta(minutes=rng.randint(0, 10))):
+                    services.claim_check(
+                        actor=claim.person.user, task=task, code=task.checkout_code
+                    )
+                with clock.at(end + timedelta(hours=1)):
+                    services.claim_confirm(actor=actor, claim=claim)
+            with clock.at(end + timedelta(hours=3)):
+                services.task_complete(actor=actor, task=task)
+            tasks += 1
+    orders = 0
+    for code, items in stores.items():
+        for person in volunteers[code]:
+            balance = ledger.resident_account(person).balance
+            affordable = [i for i in items if i.price <= balance]
+            if not affordable:
+                continue
+            item = rng.choice(affordable)
+            with clock.at(_aware(today - timedelta(days=rng.randint(3, 20)), 10)):
+                try:
+                    order = services.order_redeem(actor=person.user, item=item)
+                except ConflictError:
+                    continue
+                services.order_confirm_pickup(actor=city_user, order=order)
+            orders += 1
+    ctx.log(
+        f"    spread: {tasks} tasks in {sum(1 for c in volunteers.values() if c)} other "
+        f"communities/villages of {len(by_township)} townships, "
+        f"{len(stores)} more stores, {orders} orders ({timer.perf_counter() - started:.1f} s)"
+    )
 
 
 def _current(ctx, rng, *, grids, staff, grid_staff, people, items):

@@ -11,11 +11,14 @@ ADJUST = "points.adjust"  # staff adjustments of a resident's balance, audited
 FUND = "points.fund"  # record funding into pools
 MANAGE_STORE = "points.manage_store"  # items, stock-in, orders, pickup
 MANAGE_MERCHANTS = "points.manage_merchants"  # merchants, monthly settlement
-REPORTS = "points.reports"  # reconciliation, leaderboards, pools
+REPORTS = "points.reports"  # reconciliation, pools
 MERCHANT_TILL = "points.merchant_till"  # a merchant's cashier redeeming resident codes
-LEADERBOARD = "points.leaderboard"  # monthly leaderboards (names masked for residents)
+# 志愿星级: one's own level by thresholds and units compared — no ranking of people (国办函〔2026〕
+# 12号). The code keeps its old name so existing role grants stay valid.
+RECOGNITION = "points.leaderboard"
+LEADERBOARD = RECOGNITION
 
-_task_work = {VIEW, MANAGE_TASKS, CONFIRM, HONOUR, LEADERBOARD}
+_task_work = {VIEW, MANAGE_TASKS, CONFIRM, HONOUR, RECOGNITION}
 _all_staff = {
     *_task_work,
     ADJUST,
@@ -35,7 +38,7 @@ _all_staff = {
 }
 
 GRANTS = {
-    Role.RESIDENT: {PARTICIPATE, LEADERBOARD},
+    Role.RESIDENT: {PARTICIPATE, RECOGNITION},
     Role.GRID_WORKER: _task_work,
     Role.COMMUNITY_STAFF: _all_staff,
     Role.TOWNSHIP_OFFICER: _all_staff,
@@ -45,6 +48,6 @@ GRANTS = {
         "points.add_pointsrule",
         "points.change_pointsrule",
     },
-    Role.AUDITOR: {VIEW, REPORTS, LEADERBOARD},
+    Role.AUDITOR: {VIEW, REPORTS, RECOGNITION},
     Role.PARTNER_CONTACT: {MERCHANT_TILL},
 }

@@ -1,14 +1,16 @@
 """Reads of the points platform: task lists, balances and history, the store, reports,
-leaderboards and the volunteer-service certificate. Scoped lists go through core.scoping."""
+recognition (one's own 星级 by thresholds, units compared — never a ranking of people, 国办函〔2026〕
+12号) and the volunteer-service certificate. Scoped lists go through core.scoping."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import Substr
 from django.utils import timezone
 
-from shequ.core.masking import mask_name
 from shequ.core.scoping import has_perm, scoped
 from shequ.points import clock
 from shequ.points import permissions as P
@@ -369,29 +371,105 @@ def parse_month(value: str | None) -> date:
         return today.replace(day=1)
 
 
-def leaderboard(
-    region_code: str, month: date, *, masked: bool = True, limit: int = 20
-) -> list[dict]:
-    """Monthly ranking of a grid or community by points from verified service (and hours)."""
-    start, end = month_bounds(month)
-    rows = (
-        VolunteerRecord.objects.filter(
-            region_code__startswith=region_code, recorded_at__gte=start, recorded_at__lt=end
-        )
-        .values("person_id", "person__name")
-        .annotate(points=Sum("points"), hours=Sum("hours"), services=Count("id"))
-        .order_by("-points", "-hours", "person_id")[:limit]
+STAR_NAMES = ("", "一星", "二星", "三星", "四星", "五星")
+
+
+def star_level(hours) -> dict:
+    """星级 from one person's own cumulative hours against SHEQU_POINTS_STAR_HOURS (thresholds,
+    never a ranking): the stars reached, the next threshold and the hours still to go."""
+    thresholds = [Decimal(t) for t in settings.SHEQU_POINTS_STAR_HOURS]
+    hours = Decimal(hours or 0)
+    stars = sum(1 for t in thresholds if hours >= t)
+    following = thresholds[stars] if stars < len(thresholds) else None
+    return {
+        "stars": stars,
+        "of": len(thresholds),
+        "name": STAR_NAMES[stars] if stars < len(STAR_NAMES) else str(stars),
+        "next": following,
+        "next_name": STAR_NAMES[stars + 1] if following is not None else "",
+        "to_next": (following - hours) if following is not None else None,
+        "progress": int(min(100, hours * 100 / following)) if following else 100,
+        "thresholds": [
+            {"name": STAR_NAMES[i + 1], "hours": t, "reached": hours >= t}
+            for i, t in enumerate(thresholds)
+        ],
+    }
+
+
+def my_recognition(person) -> dict:
+    """One person's own volunteer record: totals, this year's figures and the 星级."""
+    records = VolunteerRecord.objects.filter(person=person)
+    total = records.aggregate(hours=Sum("hours"), points=Sum("points"), services=Count("id"))
+    year = records.filter(service_date__gte=clock.today().replace(month=1, day=1)).aggregate(
+        hours=Sum("hours"), services=Count("id")
     )
-    return [
-        {
-            "rank": index + 1,
-            "name": mask_name(row["person__name"]) if masked else row["person__name"],
-            "points": row["points"] or 0,
-            "hours": row["hours"] or Decimal("0"),
-            "services": row["services"],
-        }
-        for index, row in enumerate(rows)
-    ]
+    hours = total["hours"] or Decimal("0")
+    return {
+        "hours": hours,
+        "points": total["points"] or 0,
+        "services": total["services"],
+        "year_hours": year["hours"] or Decimal("0"),
+        "year_services": year["services"],
+        "star": star_level(hours),
+    }
+
+
+def unit_comparison(prefixes: list[str], year: int) -> list[dict]:
+    """Volunteer service by community/village (units, not people) under the given region-code
+    prefixes in one year: volunteers, services, hours, points and volunteers per 1,000
+    registered residents. Ordered by region code — a table of units, not a ranking."""
+    from shequ.geo.models import Region
+    from shequ.people.models import Person
+
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    in_scope, regions = Q(), Q()
+    for prefix in {p[:12] for p in prefixes}:  # a grid's staff see their whole community's row
+        in_scope |= Q(region_code__startswith=prefix)
+        regions |= Q(code__startswith=prefix)
+    rows = (
+        VolunteerRecord.objects.filter(in_scope, service_date__gte=start, service_date__lte=end)
+        .annotate(unit=Substr("region_code", 1, 12))
+        .values("unit")
+        .annotate(
+            volunteers=Count("person_id", distinct=True),
+            services=Count("id"),
+            hours=Sum("hours"),
+            points=Sum("points"),
+        )
+    )
+    figures = {row["unit"]: row for row in rows}
+    units = Region.objects.filter(regions, level="community").order_by("code")
+    residents = dict(
+        Person.objects.filter(in_scope, status="active")
+        .annotate(unit=Substr("region_code", 1, 12))
+        .values("unit")
+        .annotate(n=Count("id"))
+        .values_list("unit", "n")
+    )
+    townships = dict(Region.objects.filter(level="township").values_list("code", "name"))
+    result = []
+    for unit in units.values("code", "name"):
+        row = figures.get(unit["code"], {})
+        people = residents.get(unit["code"], 0)
+        volunteers = row.get("volunteers", 0)
+        result.append(
+            {
+                "code": unit["code"],
+                "name": unit["name"],
+                "township": townships.get(unit["code"][:9], ""),
+                "volunteers": volunteers,
+                "services": row.get("services", 0),
+                "hours": row.get("hours") or Decimal("0"),
+                "points": row.get("points") or 0,
+                "residents": people,
+                "per_thousand": (
+                    (Decimal(volunteers) * 1000 / people).quantize(Decimal("0.1"))
+                    if people
+                    else None
+                ),
+            }
+        )
+    return result
 
 
 def certificate(person, start: date, end: date) -> dict:
@@ -469,4 +547,4 @@ def community_accounts(user, *, q: str = "") -> list[Account]:
     )
     if q:
         qs = qs.filter(Q(person__name__startswith=q[:20]))
-    return list(qs.order_by("-balance", "id")[:50])
+    return list(qs.order_by("person__name", "id")[:50])  # by name: never a ranking by points

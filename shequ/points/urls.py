@@ -24,7 +24,8 @@ urlpatterns = [
     path("orders/", r.orders, name="orders"),
     path("orders/<int:pk>/cancel/", r.order_cancel, name="order-cancel"),
     path("help/new/", r.help_new, name="help-new"),
-    path("leaderboard/", r.leaderboard, name="leaderboard"),
+    path("recognition/", r.recognition, name="recognition"),
+    path("leaderboard/", r.leaderboard, name="leaderboard"),  # old address: redirects
     path("certificate/", r.certificate, name="certificate"),
     # staff
     path("manage/", s.manage_tasks, name="manage-tasks"),

@@ -11,4 +11,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("elder-mode/", views.elder_mode_toggle, name="elder-mode"),
     path("switch-role/", views.switch_role, name="switch-role"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -1,10 +1,12 @@
 """Shell pages: the role home pages, login, elder mode and role switching."""
 
+from pathlib import Path
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -193,3 +195,13 @@ def server_error(request):
     return _error_response(
         request, 500, "server_error", _("服务器内部错误，请稍后重试。"), "web/errors/500.html"
     )
+
+
+_FAVICON = Path(__file__).resolve().parent / "static" / "web" / "favicon.ico"
+
+
+def favicon(request):
+    """/favicon.ico, which browsers ask for whatever the page's <link rel="icon"> says."""
+    response = HttpResponse(_FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -124,7 +124,7 @@ def test_staff_pages_are_accessible(page):
     for url, name in [
         ("/points/manage/reports/", "points-reports"),
         ("/points/manage/merchants/", "points-merchants"),
-        ("/points/leaderboard/", "points-leaderboard-staff"),
+        ("/points/recognition/", "points-recognition-staff"),
         ("/points/manage/tasks/new/", "points-task-form"),
     ]:
         page.goto(url)
@@ -140,7 +140,7 @@ def test_resident_pages_on_a_phone_and_in_elder_mode(mobile_page):
     for url, name in [
         ("/points/my/tasks/", "points-my-tasks-mobile"),
         ("/points/help/new/", "points-help-mobile"),
-        ("/points/leaderboard/", "points-leaderboard-mobile"),
+        ("/points/recognition/", "points-recognition-mobile"),
         ("/points/certificate/", "points-certificate-mobile"),
     ]:
         mobile_page.goto(url)

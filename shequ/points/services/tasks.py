@@ -5,13 +5,19 @@ quota × points from the funding account (a pool, or the asking resident's own b
 each confirmation pays one claim out of escrow, once (the transfer key is per claim); completing
 or cancelling returns what is left. 信用 points come only from a verified check-in and check-out
 or from the beneficiary's confirmation; 荣誉 points are granted by staff with a reason, capped at
-the task's own points and hours, and audited.
+the task's own points and hours, audited, and only once the task has begun.
+
+Hours credited for a verified check-in and check-out are the time actually served (see
+`served_hours`): rounded down to SHEQU_POINTS_HOURS_UNIT_MINUTES, at least
+SHEQU_POINTS_HOURS_MINIMUM_MINUTES, at most the task's hours — a check-out minutes after the
+check-in does not earn the task's full hours. The points stay the task's points.
 """
 
 import hmac
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -516,6 +522,17 @@ def claim_check(*, actor, task: Task, code: str) -> Claim:
     return claim
 
 
+def served_hours(task: Task, checked_in_at, checked_out_at) -> Decimal:
+    """Hours to credit for a check-in and check-out: the time between them rounded down to the
+    configured unit, at least the configured minimum, never more than the task's hours."""
+    unit = settings.SHEQU_POINTS_HOURS_UNIT_MINUTES
+    minimum = settings.SHEQU_POINTS_HOURS_MINIMUM_MINUTES
+    served = max(0, int((checked_out_at - checked_in_at).total_seconds() // 60))
+    minutes = max(served // unit * unit, minimum)
+    hours = (Decimal(minutes) / 60).quantize(Decimal("0.1"))
+    return min(hours, task.hours_per_person)
+
+
 def claim_confirm(*, actor, claim: Claim) -> Claim:
     """Confirm a completion (信用): staff after a verified check-in/out, or the beneficiary."""
     claim.refresh_from_db()
@@ -535,13 +552,17 @@ def claim_confirm(*, actor, claim: Claim) -> Claim:
             ),
             "not_verified",
         )
+    if claim.checked_in_at is not None and claim.checked_out_at is not None:
+        hours = served_hours(task, claim.checked_in_at, claim.checked_out_at)
+    else:  # the beneficiary confirms help given without the on-site codes
+        hours = task.hours_per_person
     return _credit(
         actor=actor,
         claim=claim,
         allowed=allowed,
         record_type=RecordType.CREDIT,
         points=task.points_per_person,
-        hours=task.hours_per_person,
+        hours=hours,
         reason="",
     )
 
@@ -551,6 +572,10 @@ def claim_grant_honour(*, actor, claim: Claim, points, hours, reason: str) -> Cl
     claim.refresh_from_db()
     task = claim.task
     require_perm(actor, P.HONOUR, task.region_code)
+    if clock.now() < task.starts_at:
+        raise _task_error(
+            _("任务尚未开始，不能发放荣誉积分；请在任务开始后再核实发放。"), "task_not_started"
+        )
     reason = check_text(reason, field="reason", label=_("理由"), max_length=200)
     points = ledger.check_amount(points, field="points")
     hours = _hours(hours)

@@ -1,5 +1,5 @@
 """Resident pages (mobile first): task square, task detail and check-in, my tasks, my points,
-the store and my orders, asking for help, the leaderboard and my service certificate."""
+the store and my orders, asking for help, 志愿星级 (recognition) and my service certificate."""
 
 from functools import wraps
 
@@ -13,9 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shequ.core.scoping import EVERYTHING, has_perm, scope_codes
-from shequ.geo.models import Region
+from shequ.points import clock, selectors, services
 from shequ.points import permissions as P
-from shequ.points import selectors, services
 from shequ.points.choices import ClaimStatus, PointKind, TaskKind, TaskStatus
 from shequ.points.forms import CodeForm, HelpForm
 from shequ.points.models import Claim, Order
@@ -328,36 +327,42 @@ def help_new(request, person):
 
 @login_required
 def leaderboard(request):
-    if not has_perm(request.user, P.LEADERBOARD):
+    """The old 志愿排行 address (bookmarks): people are not ranked (国办函〔2026〕12号)."""
+    return redirect("points:recognition")
+
+
+@login_required
+def recognition(request):
+    """志愿星级: one's own level by hours thresholds, and volunteer service compared by unit
+    (community/village) — never a list of people ordered by points or hours."""
+    if not has_perm(request.user, P.RECOGNITION):
         raise Http404
-    month = selectors.parse_month(request.GET.get("month"))
     person = person_of(request.user)
-    choices = []
-    home = person.region_code if person is not None else _resident_grid(request.user)
-    if home and has_perm(request.user, P.PARTICIPATE):
-        choices = [(home, _("本网格")), (home[:12], _("本社区"))]
-        masked = True
+    resident = has_perm(request.user, P.PARTICIPATE)
+    if resident:
+        home = person.region_code if person is not None else _resident_grid(request.user)
+        prefixes = [home[:9]] if home else []  # the communities of one's own township
     else:
-        codes = scope_codes(request.user, P.LEADERBOARD)
-        if codes is EVERYTHING:
-            codes = [settings.SHEQU_CITY_CODE]
-        names = dict(Region.objects.filter(code__in=codes).values_list("code", "name"))
-        choices = [(code, names.get(code, code)) for code in codes]
-        masked = False
-    if not choices:
+        codes = scope_codes(request.user, P.RECOGNITION)
+        prefixes = [settings.SHEQU_CITY_CODE] if codes is EVERYTHING else list(codes)
+    if not prefixes:
         raise Http404
-    region = request.GET.get("region")
-    if region not in dict(choices):
-        region = choices[0][0]
+    this_year = clock.today().year
+    try:
+        year = int(request.GET.get("year") or this_year)
+    except ValueError:
+        year = this_year
+    if not this_year - 10 <= year <= this_year:
+        year = this_year
     return render(
         request,
-        "points/leaderboard.html",
+        "points/recognition.html",
         {
-            "rows": selectors.leaderboard(region, month, masked=masked),
-            "month": month,
-            "region": region,
-            "choices": choices,
-            "masked": masked,
+            "mine": selectors.my_recognition(person) if resident and person else None,
+            "units": selectors.unit_comparison(prefixes, year),
+            "home_unit": person.region_code[:12] if resident and person else "",
+            "year": year,
+            "years": list(range(this_year, this_year - 5, -1)),
         },
     )
 

@@ -129,7 +129,8 @@ def manage_task(request, pk):
             "escrow": escrow,
             "can_manage": has_perm(request.user, P.MANAGE_TASKS, task.region_code),
             "can_confirm": has_perm(request.user, P.CONFIRM, task.region_code),
-            "can_honour": has_perm(request.user, P.HONOUR, task.region_code),
+            "can_honour": has_perm(request.user, P.HONOUR, task.region_code)
+            and clock.now() >= task.starts_at,  # no 荣誉 points before the task has begun
             "honour_form": HonourForm(
                 initial={"points": task.points_per_person, "hours": task.hours_per_person}
             ),
