@@ -404,3 +404,30 @@ def test_overdue_cases_are_a_metrics_gauge(persona, world):
     )
     Case.objects.filter(pk=case.pk).update(step_due_at=timezone.now() - timedelta(hours=1))
     assert dict(overdue_gauge())[(world["township"],)] == before + 1
+
+
+@override_settings(SHEQU_RATE_LIMIT_ENABLED=True, SHEQU_RATE_LIMITS={"report": "2/h"})
+def test_the_report_rate_limit_is_one_rule_for_page_and_api(persona):
+    """Staff entry is never limited — the rule reads the user's roles, not the admin flag
+    (is_staff is only for the admin's roles now); a resident is limited on page and API alike."""
+    from django.core.cache import cache
+
+    from shequ.cases.services import report_rate_check, reporting_channel
+    from shequ.core.errors import ServiceError
+
+    cache.clear()
+    community = persona("community")
+    for _ in range(3):
+        report_rate_check(actor=community, request=None)
+    grid = persona("grid")
+    assert not grid.is_staff  # no admin for field roles; still staff entry, never limited
+    for _ in range(3):
+        report_rate_check(actor=grid, request=None)
+    assert reporting_channel(persona("grid")) == "patrol"
+    assert reporting_channel(persona("resident")) == "resident"
+    resident = persona("resident")
+    report_rate_check(actor=resident, request=None)
+    report_rate_check(actor=resident, request=None)
+    with pytest.raises(ServiceError) as refused:
+        report_rate_check(actor=resident, request=None)
+    assert refused.value.status == 429

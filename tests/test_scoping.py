@@ -124,26 +124,38 @@ class TestAdminScoping:
         assert shown.exists()
         assert all(code.startswith(world["community"]) for code in region_codes(shown))
 
-    def test_grid_worker_cannot_open_other_grid_building_in_admin(self, client_as, world):
-        other = Building.objects.filter(region_code=world["grid_b"]).first()
-        response = client_as("grid").get(f"/admin/geo/building/{other.pk}/change/")
+    def test_grid_worker_has_no_admin_at_all(self, client_as, world):
+        """Field roles edit on the scoped pages (/geo/buildings/…), never in the admin."""
+        mine = Building.objects.filter(region_code=world["grid_a"]).first()
+        response = client_as("grid").get(f"/admin/geo/building/{mine.pk}/change/", follow=True)
+        assert response.status_code == 200
+        assert not response.request["PATH_INFO"].startswith("/admin/")  # sent home
+        assert "adminform" not in (response.context or {})
+
+    def test_community_staff_cannot_open_another_communitys_building(self, client_as, world):
+        other = Building.objects.exclude(region_code__startswith=world["community"]).first()
+        client = client_as("community")
+        response = client.get(f"/admin/geo/building/{other.pk}/change/")
         assert response.status_code == 302  # the admin's "object does not exist" redirect
         mine = Building.objects.filter(region_code=world["grid_a"]).first()
-        assert client_as("grid").get(f"/admin/geo/building/{mine.pk}/change/").status_code == 200
+        assert client.get(f"/admin/geo/building/{mine.pk}/change/").status_code == 200
 
     def test_grid_choices_limited_to_scope(self, client_as, world):
-        response = client_as("grid").get("/admin/geo/building/add/")
+        response = client_as("community").get("/admin/geo/building/add/")
         assert response.status_code == 200
         choices = response.context["adminform"].form.fields["grid"].queryset
-        assert set(choices.values_list("code", flat=True)) == {world["grid_a"]}
+        codes = set(choices.values_list("code", flat=True))
+        assert world["grid_a"] in codes and world["grid_b"] in codes
+        assert all(code.startswith(world["community"]) for code in codes)
 
-    def test_grid_worker_cannot_create_building_in_other_grid(self, client_as, world):
-        grid_b = Region.objects.get(code=world["grid_b"])
-        response = client_as("grid").post(
+    def test_community_staff_cannot_create_a_building_outside_their_scope(self, client_as, world):
+        outside = Region.objects.filter(level="grid").exclude(code__startswith=world["community"])
+        grid = outside.first()
+        response = client_as("community").post(
             "/admin/geo/building/add/",
             {
-                "code": world["grid_b"] + "9999",
-                "grid": grid_b.pk,
+                "code": grid.code + "9999",
+                "grid": grid.pk,
                 "name": "X",
                 "address": "X",
                 "lat": 32.0,
@@ -153,12 +165,11 @@ class TestAdminScoping:
             },
         )
         assert response.status_code == 200  # form error: grid not a valid choice
-        assert not Building.objects.filter(code=world["grid_b"] + "9999").exists()
+        assert not Building.objects.filter(code=grid.code + "9999").exists()
 
-    def test_grid_worker_cannot_edit_regions(self, client_as, world):
+    def test_community_staff_cannot_edit_regions(self, client_as, world):
         grid = Region.objects.get(code=world["grid_a"])
-        assert client_as("grid").get(f"/admin/geo/region/{grid.pk}/change/").status_code == 200
-        response = client_as("grid").post(
+        response = client_as("community").post(
             f"/admin/geo/region/{grid.pk}/change/",
             {
                 "code": grid.code,

@@ -228,6 +228,16 @@ class GridA:
             ),
         )
 
+    def estate(self):
+        from shequ.geo.models import Estate
+
+        def find():
+            estate = Estate.objects.filter(region_code=self.world["grid_a"]).first()
+            assert estate is not None, "the demo world has an estate in grid A"
+            return estate
+
+        return self._once("estate", find)
+
     def import_job(self):
         from shequ.people.models import ImportJob
 
@@ -401,6 +411,13 @@ ROUTES = {
     "api/v1/people/<person_id>/move": (lambda a: {"person_id": a.person().pk}, G),
     # geo
     "regions/<str:code>/": (lambda a: {"code": a.world["grid_a"]}, G),
+    "geo/buildings/<int:pk>/": (lambda a: {"pk": a.building().pk}, G),
+    "geo/buildings/<int:pk>/edit/": (lambda a: {"pk": a.building().pk}, G),
+    "geo/buildings/<int:pk>/houses/new/": (lambda a: {"pk": a.building().pk}, G),
+    "geo/houses/<int:pk>/edit/": (lambda a: {"pk": a.house().pk}, G),
+    "geo/estates/<int:pk>/edit/": (lambda a: {"pk": a.estate().pk}, G),
+    "geo/grids/<str:code>/buildings/new/": (lambda a: {"code": a.world["grid_a"]}, G),
+    "geo/grids/<str:code>/estates/new/": (lambda a: {"code": a.world["grid_a"]}, G),
     # points
     "points/tasks/<int:pk>/": (lambda a: {"pk": a.task().pk}, T),
     "points/tasks/<int:pk>/claim/": (lambda a: {"pk": a.task().pk}, T),

@@ -24,7 +24,6 @@ from shequ.cases import access, selectors, services
 from shequ.cases.models import Case, CasePhoto
 from shequ.cases.workflow import Action, Channel
 from shequ.cases.workflow import Status as CaseStatus
-from shequ.core import ratelimit
 from shequ.core.errors import InvalidInput
 from shequ.core.params import ApiDate
 from shequ.core.sanitize import json_loads
@@ -473,8 +472,7 @@ def case_create(request):
     → 201 `{id, code, status, grid_code, due_at}`; 400 with field errors; 409 when the source
     work-order number was already registered.
     """
-    if not request.user.is_staff:  # residents' reports are rate limited; staff entry is not
-        ratelimit.check(request, "report", key=f"user:{request.user.pk}")
+    services.report_rate_check(actor=request.user, request=request)
     payload, photos = _parse(request, CaseIn)
     data = payload.model_dump(exclude={"photos"})
     case = services.case_report(actor=request.user, photos=photos, **data)

@@ -28,11 +28,9 @@ from shequ.cases.workflow import (
     Satisfaction,
     Status,
 )
-from shequ.core import ratelimit
 from shequ.core.audit import audit_record
 from shequ.core.errors import InvalidInput, PermissionDeniedError, ServiceError
-from shequ.core.roles import Role
-from shequ.core.scoping import has_perm, prefix_q, require_page_perm, user_roles
+from shequ.core.scoping import has_perm, prefix_q, require_page_perm
 
 PAGE_SIZE = 50
 
@@ -83,9 +81,7 @@ def _location_context(request) -> dict:
 @login_required
 def report(request):
     require_page_perm(request.user, "cases.report")
-    channel = Channel.PATROL if Role.GRID_WORKER in user_roles(request.user) else Channel.RESIDENT
-    if channel == Channel.RESIDENT and Role.RESIDENT not in user_roles(request.user):
-        channel = Channel.API if not has_perm(request.user, "cases.handle") else Channel.PATROL
+    channel = services.reporting_channel(request.user)
     errors: list[str] = []
     field_errors: dict[str, str] = {}
     drafts: list = []
@@ -98,8 +94,7 @@ def report(request):
         uploads = arguments["photos"]
         arguments["photos"] = evidence.draft_bytes(kept) + list(uploads)
         try:
-            if channel == Channel.RESIDENT:
-                ratelimit.check(request, "report", key=f"user:{request.user.pk}")
+            services.report_rate_check(actor=request.user, request=request)
             case = services.case_report(actor=request.user, channel=channel, **arguments)
         except ServiceError as exc:
             errors = error_lines(exc)

@@ -6,7 +6,13 @@ Pages, the JSON API, Open311, admin actions and commands call the same functions
 
 from shequ.cases.services.feedback import case_rate, case_visit
 from shequ.cases.services.privacy import case_reveal_description, may_reveal_description
-from shequ.cases.services.report import case_follow, case_report, new_case_code
+from shequ.cases.services.report import (
+    case_follow,
+    case_report,
+    new_case_code,
+    report_rate_check,
+    reporting_channel,
+)
 from shequ.cases.services.transitions import (
     case_accept,
     case_approve_extension,
@@ -96,4 +102,6 @@ __all__ = [
     "case_void",
     "may_reveal_description",
     "new_case_code",
+    "report_rate_check",
+    "reporting_channel",
 ]

@@ -36,11 +36,13 @@ from shequ.cases.workflow import (
     Status,
     Step,
 )
+from shequ.core import ratelimit
 from shequ.core.crypto import blind_index
 from shequ.core.errors import ConflictError, InvalidInput, NotFoundError
 from shequ.core.masking import mask_free_text
 from shequ.core.phones import normalize_phone
-from shequ.core.scoping import has_perm
+from shequ.core.roles import Role
+from shequ.core.scoping import has_perm, user_roles
 from shequ.geo.models import Building
 
 MAX_DESCRIPTION = 4000
@@ -225,6 +227,25 @@ def _place_from_address(
         ),
         {},
     )
+
+
+def reporting_channel(user) -> str:
+    """The channel of a report filed on the product's own page: 巡查 for a grid worker (or any
+    handler), 居民 for a resident, API for anyone else."""
+    roles = user_roles(user)
+    if Role.GRID_WORKER in roles:
+        return Channel.PATROL
+    if Role.RESIDENT in roles:
+        return Channel.RESIDENT
+    return Channel.PATROL if has_perm(user, "cases.handle") else Channel.API
+
+
+def report_rate_check(*, actor, request) -> None:
+    """Residents' own reports are rate limited (setting SHEQU_RATE_LIMITS["report"]); staff
+    entry — any staff role, the hotline desk included — is not. Raises RateLimited (429)."""
+    if actor.is_superuser or user_roles(actor) - {Role.RESIDENT, Role.PARTNER_CONTACT}:
+        return
+    ratelimit.check(request, "report", key=f"user:{actor.pk}")
 
 
 def case_report(
