@@ -274,6 +274,29 @@ def test_reveal_contact_phone_is_audited(client_as, persona, world):
     )
 
 
+def test_the_contact_reveal_is_a_service_with_its_own_refusals(persona, world):
+    from shequ.cases.services import case_reveal_contact_phone
+    from shequ.core.errors import InvalidInput, NotFoundError
+    from shequ.core.models import AuditEvent
+
+    case = report(
+        persona("community"),
+        "0202",
+        grid=world["grid_a"],
+        channel="phone",
+        contact_phone="13912345678",
+        photos=[],
+    )
+    with pytest.raises(NotFoundError):
+        case_reveal_contact_phone(actor=persona("resident"), case=case, reason="好奇")
+    with pytest.raises(InvalidInput):
+        case_reveal_contact_phone(actor=persona("community"), case=case, reason=" ")
+    assert not AuditEvent.objects.filter(action="cases.reveal_contact_phone").exists()
+    phone = case_reveal_contact_phone(actor=persona("community"), case=case, reason="回访")
+    assert phone == "13912345678"
+    assert AuditEvent.objects.filter(action="cases.reveal_contact_phone").count() == 1
+
+
 def test_navigation_shows_the_right_pages(client_as):
     resident = client_as("resident").get("/").content.decode()
     assert "随手拍" in resident and "我的诉求" in resident and "派遣台" not in resident

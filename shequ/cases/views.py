@@ -28,9 +28,8 @@ from shequ.cases.workflow import (
     Satisfaction,
     Status,
 )
-from shequ.core.audit import audit_record
-from shequ.core.errors import InvalidInput, PermissionDeniedError, ServiceError
-from shequ.core.scoping import has_perm, prefix_q, require_page_perm
+from shequ.core.errors import InvalidInput, NotFoundError, PermissionDeniedError, ServiceError
+from shequ.core.scoping import prefix_q, require_page_perm
 
 PAGE_SIZE = 50
 
@@ -417,25 +416,20 @@ def case_follow_view(request, pk: int):
 def case_contact(request, pk: int):
     """Reveal the caller's phone number to staff who call back (回访): reason required, audited."""
     case = access.get_case_or_404(request.user, pk)
-    if not has_perm(request.user, "cases.visit", case.region_code) or not case.contact_phone:
-        raise Http404
-    reason = request.POST.get("reason", "").strip()
-    if not reason:
-        messages.error(request, _("查看联系电话须填写事由。"))
+    try:
+        phone = services.case_reveal_contact_phone(
+            actor=request.user, case=case, reason=request.POST.get("reason", ""), request=request
+        )
+    except NotFoundError:
+        raise Http404 from None
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
         return redirect("case-detail", pk=pk)
-    audit_record(
-        actor=request.user,
-        action="cases.reveal_contact_phone",
-        obj=case,
-        reason=reason[:500],
-        request=request,
-        details={"masked": case.masked_contact_phone},
-    )
     view = selectors.case_for_user(request.user, pk)
     response = render(
         request,
         "cases/detail.html",
-        _detail_context(request, view, revealed_phone=case.contact_phone),
+        _detail_context(request, view, revealed_phone=phone),
     )
     response["Cache-Control"] = "no-store"  # the full number must not stay in any cache
     return response

@@ -5,7 +5,11 @@ Pages, the JSON API, Open311, admin actions and commands call the same functions
 """
 
 from shequ.cases.services.feedback import case_rate, case_visit
-from shequ.cases.services.privacy import case_reveal_description, may_reveal_description
+from shequ.cases.services.privacy import (
+    case_reveal_contact_phone,
+    case_reveal_description,
+    may_reveal_description,
+)
 from shequ.cases.services.report import (
     case_follow,
     case_report,
@@ -94,6 +98,7 @@ __all__ = [
     "case_report",
     "case_request_extension",
     "case_return",
+    "case_reveal_contact_phone",
     "case_reveal_description",
     "case_rework",
     "case_supervise",

@@ -1,4 +1,5 @@
-"""Revealing what a case keeps masked: the description as the resident typed it (audited).
+"""Revealing what a case keeps masked: the description as the resident typed it, and the
+caller's phone number for 回访 (both audited).
 
 A description is stored masked (shequ.core.masking.mask_free_text); when masking changed it,
 the original is in `Case.description_original` (encrypted). Staff who work on the case in
@@ -11,7 +12,7 @@ from django.utils.translation import gettext as _
 from shequ.cases import access
 from shequ.cases.models import Case
 from shequ.core.audit import audit_record, audit_refusal
-from shequ.core.errors import InvalidInput, PermissionDeniedError
+from shequ.core.errors import InvalidInput, NotFoundError, PermissionDeniedError
 from shequ.core.scoping import has_perm
 
 REVEAL_PERMS = ("cases.handle", "cases.dispatch", "cases.visit")
@@ -61,3 +62,29 @@ def case_reveal_description(*, actor, case: Case, reason: str, request=None) -> 
         details={"masked": case.description_is_masked},
     )
     return case.description_original or case.description
+
+
+def case_reveal_contact_phone(*, actor, case: Case, reason: str, request=None) -> str:
+    """The caller's phone number in full, for staff who call back (回访) in the case's scope,
+    for a stated reason; audited as `cases.reveal_contact_phone`.
+
+    Raises NotFoundError when the actor may not call back or the case has no number (the page
+    answers 404, nothing learnt), InvalidInput (400 `reason_required`) without a reason."""
+    if not has_perm(actor, "cases.visit", case.region_code) or not case.contact_phone:
+        raise NotFoundError(_("未找到该案件。"), code="not_found")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            _("查看联系电话须填写事由。"),
+            code="reason_required",
+            details=[{"field": "reason", "message": _("请填写查看理由。")}],
+        )
+    audit_record(
+        actor=actor,
+        action="cases.reveal_contact_phone",
+        obj=case,
+        reason=reason[:500],
+        request=request,
+        details={"masked": case.masked_contact_phone},
+    )
+    return case.contact_phone
