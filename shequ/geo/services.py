@@ -174,11 +174,6 @@ def _invalid(errors: dict[str, str]) -> InvalidInput:
     return InvalidInput(first, code="invalid", details={"fields": errors})
 
 
-def _require(actor, perm: str, region_code: str) -> None:
-
-    require_perm(actor, perm, region_code)
-
-
 def _text(value, limit: int) -> str:
     return str(value or "").strip()[:limit]
 
@@ -201,7 +196,7 @@ def estate_create(
     *, actor, grid: Region, name: str, kind: str, property_company=None, request=None
 ):
     """Add an estate (小区) or natural village (自然村) to a grid (audited)."""
-    _require(actor, "geo.add_estate", grid.code)
+    require_perm(actor, "geo.add_estate", grid.code)
     name = _text(name, 100)
     errors = estate_problems(grid=grid, name=name, kind=kind)
     if errors:
@@ -216,7 +211,7 @@ def estate_create(
 
 def estate_update(*, actor, estate, fields: dict, request=None):
     """Change an estate's name, kind or property company (its grid stays; audited)."""
-    _require(actor, "geo.change_estate", estate.region_code)
+    require_perm(actor, "geo.change_estate", estate.region_code)
     values = {k: v for k, v in fields.items() if k in ESTATE_FIELDS}
     if "name" in values:
         values["name"] = _text(values["name"], 100)
@@ -286,7 +281,7 @@ def building_create(
 ):
     """Add a building (楼栋) to a grid; its code is the grid's code plus a sequence number unless
     given (audited)."""
-    _require(actor, "geo.add_building", grid.code)
+    require_perm(actor, "geo.add_building", grid.code)
     values = {
         "estate": estate,
         "name": _text(name, 50),
@@ -318,7 +313,7 @@ def building_create(
 def building_update(*, actor, building, fields: dict, request=None):
     """Change a building's details (not its grid or code; audited). Fewer floors or units than
     its rooms use are refused."""
-    _require(actor, "geo.change_building", building.region_code)
+    require_perm(actor, "geo.change_building", building.region_code)
     values = {k: v for k, v in fields.items() if k in BUILDING_FIELDS}
     for name, limit in (("name", 50), ("address", 200)):
         if name in values:
@@ -373,7 +368,7 @@ def house_problems(*, building, unit, floor, room: str, pk=None) -> dict[str, st
 def house_create(*, actor, building, unit: int, floor: int | None, room: str, request=None):
     """Add a room (户室) to a building; its code is the building's code plus a sequence number
     (audited)."""
-    _require(actor, "geo.add_house", building.region_code)
+    require_perm(actor, "geo.add_house", building.region_code)
     room = _text(room, 20)
     errors = house_problems(building=building, unit=unit, floor=floor, room=room)
     if errors:
@@ -397,7 +392,7 @@ def house_create(*, actor, building, unit: int, floor: int | None, room: str, re
 
 def house_update(*, actor, house, fields: dict, request=None):
     """Change a room's unit, floor or number (audited)."""
-    _require(actor, "geo.change_house", house.region_code)
+    require_perm(actor, "geo.change_house", house.region_code)
     values = {k: v for k, v in fields.items() if k in HOUSE_FIELDS}
     if "room" in values:
         values["room"] = _text(values["room"], 20)

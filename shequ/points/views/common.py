@@ -4,11 +4,9 @@ import uuid
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect
 
 from shequ.core.errors import ServiceError
-from shequ.core.scoping import has_perm
 from shequ.points.services import person_of
 
 
@@ -26,12 +24,6 @@ def run(request, action: Callable[[], object], *, success: str = "", back: str =
 
 def back_to(request, fallback: str):
     return redirect(request.POST.get("next") or fallback)
-
-
-def require(request, perm: str) -> None:
-    """Pages a user may not use at all are 404 (existence is not leaked)."""
-    if not has_perm(request.user, perm):
-        raise Http404
 
 
 def resident_or_404(request):

@@ -5,7 +5,6 @@ the volunteer-service certificate of a person, and the merchant's till."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,7 +13,12 @@ from django.views.decorators.http import require_POST
 
 from shequ.core.audit import audit_record
 from shequ.core.regions import Level
-from shequ.core.scoping import EVERYTHING, get_scoped_or_404, has_perm, scope_codes, scoped
+from shequ.core.scoping import (
+    get_scoped_or_404,
+    has_perm,
+    require_page_perm,
+    scoped,
+)
 from shequ.geo.models import Region
 from shequ.points import clock, ledger, selectors, services
 from shequ.points import permissions as P
@@ -39,7 +43,7 @@ from shequ.points.models import (
     StoreItem,
     Task,
 )
-from shequ.points.views.common import form_errors, require, run
+from shequ.points.views.common import form_errors, run
 
 
 def _task(request, pk, perm=P.VIEW) -> Task:
@@ -53,13 +57,12 @@ def _task(request, pk, perm=P.VIEW) -> Task:
 
 def _region_choices(user) -> list[tuple[str, str]]:
     """Grids and communities where the user may publish tasks."""
-    codes = scope_codes(user, P.MANAGE_TASKS)
-    regions = Region.objects.filter(level__in=(Level.COMMUNITY, Level.GRID))
-    if codes is not EVERYTHING:
-        q = Q()
-        for code in codes:
-            q |= Q(code__startswith=code)
-        regions = regions.filter(q) if codes else regions.none()
+    regions = scoped(
+        Region.objects.filter(level__in=(Level.COMMUNITY, Level.GRID)),
+        user,
+        P.MANAGE_TASKS,
+        field="code",
+    )
     regions = regions.select_related("parent").order_by("code")[:300]
     return [
         (r.code, f"{r.parent.name} · {r.name}" if r.level == Level.GRID else r.name)
@@ -69,7 +72,7 @@ def _region_choices(user) -> list[tuple[str, str]]:
 
 @login_required
 def manage_tasks(request):
-    require(request, P.MANAGE_TASKS)
+    require_page_perm(request.user, P.MANAGE_TASKS)
     status = request.GET.get("status", "")
     tasks = selectors.staff_tasks(request.user, status=status, q=request.GET.get("q", ""))
     return render(
@@ -86,7 +89,7 @@ def manage_tasks(request):
 
 @login_required
 def task_new(request):
-    require(request, P.MANAGE_TASKS)
+    require_page_perm(request.user, P.MANAGE_TASKS)
     form = TaskForm(request.POST or None, regions=_region_choices(request.user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -207,7 +210,7 @@ def person_certificate(request, pk):
     """A person's 志愿服务记录证明, printed by staff (audited: it shows the full name)."""
     from shequ.people.models import Person
 
-    require(request, P.VIEW)
+    require_page_perm(request.user, P.VIEW)
     person = get_scoped_or_404(Person.objects.all(), request.user, P.VIEW, pk=pk)
     start, end = selectors.default_period()
     start = selectors.parse_date(request.GET.get("start"), start)
@@ -239,7 +242,7 @@ def _store(request) -> Store | None:
 
 @login_required
 def manage_store(request):
-    require(request, P.MANAGE_STORE)
+    require_page_perm(request.user, P.MANAGE_STORE)
     store = _store(request)
     status = request.GET.get("status", OrderStatus.PENDING)
     context = {
@@ -266,7 +269,7 @@ def _store_url(store) -> str:
 @require_POST
 @login_required
 def item_new(request):
-    require(request, P.MANAGE_STORE)
+    require_page_perm(request.user, P.MANAGE_STORE)
     store = _store(request)
     if store is None:
         raise Http404
@@ -339,7 +342,7 @@ def item_toggle(request, pk):
 @require_POST
 @login_required
 def pickup(request):
-    require(request, P.MANAGE_STORE)
+    require_page_perm(request.user, P.MANAGE_STORE)
     store = _store(request)
     if store is None:
         raise Http404
@@ -399,7 +402,7 @@ def order_cancel(request, pk):
 
 @login_required
 def manage_merchants(request):
-    require(request, P.MANAGE_MERCHANTS)
+    require_page_perm(request.user, P.MANAGE_MERCHANTS)
     month = selectors.parse_month(request.GET.get("month"))
     return render(
         request,
@@ -428,7 +431,7 @@ def merchant_settle(request, pk):
 @login_required
 def till(request):
     if not request.user.is_superuser:
-        require(request, P.MERCHANT_TILL)
+        require_page_perm(request.user, P.MERCHANT_TILL)
     merchants = selectors.till_merchants(request.user)
     if not merchants:
         return render(request, "points/till.html", {"merchant": None})
@@ -476,7 +479,7 @@ def till(request):
 
 @login_required
 def reports(request):
-    require(request, P.REPORTS)
+    require_page_perm(request.user, P.REPORTS)
     pools = list(selectors.pools_for(request.user))
     stores = list(scoped(Store.objects.all(), request.user, P.REPORTS))
     checked = [p.pk for p in pools] + [
@@ -509,7 +512,7 @@ def reports(request):
 @require_POST
 @login_required
 def fund(request):
-    require(request, P.FUND)
+    require_page_perm(request.user, P.FUND)
     form = FundingForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -538,7 +541,7 @@ def fund(request):
 @require_POST
 @login_required
 def adjust(request):
-    require(request, P.ADJUST)
+    require_page_perm(request.user, P.ADJUST)
     form = AdjustForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
