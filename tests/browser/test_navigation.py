@@ -83,9 +83,13 @@ def test_nothing_in_the_nav_is_cut_off(page, username):
             if i == 0 and width == WIDTHS[0]:
                 screenshot(page, f"nav-{username}-open", full_page=False)
         # one menu open at a time; Escape closes it
-        assert page.locator("[data-nav-group][open]").count() <= 1
+        page.wait_for_function(
+            "document.querySelectorAll('[data-nav-group][open]').length <= 1", timeout=5000
+        )
         page.keyboard.press("Escape")
-        assert page.locator("[data-nav-group][open]").count() == 0
+        page.wait_for_function(
+            "document.querySelectorAll('[data-nav-group][open]').length === 0", timeout=5000
+        )
 
 
 @pytest.mark.parametrize("username", ["city", "community"])

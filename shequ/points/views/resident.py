@@ -338,7 +338,8 @@ def recognition(request):
     if not has_perm(request.user, P.RECOGNITION):
         raise Http404
     person = person_of(request.user)
-    resident = has_perm(request.user, P.PARTICIPATE)
+    # The superuser holds every permission but is nobody's volunteer: the city's comparison.
+    resident = not request.user.is_superuser and has_perm(request.user, P.PARTICIPATE)
     if resident:
         home = person.region_code if person is not None else _resident_grid(request.user)
         prefixes = [home[:9]] if home else []  # the communities of one's own township

@@ -31,6 +31,15 @@
     });
   }
   groups.forEach(function (group) {
+    // Close the others at once on the click (the toggle event comes a task later).
+    var summary = group.querySelector("summary");
+    if (summary) {
+      summary.addEventListener("click", function () {
+        if (!group.open) {
+          closeAll(group);
+        }
+      });
+    }
     group.addEventListener("toggle", function () {
       if (!group.open) {
         return;
