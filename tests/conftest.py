@@ -13,6 +13,18 @@ from shequ.demo import seeding
 BASE_SEEDERS = {"geo", "accounts"}
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in the default language (zh-hans): a request for an English page
+    leaves English active in the thread, and a later test that reads a lazy label would see
+    English — an ordering-dependent failure under xdist."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 def seed_base_world() -> seeding.SeedContext:
     ctx = seeding.SeedContext(scale="small", log=lambda message: None)
     return seeding.run(ctx, only=BASE_SEEDERS)
