@@ -132,6 +132,26 @@ def building_detail(request, pk: int):
     return render(request, "geo/building.html", context)
 
 
+def _edit_page(request, form, *, save, context: dict):
+    """The one shape of the geo edit pages: a valid POST calls `save(cleaned_data)` — a service
+    call returning (message, url to go to) — and redirects; a service's refusal lands on the
+    form's fields; otherwise the form again (400 after a failed POST, everything typed kept)."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            message, done = save(form.cleaned_data)
+        except ServiceError as error:
+            _errors_into(form, error)
+        else:
+            messages.success(request, message)
+            return redirect(done)
+    return render(
+        request,
+        "geo/edit_form.html",
+        {"form": form, **context},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 def _building_form_page(request, *, grid: Region, building: Building | None):
     estates = Estate.objects.filter(grid=grid).order_by("name")
     initial = (
@@ -140,26 +160,23 @@ def _building_form_page(request, *, grid: Region, building: Building | None):
         else {"lat": grid.centroid_lat, "lng": grid.centroid_lng}
     )
     form = BuildingForm(request.POST or None, initial=initial, estates=estates)
-    if request.method == "POST" and form.is_valid():
-        try:
-            if building is None:
-                building = services.building_create(
-                    actor=request.user, grid=grid, request=request, **form.cleaned_data
-                )
-                messages.success(request, _("已新建楼栋。"))
-            else:
-                services.building_update(
-                    actor=request.user, building=building, fields=form.cleaned_data, request=request
-                )
-                messages.success(request, _("已保存楼栋信息。"))
-            return redirect("geo-building", pk=building.pk)
-        except ServiceError as error:
-            _errors_into(form, error)
-    return render(
+
+    def save(data):
+        if building is None:
+            created = services.building_create(
+                actor=request.user, grid=grid, request=request, **data
+            )
+            return _("已新建楼栋。"), reverse("geo-building", args=[created.pk])
+        services.building_update(
+            actor=request.user, building=building, fields=data, request=request
+        )
+        return _("已保存楼栋信息。"), reverse("geo-building", args=[building.pk])
+
+    return _edit_page(
         request,
-        "geo/edit_form.html",
-        {
-            "form": form,
+        form,
+        save=save,
+        context={
             "grid": grid,
             "building": building,
             "title": _("修改楼栋") if building else _("新建楼栋"),
@@ -169,7 +186,6 @@ def _building_form_page(request, *, grid: Region, building: Building | None):
                 else reverse("region", args=[grid.code])
             ),
         },
-        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -191,33 +207,26 @@ def _house_form_page(request, *, building: Building, house: House | None):
     else:
         initial = {"unit": request.GET.get("unit", 1), "floor": request.GET.get("floor")}
     form = HouseForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            if house is None:
-                services.house_create(
-                    actor=request.user, building=building, request=request, **form.cleaned_data
-                )
-                messages.success(request, _("已新建房屋。"))
-            else:
-                services.house_update(
-                    actor=request.user, house=house, fields=form.cleaned_data, request=request
-                )
-                messages.success(request, _("已保存房屋信息。"))
-            return redirect("geo-building", pk=building.pk)
-        except ServiceError as error:
-            _errors_into(form, error)
-    return render(
+    done = reverse("geo-building", args=[building.pk])
+
+    def save(data):
+        if house is None:
+            services.house_create(actor=request.user, building=building, request=request, **data)
+            return _("已新建房屋。"), done
+        services.house_update(actor=request.user, house=house, fields=data, request=request)
+        return _("已保存房屋信息。"), done
+
+    return _edit_page(
         request,
-        "geo/edit_form.html",
-        {
-            "form": form,
+        form,
+        save=save,
+        context={
             "grid": building.grid,
             "building": building,
             "house": house,
             "title": _("修改房屋") if house else _("新建房屋"),
-            "back_url": reverse("geo-building", args=[building.pk]),
+            "back_url": done,
         },
-        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -241,31 +250,24 @@ def house_edit(request, pk: int):
 def _estate_form_page(request, *, grid: Region, estate: Estate | None):
     initial = {"name": estate.name, "kind": estate.kind} if estate else {}
     form = EstateForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            if estate is None:
-                services.estate_create(
-                    actor=request.user, grid=grid, request=request, **form.cleaned_data
-                )
-                messages.success(request, _("已新建小区/自然村。"))
-            else:
-                services.estate_update(
-                    actor=request.user, estate=estate, fields=form.cleaned_data, request=request
-                )
-                messages.success(request, _("已保存小区/自然村信息。"))
-            return redirect("region", code=grid.code)
-        except ServiceError as error:
-            _errors_into(form, error)
-    return render(
+    done = reverse("region", args=[grid.code])
+
+    def save(data):
+        if estate is None:
+            services.estate_create(actor=request.user, grid=grid, request=request, **data)
+            return _("已新建小区/自然村。"), done
+        services.estate_update(actor=request.user, estate=estate, fields=data, request=request)
+        return _("已保存小区/自然村信息。"), done
+
+    return _edit_page(
         request,
-        "geo/edit_form.html",
-        {
-            "form": form,
+        form,
+        save=save,
+        context={
             "grid": grid,
             "title": _("修改小区/自然村") if estate else _("新建小区/自然村"),
-            "back_url": reverse("region", args=[grid.code]),
+            "back_url": done,
         },
-        status=400 if request.method == "POST" else 200,
     )
 
 
