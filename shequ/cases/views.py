@@ -411,50 +411,38 @@ def case_follow_view(request, pk: int):
     return redirect(target)
 
 
-@login_required
-@require_POST
-def case_contact(request, pk: int):
-    """Reveal the caller's phone number to staff who call back (回访): reason required, audited."""
+def _reveal_page(request, pk: int, reveal, shown: str):
+    """A reveal (the caller's phone, the description's original): the service decides and
+    audits; refused is 404 (nothing learnt), no reason is a message on the case page; the page
+    showing the full text is never cached."""
     case = access.get_case_or_404(request.user, pk)
     try:
-        phone = services.case_reveal_contact_phone(
+        text = reveal(
             actor=request.user, case=case, reason=request.POST.get("reason", ""), request=request
         )
-    except NotFoundError:
+    except (NotFoundError, PermissionDeniedError):
         raise Http404 from None
     except InvalidInput as exc:
         messages.error(request, exc.message)
         return redirect("case-detail", pk=pk)
     view = selectors.case_for_user(request.user, pk)
-    response = render(
-        request,
-        "cases/detail.html",
-        _detail_context(request, view, revealed_phone=phone),
-    )
-    response["Cache-Control"] = "no-store"  # the full number must not stay in any cache
+    response = render(request, "cases/detail.html", _detail_context(request, view, **{shown: text}))
+    response["Cache-Control"] = "no-store"  # the full numbers must not stay in any cache
     return response
+
+
+@login_required
+@require_POST
+def case_contact(request, pk: int):
+    """Reveal the caller's phone number to staff who call back (回访): reason required, audited."""
+    return _reveal_page(request, pk, services.case_reveal_contact_phone, "revealed_phone")
 
 
 @login_required
 @require_POST
 def case_description_reveal(request, pk: int):
     """The description as the resident typed it (numbers unmasked): reason required, audited."""
-    case = access.get_case_or_404(request.user, pk)
-    try:
-        text = services.case_reveal_description(
-            actor=request.user, case=case, reason=request.POST.get("reason", ""), request=request
-        )
-    except PermissionDeniedError:
-        raise Http404 from None
-    except InvalidInput as exc:
-        messages.error(request, exc.message)
-        return redirect("case-detail", pk=pk)
-    view = selectors.case_for_user(request.user, pk)
-    response = render(
-        request, "cases/detail.html", _detail_context(request, view, revealed_description=text)
-    )
-    response["Cache-Control"] = "no-store"  # the full numbers must not stay in any cache
-    return response
+    return _reveal_page(request, pk, services.case_reveal_description, "revealed_description")
 
 
 def photo_response(user, photo_id: int, *, thumb: bool = False, case_id: int | None = None):
