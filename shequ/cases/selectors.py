@@ -214,7 +214,7 @@ def case_for_user(user, pk) -> CaseView:
     if limited:
         # The public text of a note (phone and ID numbers masked); none for a sensitive case,
         # whose notes may name the household. Never saved: the objects are only read.
-        from shequ.open311.representation import scrub
+        from shequ.core.masking import mask_free_text as scrub
 
         for event in events:
             event.note = "" if hide_place else scrub(event.note) or ""

@@ -349,7 +349,7 @@ def tell_reporter_and_followers(
     and nothing for a sensitive case (its notes and photos may show the household) — a follow
     never shows more than the public view of the case."""
     from shequ.cases.access import is_sensitive
-    from shequ.open311.representation import scrub
+    from shequ.core.masking import mask_free_text as scrub
 
     followers = [
         i
