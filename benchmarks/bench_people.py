@@ -326,11 +326,9 @@ def main() -> None:
     if "import" not in skip:
         metrics += bench_import(args.rows)
     if skip:  # a partial run updates the day's results instead of replacing them
-        from datetime import date as today_date
+        from benchmarks.common import RESULTS, run_date
 
-        from benchmarks.common import RESULTS
-
-        previous = RESULTS / f"{today_date.today():%Y-%m-%d}-people-{args.scale}-{args.db}.json"
+        previous = RESULTS / f"{run_date()}-people-{args.scale}-{args.db}.json"
         if previous.exists():
             fresh = {m["metric"] for m in metrics}
             kept = [

@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,15 +223,23 @@ def results_dir() -> Path:
     return path
 
 
+def run_date() -> str:
+    """The date in result file names: the runner's (SHEQU_BENCH_DATE, set once per `make
+    bench`), else today in UTC. Never the local date: after django.setup() a script's clock is
+    in Asia/Shanghai while the runner's is the machine's, and around midnight the runner then
+    looked for a file of another day."""
+    return os.environ.get("SHEQU_BENCH_DATE") or datetime.now(UTC).date().isoformat()
+
+
 def save(name: str, scale: str, db: str, metrics: list[dict]) -> Path:
-    path = results_dir() / f"{date.today():%Y-%m-%d}-{name}-{scale}-{db}.json"
+    path = results_dir() / f"{run_date()}-{name}-{scale}-{db}.json"
     path.write_text(
         json.dumps(
             {
                 "name": name,
                 "scale": scale,
                 "db": db,
-                "date": str(date.today()),
+                "date": run_date(),
                 "machine": machine(),
                 "metrics": metrics,
             },

@@ -21,13 +21,13 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import common  # noqa: E402
+from benchmarks.common import run_date  # noqa: E402
 
 BENCH_DIR = ROOT / "benchmarks"
 
@@ -97,7 +97,7 @@ def _number(value) -> str:
 
 def markdown(scale: str, db: str, rows: list[dict], failures: list[dict]) -> str:
     lines = [
-        f"# Benchmarks — {date.today():%Y-%m-%d}, scale {scale}, {db}",
+        f"# Benchmarks — {run_date()}, scale {scale}, {db}",
         "",
         f"Machine: {common.machine_text()}",
         "",
@@ -140,10 +140,10 @@ def run_script(script: Path, scale: str, db: str, timeout: float, results: Path)
     # Scripts name the file after the database as the runner does ("postgres") or as Django's
     # connection.vendor does ("postgresql"); either counts.
     spellings = [db] + (["postgresql"] if db == "postgres" else [])
-    files = [results / f"{date.today():%Y-%m-%d}-{name}-{scale}-{s}.json" for s in spellings]
+    files = [results / f"{run_date()}-{name}-{scale}-{s}.json" for s in spellings]
     for stale in files:
         stale.unlink(missing_ok=True)  # a stale file must not count as this run's result
-    env = dict(os.environ, SHEQU_BENCH_RESULTS=str(results))
+    env = dict(os.environ, SHEQU_BENCH_RESULTS=str(results), SHEQU_BENCH_DATE=run_date())
     try:
         result = subprocess.run(
             [sys.executable, str(script), "--scale", scale, "--db", db],
@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         "--strict", action="store_true", help="exit 2 when a target is missed or missing"
     )
     args = parser.parse_args(argv)
+    # One date for the whole run (the scripts name their files with it), even across midnight.
+    os.environ.setdefault("SHEQU_BENCH_DATE", run_date())
     results = common.results_dir()
     rows, failures = [], []
     for script in scripts(args.only):
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         if failure:
             print(f"!! {failure['script']}: {failure['reason']}", flush=True)
             failures.append(failure)
-    out = results / f"{date.today():%Y-%m-%d}-{args.scale}-{args.db}"
+    out = results / f"{run_date()}-{args.scale}-{args.db}"
     full = not args.only
     if args.only:
         ran = {p.stem.removeprefix("bench_") for p in scripts(args.only)}
@@ -210,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "scale": args.scale,
                 "db": args.db,
-                "date": str(date.today()),
+                "date": run_date(),
                 "machine": common.machine(),
                 "metrics": rows,
                 "failed_scripts": failures,

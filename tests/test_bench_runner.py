@@ -6,12 +6,12 @@ through benchmarks/common.py like the real scripts do, or crash, hang or save no
 
 import json
 import textwrap
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from benchmarks import common, run
+from benchmarks.common import run_date
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,11 +48,11 @@ def saving(name: str, rows: str) -> str:
 
 
 def table(results: Path) -> str:
-    return (results / f"{date.today():%Y-%m-%d}-small-sqlite.md").read_text()
+    return (results / f"{run_date()}-small-sqlite.md").read_text()
 
 
 def summary(results: Path) -> dict:
-    return json.loads((results / f"{date.today():%Y-%m-%d}-small-sqlite.json").read_text())
+    return json.loads((results / f"{run_date()}-small-sqlite.json").read_text())
 
 
 def test_measured_and_passing_metrics_exit_zero(bench_dir):
@@ -177,7 +177,18 @@ def test_rerunning_one_script_keeps_the_others_rows(bench_dir):
 def test_results_named_after_the_django_vendor_count_on_postgres(bench_dir):
     bench_dir("vendor", 'save("vendor", "small", "postgresql", [metric("vendor.x", 1, "x")])')
     assert run.main(["--only", "vendor", "--db", "postgres"]) == 0
-    data = json.loads(
-        (bench_dir.results / f"{date.today():%Y-%m-%d}-small-postgres.json").read_text()
-    )
+    data = json.loads((bench_dir.results / f"{run_date()}-small-postgres.json").read_text())
     assert [m["metric"] for m in data["metrics"]] == ["vendor.x"]
+
+
+def test_result_files_carry_the_runners_date_not_the_scripts_local_one(tmp_path, monkeypatch):
+    """Around midnight a script (its clock in Asia/Shanghai after django.setup()) and the runner
+    (the machine's clock) disagreed on the date, and the runner found no results."""
+    import datetime as dt
+
+    monkeypatch.setenv("SHEQU_BENCH_RESULTS", str(tmp_path))
+    monkeypatch.setenv("SHEQU_BENCH_DATE", "2030-01-02")
+    path = common.save("probe", "small", "sqlite", [])
+    assert path.name == "2030-01-02-probe-small-sqlite.json"
+    monkeypatch.delenv("SHEQU_BENCH_DATE")
+    assert run_date() == dt.datetime.now(dt.UTC).date().isoformat()
