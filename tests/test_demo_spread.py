@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from tests.cases_support import categories  # noqa: F401
 
@@ -180,7 +181,7 @@ def test_small_demo_spreads_people_points_and_cases_over_every_township(client_a
             assert image.format == "JPEG" and min(image.size) >= 200
     assert_ledger_exact()
     # the cockpit over the past year ranks every township
-    today = dt.date.today()
+    today = timezone.localdate()
     response = client_as("city").get(
         "/analytics/",
         {"period": "custom", "from": (today - dt.timedelta(days=360)).isoformat(), "to": today},
