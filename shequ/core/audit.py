@@ -7,13 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.core.audit_labels import ACTION_LABELS, DETAIL_LABELS, FIELD_LABELS, GROUP_LABELS
 from shequ.core.durable import durable_write
-from shequ.core.http import UNKNOWN, client_ip
+from shequ.core.http import client_ip_or_none
 from shequ.core.models import AuditEvent
-
-
-def _ip(request) -> str | None:
-    address = client_ip(request)
-    return None if address == UNKNOWN else address
 
 
 def audit_record(
@@ -45,7 +40,7 @@ def audit_record(
         object_repr=str(object_repr)[:200],
         region_code=(region_code or settings.SHEQU_CITY_CODE)[:15],
         reason=reason,
-        ip=_ip(request),
+        ip=client_ip_or_none(request),
         details=details or {},
     )
 

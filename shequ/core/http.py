@@ -38,7 +38,7 @@ def client_ip(request) -> str:
 
 
 def client_ip_or_none(request) -> str | None:
-    """`client_ip` for columns of type inet (django-axes' access log on PostgreSQL): None, not
+    """`client_ip` for columns of type inet (the audit log, django-axes' access log): None, not
     "unknown", when there is no address (a test's force_login, a request without REMOTE_ADDR)."""
     address = client_ip(request)
     return None if address == UNKNOWN else address

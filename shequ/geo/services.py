@@ -174,6 +174,17 @@ def _invalid(errors: dict[str, str]) -> InvalidInput:
     return InvalidInput(first, code="invalid", details={"fields": errors})
 
 
+def _changed(obj, values: dict) -> list[str]:
+    """The fields whose new value differs from the stored one (sorted, for the audit row)."""
+    return sorted(k for k, v in values.items() if getattr(obj, k) != v)
+
+
+def _save_changed(obj, values: dict, changed: list[str]) -> None:
+    for name in changed:
+        setattr(obj, name, values[name])
+    obj.save(update_fields=changed)
+
+
 def _text(value, limit: int) -> str:
     return str(value or "").strip()[:limit]
 
@@ -219,13 +230,11 @@ def estate_update(*, actor, estate, fields: dict, request=None):
     errors = estate_problems(grid=estate.grid, pk=estate.pk, **merged)
     if errors:
         raise _invalid(errors)
-    changed = sorted(k for k, v in values.items() if getattr(estate, k) != v)
+    changed = _changed(estate, values)
     if not changed:
         return estate
     with transaction.atomic():
-        for name in changed:
-            setattr(estate, name, values[name])
-        estate.save(update_fields=changed)
+        _save_changed(estate, values, changed)
         audit_record(
             actor=actor,
             action="geo.estate_update",
@@ -327,13 +336,11 @@ def building_update(*, actor, building, fields: dict, request=None):
         errors["floors"] = _("已有房屋位于更高的楼层，不能减少层数。")
     if errors:
         raise _invalid(errors)
-    changed = sorted(k for k, v in values.items() if getattr(building, k) != v)
+    changed = _changed(building, values)
     if not changed:
         return building
     with transaction.atomic():
-        for name in changed:
-            setattr(building, name, values[name])
-        building.save(update_fields=changed)
+        _save_changed(building, values, changed)
         audit_record(
             actor=actor,
             action="geo.building_update",
@@ -400,14 +407,12 @@ def house_update(*, actor, house, fields: dict, request=None):
     errors = house_problems(building=house.building, pk=house.pk, **merged)
     if errors:
         raise _invalid(errors)
-    changed = sorted(k for k, v in values.items() if getattr(house, k) != v)
+    changed = _changed(house, values)
     if not changed:
         return house
     try:
         with transaction.atomic():
-            for name in changed:
-                setattr(house, name, values[name])
-            house.save(update_fields=changed)
+            _save_changed(house, values, changed)
             audit_record(
                 actor=actor,
                 action="geo.house_update",
