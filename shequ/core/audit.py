@@ -120,9 +120,10 @@ def _model_field_label(object_type: str, name: str) -> str | None:
 def field_label(name: str, object_type: str = "") -> str:
     """The Chinese name of a field that an event's details mention."""
     label = _model_field_label(object_type, name) if object_type else None
-    if label is None:
-        label = FIELD_LABELS.get(name)
-    return str(label) if label is not None else name
+    if label is not None:
+        return label
+    known = FIELD_LABELS.get(name)
+    return str(known) if known is not None else name
 
 
 def _detail_value(key: str, value, object_type: str) -> str:
@@ -149,9 +150,8 @@ def detail_items(event: AuditEvent) -> list[tuple[str, str]]:
     items = []
     for key, value in (event.details or {}).items():
         label = DETAIL_LABELS.get(key)
-        if label is None:
-            label = field_label(key, event.object_type)
-        items.append((str(label), _detail_value(key, value, event.object_type)))
+        heading = str(label) if label is not None else field_label(key, event.object_type)
+        items.append((heading, _detail_value(key, value, event.object_type)))
     return items
 
 

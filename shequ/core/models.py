@@ -1,5 +1,7 @@
 """Shared kernel tables: the audit log, idempotency records, cache version stamps."""
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -71,7 +73,14 @@ class AuditEvent(AppendOnlyModel):
     ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
     details = models.JSONField(_("详情"), default=dict, blank=True)
 
-    objects = AuditQuerySet.as_manager()
+    # ClassVar: it overrides AppendOnlyModel's manager (the plugin types it from the queryset).
+    objects: ClassVar = AuditQuerySet.as_manager()
+
+    # Not columns: what `audit_search` sets on each row it returns for the audit page.
+    label: str
+    group: str
+    type_label: str
+    detail_items: list[tuple[str, str]]
 
     class Meta:
         verbose_name = _("审计记录")
