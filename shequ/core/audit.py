@@ -3,8 +3,10 @@
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from shequ.core.actors import Actor
 from shequ.core.audit_labels import ACTION_LABELS, DETAIL_LABELS, FIELD_LABELS, GROUP_LABELS
 from shequ.core.durable import durable_write
 from shequ.core.http import client_ip_or_none
@@ -13,7 +15,7 @@ from shequ.core.models import AuditEvent
 
 def audit_record(
     *,
-    actor,
+    actor: Actor,
     action: str,
     obj: Any = None,
     object_type: str = "",
@@ -21,8 +23,8 @@ def audit_record(
     object_repr: str = "",
     region_code: str = "",
     reason: str = "",
-    request=None,
-    details: dict | None = None,
+    request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit event (inside the caller's transaction)."""
     if obj is not None:
@@ -30,7 +32,7 @@ def audit_record(
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)
         region_code = region_code or getattr(obj, "region_code", "") or ""
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = actor if actor is not None and actor.is_authenticated else None
     return AuditEvent.objects.create(
         actor=user,
         actor_name=getattr(user, "username", "") if user else "",
@@ -45,7 +47,7 @@ def audit_record(
     )
 
 
-def audit_refusal(**kwargs) -> None:
+def audit_refusal(**kwargs: Any) -> None:
     """Append the audit row of a refused or failed action (a denied reveal, a wrong code, a
     lockout). Unlike `audit_record`, the row survives the rollback that usually follows the
     refusal (the service raises; the request's transaction is undone): shequ/core/durable.py.
