@@ -1,11 +1,14 @@
 """Shared kernel tables: the audit log, idempotency records, cache version stamps."""
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class AppendOnlyError(Exception):
@@ -81,6 +84,8 @@ class AuditEvent(AppendOnlyModel):
     group: str
     type_label: str
     detail_items: list[tuple[str, str]]
+    # and what the people detail page sets on a reveal's row: the revealed field's name.
+    field_label: "StrOrPromise"
 
     class Meta:
         verbose_name = _("审计记录")

@@ -18,7 +18,7 @@ class BuildingForm(forms.Form):
     name = forms.CharField(label=_("楼号/门牌"), max_length=50)
     address = forms.CharField(label=_("地址"), max_length=200)
     # The queryset is the user's estates in the grid (__init__).
-    estate: forms.ModelChoiceField[Estate] = forms.ModelChoiceField(
+    estate: "forms.ModelChoiceField[Estate]" = forms.ModelChoiceField(
         label=_("小区/自然村"), queryset=None, required=False
     )
     floors = forms.IntegerField(label=_("层数"), min_value=1, max_value=200, initial=6)
