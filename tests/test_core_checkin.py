@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 import segno
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
 from django.utils import timezone
 
@@ -33,8 +34,6 @@ make_task = pf.make_task  # fixtures
 pool = pf.pool
 volunteer = pf.volunteer
 
-pytestmark = pytest.mark.django_db
-
 IN, OUT = CheckinPurpose.CHECKIN, CheckinPurpose.CHECKOUT
 
 
@@ -45,7 +44,7 @@ def subject(world):
 
 
 @pytest.fixture
-def user():
+def user(db):
     return User.objects.create_user(username="checkin-user", password="x", full_name="王签到")
 
 
@@ -53,6 +52,7 @@ def wrong_for(code: str) -> str:
     return "000000" if code != "000000" else "111111"
 
 
+@pytest.mark.django_db
 class TestIssue:
     def test_issue_both_purposes_with_distinct_six_digit_codes(self, subject):
         codes = checkin_codes_issue(subject)
@@ -97,6 +97,7 @@ class TestIssue:
         assert not CheckinCode.objects.exists()
 
 
+@pytest.mark.django_db
 class TestVerify:
     def test_right_code_passes_and_wrong_code_is_counted(self, subject, user):
         codes = checkin_codes_issue(subject)
@@ -183,6 +184,7 @@ class TestVerify:
             checkin_code_verify(actor=user, subject=subject, purpose=IN, code=code)
 
 
+@pytest.mark.django_db
 class TestRotateAndQr:
     def test_rotate_changes_the_code_keeps_purposes_apart_and_is_audited(
         self, subject, user, persona
@@ -230,6 +232,7 @@ class TestRotateAndQr:
         return base64.b64decode(body).decode() if ";base64" in head else urllib.parse.unquote(body)
 
 
+@pytest.mark.django_db
 class TestPointsIsTheFirstCaller:
     def test_task_codes_are_checkin_code_rows_with_the_task_windows(self, make_task):
         task = make_task()
@@ -260,3 +263,46 @@ class TestPointsIsTheFirstCaller:
         with pytest.raises(ConflictError) as error:
             claim_check(actor=user, task=task, code=task.checkout_code)
         assert error.value.code == "outside_window"
+
+
+# The points migration ---------------------------------------------------------------------------
+
+
+def _migrate(*targets) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(list(targets))
+
+
+def test_points_migration_moves_codes_and_counts_both_ways(
+    reseed_after_flush, transactional_db, make_task, volunteer
+):
+    """(No django_db mark: `reseed_after_flush` must come before `transactional_db`.)
+    Unapplying points 0003 puts the codes and counts back into the task and claim columns;
+    applying it again moves them into CheckinCode rows and the per-person counters."""
+    task = make_task()
+    user, _person = volunteer
+    task_claim(actor=user, task=task)
+    for _ in range(2):
+        with pytest.raises(InvalidInput):
+            claim_check(actor=user, task=task, code=wrong_for(task.checkin_code))
+    codes = {IN: task.checkin_code, OUT: task.checkout_code}
+    try:
+        _migrate(("points", "0002_ledger_append_only"))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT checkin_code, checkout_code FROM points_task WHERE id = %s", [task.pk]
+            )
+            assert cursor.fetchone() == (codes[IN], codes[OUT])
+            cursor.execute("SELECT code_failures FROM points_claim WHERE task_id = %s", [task.pk])
+            assert cursor.fetchone() == (2,)
+        assert not CheckinCode.objects.exists()
+    finally:
+        _migrate(*MigrationExecutor(connection).loader.graph.leaf_nodes())
+    rows = CheckinCode.objects.filter(subject_type="points.task", subject_id=task.pk)
+    assert {c.purpose: c.code for c in rows} == codes
+    checkin = rows.get(purpose=IN)
+    assert checkin.valid_from == task.starts_at - timedelta(hours=1)
+    assert checkin.valid_until == task.ends_at
+    assert checkin_code_failures(checkin, user) == 2
+    claim_check(actor=user, task=task, code=codes[IN])  # and it still works
