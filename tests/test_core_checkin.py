@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import segno
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
@@ -24,7 +25,7 @@ from shequ.core.checkin import (
     subject_key,
 )
 from shequ.core.durable import durable_scope
-from shequ.core.errors import ConflictError, InvalidInput
+from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.models import AuditEvent, CheckinCode, CheckinCodeFailure, CheckinPurpose
 from shequ.geo.models import Region
 from shequ.points.services import claim_check, task_claim
@@ -121,6 +122,14 @@ class TestVerify:
         assert error.value.code == "wrong_code"
         assert error.value.message == "签退码不正确。"
         assert checkin_code_failures(codes[OUT], user) == 1
+
+    def test_an_anonymous_visitor_is_refused(self, subject):
+        codes = checkin_codes_issue(subject)
+        with pytest.raises(PermissionDeniedError) as error:
+            checkin_code_verify(
+                actor=AnonymousUser(), subject=subject, purpose=IN, code=codes[IN].code
+            )
+        assert error.value.code == "login_required"
 
     def test_no_code_issued(self, subject, user):
         with pytest.raises(ConflictError) as error:

@@ -6,6 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
@@ -81,6 +82,12 @@ class TestCapacityAndWaitlist:
             registration_create(actor=people[1], roster=roster)
         assert error.value.code == "full"
         assert Registration.objects.filter(roster=roster).count() == 1
+
+    def test_an_anonymous_visitor_cannot_register(self, subject, staff):
+        roster = roster_open(actor=staff, subject=subject, capacity=1)
+        with pytest.raises(PermissionDeniedError) as error:
+            registration_create(actor=AnonymousUser(), roster=roster)
+        assert error.value.code == "login_required"
 
     def test_zero_capacity_is_a_waitlist_only_roster(self, subject, staff, people):
         roster = roster_open(actor=staff, subject=subject, capacity=0)

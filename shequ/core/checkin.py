@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core.audit import audit_record
 from shequ.core.durable import durable_write
-from shequ.core.errors import ConflictError, InvalidInput
+from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.models import CheckinCode, CheckinCodeFailure, CheckinPurpose
 from shequ.core.qr import qr_data_uri
 
@@ -156,6 +156,8 @@ def checkin_code_verify(
     person has used up their guesses (even for the right code), ConflictError "outside_window"
     outside the code's validity, InvalidInput "wrong_code" (field "code") for a wrong code,
     which is counted. Returns the code row; recording the attendance is the caller's."""
+    if not getattr(actor, "is_authenticated", False):
+        raise PermissionDeniedError(_("请先登录后再签到。"), code="login_required")
     checkin_code = _require_code(subject, purpose)
     if checkin_code_failures(checkin_code, actor) >= max_code_failures():
         raise ConflictError(

@@ -193,6 +193,8 @@ def registration_create(*, actor, roster: Roster, now: datetime | None = None) -
     """Register `actor`: a free place → registered; full with the waitlist on → waitlisted (at
     the end of the queue); full without → ConflictError "full". A second active registration →
     ConflictError "already_registered"; outside the window → ConflictError "closed"."""
+    if not getattr(actor, "is_authenticated", False):
+        raise PermissionDeniedError(_("请先登录后再报名。"), code="login_required")
     now = now or timezone.now()
     try:
         with transaction.atomic():
