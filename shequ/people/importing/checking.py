@@ -13,6 +13,7 @@ from datetime import date
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import Actor
 from shequ.core.errors import InvalidInput, PermissionDeniedError
 from shequ.core.masking import mask_id_number, mask_phone
 from shequ.core.phones import normalize_phone
@@ -129,7 +130,7 @@ class Validator:
     def __init__(
         self,
         *,
-        actor,
+        actor: Actor,
         community_code: str,
         default_grid_code: str = "",
         create_missing: bool = False,
