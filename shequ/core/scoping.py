@@ -31,23 +31,27 @@ class Everything(enum.Enum):
 EVERYTHING: Final = Everything.EVERYTHING
 
 
+# The attribute of a user object that caches its assignments for the request.
+_ASSIGNMENTS_ATTR = "_shequ_assignments"
+
+
 def user_assignments(user: AnyUser | None) -> list[Any]:
     """The user's active assignments, loaded once per request (cached on the user object)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return []
-    cached = user.__dict__.get("_shequ_assignments")
+    cached = getattr(user, _ASSIGNMENTS_ATTR, None)
     if cached is None:
         cached = list(
             user.assignments.filter(is_active=True)
             .select_related("region", "property_company")
             .order_by("id")
         )
-        user.__dict__["_shequ_assignments"] = cached
+        setattr(user, _ASSIGNMENTS_ATTR, cached)  # through a lazy request.user to the user
     return cached
 
 
 def forget_assignments(user: AnyUser) -> None:
-    user.__dict__.pop("_shequ_assignments", None)
+    user.__dict__.pop(_ASSIGNMENTS_ATTR, None)
 
 
 def user_roles(user: AnyUser | None) -> set[str]:
