@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from shequ.core.deadlines import LimitUnit
+
+__all__ = ["LimitUnit"]  # re-exported: the closed loop's limits are in these units
+
 
 class Status(models.TextChoices):
     REPORTED = "reported", _("待立案")
