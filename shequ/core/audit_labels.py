@@ -87,6 +87,10 @@ ACTION_LABELS = {
     "open311.key_revoke": _("停用 Open311 应用密钥"),
     # queue
     "queue.task_retry": _("重新执行失败的后台任务"),
+    # core (the shared mechanisms: deadline clocks, shequ/core/deadlines.py)
+    "core.deadline_pause": _("暂停办理时限"),
+    "core.deadline_resume": _("恢复办理时限"),
+    "core.deadline_cancel": _("取消办理时限"),
     # config (records no domain service owns: categories, the calendar, stores …)
     "config.created": _("新增配置"),
     "config.changed": _("修改配置"),

@@ -50,7 +50,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core.audit import audit_record
-from shequ.core.calendar import WorkCalendar, get_calendar
+from shequ.core.calendar import LAST_DAY, WorkCalendar, get_calendar
 from shequ.core.errors import ConflictError, InvalidInput, NotFoundError
 from shequ.core.models import (
     OPEN_DEADLINE_STATES,
@@ -259,6 +259,8 @@ def deadline_start(
         due_at = calendar.add(start, amount, unit)
         warn_at = calendar.between(start, due_at, warn_ratio, unit)
         next_escalate_at = _escalate_at(calendar, due_at, rungs, 0)
+        if timezone.localtime(due_at).date() > LAST_DAY:
+            raise ValueError(f"due after {LAST_DAY}")
     except (ValueError, OverflowError) as exc:
         raise InvalidInput(_("时限超出工作日历的范围"), code="deadline_out_of_range") from exc
     try:
