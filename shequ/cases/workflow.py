@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.deadlines import LimitUnit
-
-__all__ = ["LimitUnit"]  # re-exported: the closed loop's limits are in these units
+# Re-exported: the closed loop's time limits are in the deadline mechanism's units.
+from shequ.core.deadlines import LimitUnit as LimitUnit
 
 
 class Status(models.TextChoices):

@@ -229,7 +229,7 @@ class Deadline(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0) & models.Q(warn_ratio__gt=0, warn_ratio__lte=1),
-                name="deadline_amount_positive",
+                name="deadline_amount_and_ratio_valid",
             ),
             models.CheckConstraint(
                 condition=models.Q(state="paused", paused_at__isnull=False)
