@@ -395,3 +395,17 @@ def test_a_kind_label_and_its_registration_rules(calls):
     assert deadlines.kind_label("tests.unknown") == "tests.unknown"
     with pytest.raises(ValueError):
         deadlines.register_kind("nodot", label="x")
+
+
+def test_a_failing_callback_does_not_undo_the_sweep(django_capture_on_commit_callbacks, caplog):
+    def broken(rows):
+        raise RuntimeError("callback down")
+
+    deadlines.register_kind(KIND, label="测试跟进", on_level=broken)
+    try:
+        clock = start()
+        result = sweep(at(2026, 12, 9, 9, 0), django_capture_on_commit_callbacks)
+    finally:
+        deadlines.unregister_kind(KIND)
+    assert result.red == 1 and Deadline.objects.get(pk=clock.pk).level == "red"
+    assert "callback down" in caplog.text

@@ -34,6 +34,7 @@ on rows locked with SKIP LOCKED, so two sweeps at once never change (or report) 
 kinds' callbacks get the changed rows after commit, in bulk.
 """
 
+import functools
 import logging
 import math
 import time
@@ -488,7 +489,7 @@ def _call_back(hook: str, rows: list[Deadline]) -> None:
     for kind, group in by_kind.items():
         callback = getattr(_kinds.get(kind), hook, None)
         if callback is not None:
-            transaction.on_commit(lambda cb=callback, g=group: cb(g), robust=True)
+            transaction.on_commit(functools.partial(callback, group), robust=True)
 
 
 def _locked(ids: list[int], **conditions) -> list[Deadline]:
