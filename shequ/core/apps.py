@@ -12,7 +12,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from shequ.core import calendar, checks, roles, rotation, schedule  # noqa: F401 - checks
+        # checks and rotation are imported for their registrations (system checks)
+        from shequ.core import calendar, checks, roles, rotation, schedule  # noqa: F401
         from shequ.core.deadlines import deadlines_sweep_task
         from shequ.core.models import CalendarDay
         from shequ.core.nav import NavEntry, register
