@@ -31,7 +31,7 @@ def test_the_calendar_table_kept_its_name_when_it_moved_to_core():
     assert CalendarDay._meta.db_table == "cases_calendarday"
     for module in (
         "shequ.cases.migrations.0005_calendarday_moves_to_core",
-        "shequ.core.migrations.0003_calendarday_from_cases",
+        "shequ.core.migrations.0004_calendarday_from_cases",
     ):
         moves = import_module(module).Migration.operations[0]
         assert moves.database_operations == [], module  # state only: no table dropped or made

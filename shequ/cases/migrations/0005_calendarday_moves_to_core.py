@@ -1,7 +1,7 @@
 """The working calendar's table moves to the core app (shequ/core/calendar.py is its home now).
 
 State only: the table `cases_calendarday` and its rows stay where they are; core's migration
-0003 takes the model over under the same table name."""
+0004 takes the model over under the same table name."""
 
 from django.db import migrations
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0003_calendarday_from_cases'),
+        ('core', '0004_calendarday_from_cases'),
     ]
 
     operations = [

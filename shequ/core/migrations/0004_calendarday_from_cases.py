@@ -25,7 +25,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
-        ("core", "0002_audit_append_only"),
+        ("core", "0003_checkin_codes_and_registrations"),
         ("cases", "0005_calendarday_moves_to_core"),
     ]
 
