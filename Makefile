@@ -9,12 +9,13 @@ SCALE ?= small
 DB ?= sqlite
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help prerequisites install demo test lint reset-demo messages bench serve prod-check
+.PHONY: help prerequisites install demo test lint typecheck reset-demo messages bench serve prod-check
 
 help:
 	@echo "make demo        set up and run Shequ with Danyang demo data on http://127.0.0.1:$(PORT)"
 	@echo "make test        set up and run the whole test suite"
-	@echo "make lint        ruff (check + format check), djLint, writes only through services"
+	@echo "make lint        ruff (check + format check), djLint, writes only through services, mypy"
+	@echo "make typecheck   mypy with django-stubs (configuration in pyproject.toml)"
 	@echo "make reset-demo  delete the demo database, media and keys under var/"
 	@echo "make serve       production-like: migrate, collectstatic, gunicorn (several workers) + task worker on PORT"
 	@echo "make prod-check  manage.py check --deploy with production settings"
@@ -60,6 +61,10 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/djlint shequ --lint
 	$(PY) scripts/check-writes
+	$(VENV)/bin/mypy
+
+typecheck: install
+	$(VENV)/bin/mypy
 
 messages: install
 	$(PY) scripts/messages

@@ -70,7 +70,7 @@ def bench_create(count: int) -> list[dict]:
     resident = User.objects.get(username="resident")
     buildings = list(Building.objects.order_by("id").values_list("lat", "lng")[:2000])
     rng = random.Random(3)
-    points = []
+    points: list[tuple[float, float]] = []
     while len(points) < count:
         lat, lng = rng.choice(buildings)
         if locate(lat, lng).grid_code:

@@ -38,11 +38,13 @@ def sessions() -> dict[str, str]:
 
     from shequ.accounts.models import User
 
-    keys = {}
+    keys: dict[str, str] = {}
     for username in PAGES:
         client = Client()
         client.force_login(User.objects.get(username=username))
-        keys[username] = client.session.session_key
+        key = client.session.session_key
+        assert key is not None  # force_login saved the session
+        keys[username] = key
     return keys
 
 

@@ -49,7 +49,9 @@ def resident_session() -> str:
 
     client = Client()
     client.force_login(User.objects.get(username="resident"))
-    return client.session.session_key
+    key = client.session.session_key
+    assert key is not None  # force_login saved the session
+    return key
 
 
 def weigh(context, url: str) -> dict:

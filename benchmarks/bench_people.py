@@ -48,7 +48,8 @@ def bench_search(samples: int) -> list[dict]:
     rng = random.Random(7)
     total = Person.objects.count()
     max_id = Person.objects.order_by("-id").values_list("id", flat=True).first()
-    picks = []
+    assert max_id is not None, "no people: seed the demo first"
+    picks: list[Person] = []
     while len(picks) < samples:
         person = Person.objects.filter(id__gte=rng.randint(1, max_id)).order_by("id").first()
         if person is not None:

@@ -85,19 +85,22 @@ def _setup_redemption(run: str, buyers: int, items: int):
     users = []
     from datetime import date, timedelta
 
+    def _id_hash(number: str) -> str:
+        hashed = hash_for("people.person", "id_number", number)
+        assert hashed is not None  # a generated number is never empty
+        return hashed
+
     for n in range(buyers):
         user = User.objects.create(username=f"bench-{run}-{n}", password="!")
         number = make_id_number(
             "321181", date(1960, 1, 1) + timedelta(days=n), 999 - (int(run) % 500)
         )
-        if Person.objects.filter(
-            id_number_hash=hash_for("people.person", "id_number", number)
-        ).exists():
+        if Person.objects.filter(id_number_hash=_id_hash(number)).exists():
             number = make_id_number("321181", date(1930, 1, 1) + timedelta(days=n), int(run) % 997)
         Person.objects.create(
             name=f"压测{n}",
             id_number=number,
-            id_number_hash=hash_for("people.person", "id_number", number),
+            id_number_hash=_id_hash(number),
             gender="M",
             region_code=grid,
             user=user,

@@ -184,6 +184,7 @@ class ProductionStack:
         """gunicorn worker processes (children of the gunicorn master)."""
         import psutil
 
+        assert self.process is not None, "start() first"
         root = psutil.Process(self.process.pid)
         workers = []
         for proc in [root, *root.children(recursive=True)]:

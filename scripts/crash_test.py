@@ -40,6 +40,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,8 +206,8 @@ class Stack:
         self.db, self.workdir, self.web_workers = db, workdir, web_workers
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.process = None
-        self.drop = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.drop: Callable[[], object] | None = None
         self.url = self._database()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SHEQU_")}
         self.env.update(
@@ -295,6 +296,7 @@ class Stack:
 
     def kill(self):
         """SIGKILL the whole process group: no graceful shutdown, no flush, like a crash."""
+        assert self.process is not None, "start() first"
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
         time.sleep(0.5)  # let orphaned gunicorn workers (same group) be reaped

@@ -118,8 +118,9 @@ def on_validation_error(request, exc: ValidationError):
 @api.exception_handler(ServiceError)
 def on_service_error(request, exc: ServiceError):
     response = api.create_response(request, exc.as_dict(), status=exc.status)
-    if getattr(exc, "retry_after", None):
-        response["Retry-After"] = str(exc.retry_after)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response
 
 

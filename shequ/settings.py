@@ -34,6 +34,7 @@ import tempfile
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -549,7 +550,9 @@ SHEQU_QUEUE_OPTIONS = {
     "POLL_SECONDS": env_int("SHEQU_QUEUE_POLL_SECONDS", 1, minimum=0, maximum=60),
 }
 if TESTING and not env_bool("SHEQU_TEST_REAL_QUEUE", False):
-    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    TASKS: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+    }
 else:
     TASKS = {
         "default": {

@@ -19,7 +19,8 @@ class AssignmentForm(forms.ModelForm):
         fields = ("role", "region", "property_company", "is_active")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("role"):
             problem = assignment_problem(
                 role=data["role"],

@@ -22,7 +22,7 @@ class AccountsConfig(AppConfig):
         from shequ.accounts.services import may_use_admin
 
         # The admin is for operators: `is_staff` alone (an old row, a hand edit) is not enough.
-        admin.site.has_permission = lambda request: may_use_admin(request.user)
+        admin.site.has_permission = lambda request: may_use_admin(request.user)  # type: ignore[method-assign]  # the one site instance's check, replaced on purpose
 
         from axes.signals import user_locked_out
 

@@ -1,5 +1,7 @@
 """Demo accounts (password from SHEQU_DEMO_PASSWORD, default shequ-demo) and synthetic staff."""
 
+from typing import Any
+
 from django.conf import settings
 
 from shequ.accounts.models import Assignment, User
@@ -43,7 +45,8 @@ def seed(ctx: SeedContext) -> None:
         .order_by("name")
         .first()
     )
-    scopes = {
+    assert estate is not None  # the geo seed gives the flagship grid managed estates
+    scopes: dict[str, dict[str, Any]] = {
         "city": {"region": regions[ctx.data["city_code"]]},
         "township": {"region": regions[ctx.data["township_code"]]},
         "community": {"region": regions[ctx.data["flagship_code"]]},

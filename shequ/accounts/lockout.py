@@ -3,7 +3,7 @@
 import hashlib
 
 from axes.handlers.database import AxesDatabaseHandler
-from django.http import JsonResponse, QueryDict, UnreadablePostError
+from django.http import HttpResponse, JsonResponse, QueryDict, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.datastructures import MultiValueDict
@@ -59,6 +59,7 @@ def lockout_message() -> str:
 
 def lockout_response(request, original_response=None, credentials=None):
     message = lockout_message()
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse(
             {"code": "account_locked", "message": message, "details": None},

@@ -107,14 +107,15 @@ class Assignment(models.Model):
     @property
     def scope_code(self) -> str:
         """The region code this assignment covers ("" for non-region scopes)."""
-        return self.region.code if self.region_id else ""
+        region = self.region  # None without a query when region_id is null
+        return region.code if region is not None else ""
 
     @property
     def scope_label(self) -> str:
-        if self.region_id:
-            return self.region.name
-        if self.property_company_id:
-            return self.property_company.name
+        if (region := self.region) is not None:
+            return region.name
+        if (company := self.property_company) is not None:
+            return company.name
         return ""
 
 

@@ -2,14 +2,18 @@
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.accounts.models import MOBILE_CONTEXT, ApiToken, Assignment, User
+from shequ.core.actors import Actor, AnyUser
 from shequ.core.audit import audit_record
 from shequ.core.crypto import blind_index, blind_index_candidates
 from shequ.core.errors import ConflictError, InvalidInput
@@ -37,11 +41,11 @@ ROLE_LEVELS = {
 ADMIN_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.TOWNSHIP_OFFICER, Role.CITY_OPERATOR})
 
 
-def may_use_admin(user) -> bool:
+def may_use_admin(user: AnyUser | None) -> bool:
     """Whether `user` may open the Django admin: superusers, and holders of an admin role."""
     from shequ.core.scoping import user_roles
 
-    if not (getattr(user, "is_active", False) and getattr(user, "is_authenticated", False)):
+    if user is None or not (user.is_active and user.is_authenticated):
         return False
     if user.is_superuser:
         return True
@@ -114,7 +118,11 @@ def user_create(
     return user
 
 
-def assignment_problem(*, role: str, region=None, property_company=None) -> str | None:
+# Regions and property companies are typed Any here: geo and property sit beside accounts
+# (docs/architecture.md, Floors), which does not import them; the models name them by label.
+def assignment_problem(
+    *, role: str, region: Any = None, property_company: Any = None
+) -> str | None:
     """Why this (role, scope) is not a valid assignment, or None."""
     role = Role(role)
     if role in REGION_ROLES:
@@ -131,7 +139,13 @@ def assignment_problem(*, role: str, region=None, property_company=None) -> str 
 
 @transaction.atomic
 def assignment_grant(
-    *, user: User, role: str, region=None, property_company=None, actor=None, request=None
+    *,
+    user: User,
+    role: str,
+    region: Any = None,
+    property_company: Any = None,
+    actor: Actor = None,
+    request: HttpRequest | None = None,
 ) -> Assignment:
     """Give `user` a role within a scope (audited). Admin roles (ADMIN_ROLES) get admin access;
     grid workers, property staff and the other roles never do."""
@@ -164,7 +178,9 @@ def assignment_grant(
 
 
 @transaction.atomic
-def assignment_revoke(*, assignment: Assignment, actor=None, request=None) -> bool:
+def assignment_revoke(
+    *, assignment: Assignment, actor: Actor = None, request: HttpRequest | None = None
+) -> bool:
     """End a role assignment (kept as an inactive row for the record; audited). Returns False
     when it had already ended."""
     if not Assignment.objects.filter(pk=assignment.pk, is_active=True).update(is_active=False):
@@ -178,7 +194,7 @@ def assignment_revoke(*, assignment: Assignment, actor=None, request=None) -> bo
         action="accounts.assignment_revoke",
         obj=user,
         object_repr=user.username,
-        region_code=assignment.region.code if assignment.region_id else "",
+        region_code=assignment.scope_code,
         request=request,
         details={"role": assignment.role, "scope": assignment.scope_label},
     )
@@ -208,7 +224,9 @@ def api_token_issue(*, user: User, name: str = "", days: int | None = None) -> t
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken, actor=None, request=None) -> bool:
+def api_token_revoke(
+    *, token: ApiToken, actor: Actor = None, request: HttpRequest | None = None
+) -> bool:
     """Revoke a bearer token (audited); False when it was already revoked."""
     if not ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
@@ -246,7 +264,13 @@ SECURITY_FIELDS = frozenset({"is_active", "is_staff", "is_superuser", "groups", 
 
 
 @transaction.atomic
-def user_admin_save(*, user: User, actor, changed_fields=(), request=None) -> User:
+def user_admin_save(
+    *,
+    user: User,
+    actor: AnyUser,
+    changed_fields: Iterable[str] = (),
+    request: HttpRequest | None = None,
+) -> User:
     """Save a user as edited by an operator in the admin (the form has already validated and
     hashed any password), with an audit row naming the changed fields (never their values)."""
     created = user._state.adding

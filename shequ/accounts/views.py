@@ -69,9 +69,10 @@ def totp_setup(request):
             else:
                 second_factor.finish_login(request, user, pending)
                 return redirect(_next(request, pending))
-    if request.method != "POST" or second_factor.device_of(user) is None:
-        second_factor.totp_enrol(user=user)
-    secret = second_factor.device_of(user).secret
+    device = second_factor.device_of(user)
+    if request.method != "POST" or device is None:
+        device = second_factor.totp_enrol(user=user)
+    secret = device.secret
     return render(
         request,
         "accounts/totp_setup.html",

@@ -149,7 +149,9 @@ def indicators(
             region=region, start=start, end=end, category=category, group_by=group
         )
         names = _names(group, [r.key for r in rows if r.key])
-        groups = [{**r.as_dict(), "name": names.get(r.key)} for r in rows]
+        groups = [
+            {**r.as_dict(), "name": names.get(r.key) if r.key is not None else None} for r in rows
+        ]
         if sort:
             groups.sort(key=lambda g: (g[sort] is None, -(g[sort] or 0), g["key"] or ""))
     return {

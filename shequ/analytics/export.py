@@ -2,10 +2,12 @@
 shows) and a sheet of formula notes, written by `shequ.core.exports` (formula-safe, audited as
 `analytics.export`). Rates are stored as fractions formatted as percentages."""
 
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shequ.accounts.models import User
 from shequ.analytics.definitions import BY_KEY, DEFINITIONS
 from shequ.analytics.selectors import Cockpit, Table
 from shequ.core.exports import (
@@ -72,7 +74,7 @@ def _notes_sheet(cockpit: Cockpit) -> Sheet:
     )
 
 
-def cockpit_export(*, actor, cockpit: Cockpit, request=None) -> Export:
+def cockpit_export(*, actor: User, cockpit: Cockpit, request: HttpRequest | None = None) -> Export:
     """The current view as xlsx: one sheet per table, then the notes; audited with the scope
     and period that left the platform."""
     f = cockpit.f

@@ -9,6 +9,7 @@ user's scope raises Http404 — the user cannot learn whether it exists.
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,8 +19,9 @@ from django.utils.translation import gettext as _
 
 from shequ.analytics.definitions import MAP_INDICATORS
 from shequ.cases.indicators import GROUPINGS
+from shequ.core.actors import AnyUser
 from shequ.core.errors import InvalidInput
-from shequ.core.scoping import EVERYTHING, scope_codes
+from shequ.core.scoping import EVERYTHING, Everything, scope_codes
 
 PERM = "cases.indicators"
 PERIODS = ("week", "month", "quarter", "year", "custom")
@@ -63,14 +65,14 @@ def check_range(start: dt.date, end: dt.date, today: dt.date) -> None:
         raise _bad("to", _("时间跨度过长：最多六年。"), "invalid_period")
 
 
-def allowed_regions(user) -> list[str] | object:
+def allowed_regions(user: AnyUser) -> list[str] | Literal[Everything.EVERYTHING]:
     codes = scope_codes(user, PERM)
     if codes is not EVERYTHING and not codes:
         raise Http404
     return codes
 
 
-def check_region(user, region: str) -> str:
+def check_region(user: AnyUser, region: str) -> str:
     """`region` if it is a region code within the user's scope; 400 if malformed, 404 if not
     in scope."""
     if not (region.isdigit() and len(region) in LEVEL_OF_LENGTH):
@@ -81,7 +83,7 @@ def check_region(user, region: str) -> str:
     return region
 
 
-def home_region(user) -> str:
+def home_region(user: AnyUser) -> str:
     codes = allowed_regions(user)
     if codes is EVERYTHING or not codes:
         return settings.SHEQU_CITY_CODE

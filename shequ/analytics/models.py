@@ -46,6 +46,9 @@ class EarlyWarning(models.Model):
     )
     acknowledgement_note = models.CharField(_("确认说明"), max_length=500, blank=True)
 
+    # Not a column: the grid's name, set by the cockpit's warning list.
+    grid_name: str
+
     class Meta:
         verbose_name = _("预警")
         verbose_name_plural = _("预警")

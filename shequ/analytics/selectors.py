@@ -6,13 +6,16 @@ warnings). The caller has checked the region against the user's scope (`filters.
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, overload
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Round
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,6 +24,7 @@ from shequ.analytics.filters import PERM, Filters
 from shequ.analytics.models import EarlyWarning
 from shequ.cases.indicators import EXCLUDED, Indicators, indicators, period_bounds
 from shequ.cases.models import Case, Category
+from shequ.core.actors import AnyUser
 from shequ.core.replica import read_db
 from shequ.core.scoping import prefix_q, scoped
 from shequ.geo.models import Region
@@ -61,38 +65,49 @@ CASE_LIMIT = 50
 class Table:
     id: str
     title: str
-    columns: list[tuple[str, str]]  # (key, label)
-    rows: list[dict] = field(default_factory=list)  # key → raw value (+ "_url", "_code")
+    columns: list[tuple[str, str | Promise]]  # (key, label)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # key → raw value (+ "_url", "_code")
 
     def display_rows(self) -> list[list[str]]:
         return [[_cell(key, row.get(key)) for key, _label in self.columns] for row in self.rows]
 
 
-def _cell(key: str, value) -> str:
+def _cell(key: str, value: object) -> str:
     if key in BY_KEY:
         return display(key, value)
     return "" if value is None else str(value)
 
 
-def indicator_columns(first: tuple[str, str]) -> list[tuple[str, str]]:
+def indicator_columns(first: tuple[str, str | Promise]) -> list[tuple[str, str | Promise]]:
     return [first, *((k, str(BY_KEY[k].label)) for k in TABLE_KEYS)]
 
 
-def _row(name_key: str, name: str, ind: Indicators) -> dict:
-    row = {name_key: name}
+def name_of(names: dict[str, str], key: str | None) -> str | None:
+    """The name of a row's key (a region or category code), else the key itself."""
+    return names.get(key, key) if key is not None else None
+
+
+def _row(name_key: str, name: str | None, ind: Indicators) -> dict[str, Any]:
+    row: dict[str, Any] = {name_key: name}
     row.update({k: getattr(ind, k) for k in TABLE_KEYS})
     return row
 
 
-def _rank_key(key: str):
-    def sort_key(row):
+def _rank_key(key: str) -> Callable[[dict[str, Any]], tuple[bool, float]]:
+    def sort_key(row: dict[str, Any]) -> tuple[bool, float]:
         value = row.get(key)
         return (value is None, -(value or 0))
 
     return sort_key
 
 
-def _kept(name: str, parts: dict, compute, *, fixed_now=None):
+def _kept[T](
+    name: str,
+    parts: dict[str, Any],
+    compute: Callable[[], T],
+    *,
+    fixed_now: dt.datetime | None = None,
+) -> T:
     """`compute()`, kept SHEQU_COCKPIT_CACHE_SECONDS under a key made of `parts` (0: always
     computed). A caller with a fixed clock (`fixed_now`) always computes."""
     seconds = settings.SHEQU_COCKPIT_CACHE_SECONDS
@@ -107,6 +122,26 @@ def _kept(name: str, parts: dict, compute, *, fixed_now=None):
     return value
 
 
+@overload
+def cockpit_indicators(
+    *,
+    region: str,
+    start: dt.date,
+    end: dt.date,
+    category: str | None = None,
+    group_by: None = None,
+    now: dt.datetime | None = None,
+) -> Indicators: ...
+@overload
+def cockpit_indicators(
+    *,
+    region: str,
+    start: dt.date,
+    end: dt.date,
+    category: str | None = None,
+    group_by: str,
+    now: dt.datetime | None = None,
+) -> list[Indicators]: ...
 def cockpit_indicators(
     *,
     region: str,
@@ -115,14 +150,14 @@ def cockpit_indicators(
     category: str | None = None,
     group_by: str | None = None,
     now: dt.datetime | None = None,
-):
+) -> Indicators | list[Indicators]:
     """The closed-loop selector's numbers for the cockpit and its API, read from the replica when
     there is one and kept for SHEQU_COCKPIT_CACHE_SECONDS (0: always recomputed): a city-wide
     view recomputed on raw rows takes about a second at 5 M cases, and a meeting's worth of
     leaders opening the same view should not recompute it each time. A cached result is the
     selector's own result from at most that many seconds ago; `now` given by the caller (a fixed
     clock) bypasses the cache."""
-    args = {"region": region, "start": start, "end": end, "category": category}
+    args: dict[str, Any] = {"region": region, "start": start, "end": end, "category": category}
     args["group_by"] = group_by
     return _kept(
         "indicators",
@@ -135,14 +170,15 @@ def cockpit_indicators(
 class Cockpit:
     """The data of one cockpit view (cards, series, tables, map, lists), computed lazily once."""
 
-    def __init__(self, user, filters: Filters, *, now: dt.datetime | None = None):
+    def __init__(self, user: AnyUser, filters: Filters, *, now: dt.datetime | None = None):
         self.user = user
         self.f = filters
         self._fixed_now = now
         self.now = now or timezone.now()
-        self._grouped: dict[str | None, object] = {}
+        self._total: Indicators | None = None
+        self._grouped: dict[str, list[Indicators]] = {}
 
-    def _indicators(self, group_by: str | None):
+    def _indicators(self, group_by: str) -> list[Indicators]:
         if group_by not in self._grouped:
             self._grouped[group_by] = cockpit_indicators(
                 region=self.f.region,
@@ -158,9 +194,17 @@ class Cockpit:
 
     @property
     def total(self) -> Indicators:
-        return self._indicators(None)
+        if self._total is None:
+            self._total = cockpit_indicators(
+                region=self.f.region,
+                start=self.f.start,
+                end=self.f.end,
+                category=self.f.category,
+                now=self._fixed_now,
+            )
+        return self._total
 
-    def kpis(self) -> list[dict]:
+    def kpis(self) -> list[dict[str, Any]]:
         total = self.total
         return [
             {
@@ -206,7 +250,7 @@ class Cockpit:
             self._category_names = dict(Category.objects.values_list("code", "name"))
         return self._category_names
 
-    def breadcrumbs(self) -> list[dict]:
+    def breadcrumbs(self) -> list[dict[str, str]]:
         names = self.names()
         crumbs = []
         for n in (6, 9, 12, 15):
@@ -235,7 +279,7 @@ class Cockpit:
         for level in self.ranking_levels():
             rows = [
                 {
-                    **_row("name", names.get(r.key, r.key), r),
+                    **_row("name", name_of(names, r.key), r),
                     "_code": r.key,
                     "_sample": getattr(r, sample),
                 }
@@ -268,7 +312,7 @@ class Cockpit:
                 _("问题类别"),
                 indicator_columns(("name", _("类别"))),
                 [
-                    {**_row("name", categories.get(r.key, r.key), r), "_code": r.key}
+                    {**_row("name", name_of(categories, r.key), r), "_code": r.key}
                     for r in self.by_category()
                 ],
             )
@@ -285,7 +329,7 @@ class Cockpit:
 
     # --- map ----------------------------------------------------------------------------------
 
-    def grid_values(self) -> dict[str, dict]:
+    def grid_values(self) -> dict[str, dict[str, Any]]:
         key = self.f.indicator
         return {
             r.key: {"value": getattr(r, key), "text": display(key, getattr(r, key))}
@@ -293,7 +337,7 @@ class Cockpit:
             if r.key
         }
 
-    def _cases(self):
+    def _cases(self) -> QuerySet[Case]:
         qs = Case.objects.filter(prefix_q("region_code", self.f.region))
         if self.f.category:
             qs = qs.filter(
@@ -301,12 +345,12 @@ class Cockpit:
             )
         return qs
 
-    def hotspots(self) -> list[dict]:
+    def hotspots(self) -> list[dict[str, Any]]:
         """Reported cases in the period, counted per ≈ 100 m cell (rounded coordinates); kept
         like the indicators."""
         begin, finish = period_bounds(self.f.start, self.f.end)
 
-        def compute():
+        def compute() -> list[dict[str, Any]]:
             rows = (
                 self._cases()
                 .using(read_db())
@@ -367,5 +411,5 @@ class Cockpit:
         return found
 
 
-def region_warnings(user, region: str):
+def region_warnings(user: AnyUser, region: str) -> QuerySet[EarlyWarning]:
     return scoped(EarlyWarning.objects.all(), user, PERM).filter(prefix_q("region_code", region))

@@ -2,11 +2,14 @@
 written and audited by `shequ.analytics.export` through `shequ.core.exports`.)"""
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.accounts.models import User
 from shequ.analytics import warnings
 from shequ.analytics.filters import PERM
 from shequ.analytics.models import EarlyWarning, WarningKind
@@ -23,13 +26,15 @@ def _key(f: warnings.Finding) -> str:
 
 def _same_place(existing: list[EarlyWarning], f: warnings.Finding) -> EarlyWarning | None:
     for w in existing:
+        if w.lat is None or w.lng is None or f.lat is None or f.lng is None:
+            continue  # (repeat warnings and findings always have a place)
         if warnings.distance_m(w.lat, w.lng, f.lat, f.lng) <= warnings.REPEAT_RADIUS_M:
             return w
     return None
 
 
 @transaction.atomic
-def warnings_refresh(*, now: dt.datetime | None = None) -> dict:
+def warnings_refresh(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """Run the warning rules and store what they find (idempotent: a warning already stored for
     the same grid × category × week, or the same place, is updated, never duplicated; an
     acknowledgement stays)."""
@@ -96,7 +101,9 @@ def warnings_refresh(*, now: dt.datetime | None = None) -> dict:
 
 
 @transaction.atomic
-def warning_acknowledge(*, actor, warning_id: int, note: str = "", request=None) -> EarlyWarning:
+def warning_acknowledge(
+    *, actor: User, warning_id: int, note: str = "", request: HttpRequest | None = None
+) -> EarlyWarning:
     """Acknowledge (确认) a warning within the actor's scope: once only, audited."""
     if len(note) > 500:
         raise InvalidInput(

@@ -15,7 +15,7 @@ from shequ.analytics import export, services
 from shequ.analytics.definitions import BY_KEY, DEFINITIONS, MAP_INDICATORS
 from shequ.analytics.filters import PERM, parse_filters
 from shequ.analytics.models import EarlyWarning
-from shequ.analytics.selectors import LEVEL_LABELS, Cockpit, region_warnings
+from shequ.analytics.selectors import LEVEL_LABELS, Cockpit, name_of, region_warnings
 from shequ.cases.access import visible_cases
 from shequ.cases.models import Case, Category
 from shequ.core.errors import InvalidInput, ServiceError
@@ -64,7 +64,7 @@ def _chart_data(cockpit: Cockpit) -> dict:
             },
         },
         "categories": {
-            "names": [names.get(r.key, r.key) for r in categories],
+            "names": [name_of(names, r.key) for r in categories],
             "reports": [r.reports for r in categories],
             "label": str(BY_KEY["reports"].label),
         },

@@ -16,6 +16,7 @@ import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.db.models import Count
 from django.db.models.functions import TruncWeek
@@ -126,7 +127,8 @@ def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 def repeat_findings(*, today: dt.date) -> list[Finding]:
     """Clusters of ≥ 3 valid reports within 30 m in the 30 days ending `today`."""
     start = today - dt.timedelta(days=REPEAT_DAYS - 1)
-    points = list(
+    # (lat and lng are never None here: lat__isnull=False, lng__isnull=False)
+    rows = (
         Case.objects.filter(
             reported_at__gte=_local_midnight(start),
             reported_at__lt=_local_midnight(today + dt.timedelta(days=1)),
@@ -137,6 +139,7 @@ def repeat_findings(*, today: dt.date) -> list[Finding]:
         .order_by("id")
         .values_list("id", "lat", "lng", "region_code")
     )
+    points = cast(list[tuple[int, float, float, str]], list(rows))
     cell = REPEAT_RADIUS_M / METRES_PER_DEGREE  # one cell ≥ 30 m in both directions
     buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
     for index, (_id, lat, lng, _grid) in enumerate(points):

@@ -1,6 +1,8 @@
 """Admin helpers: every admin list goes through the scoping helper for non-superusers; the
 admin of the core's own tables (the audit log, read-only; the working calendar)."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
@@ -8,8 +10,15 @@ from shequ.core.configuration import config_record_delete, config_record_save
 from shequ.core.models import AuditEvent, CalendarDay
 from shequ.core.scoping import has_perm, scoped
 
+# The mixins go before admin.ModelAdmin in a ModelAdmin's bases; the type checker sees them as
+# ModelAdmins (their super() calls reach it).
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin[Any]
+else:
+    _AdminBase = object
 
-class ScopedAdminMixin:
+
+class ScopedAdminMixin(_AdminBase):
     """Limit an admin's rows, choices and saves to the user's scope.
 
     `scope_field` is the model's region-code field; foreign keys to scoped models offer only
@@ -45,7 +54,7 @@ class ScopedAdminMixin:
         super().save_model(request, obj, form, change)
 
 
-class ServiceAdminMixin:
+class ServiceAdminMixin(_AdminBase):
     """Save and delete through the audited configuration services (shequ/core/configuration.py)
     instead of the admin's own ORM writes; put it after ScopedAdminMixin so the scope check runs
     first. The bulk "delete selected" action goes through the same service, row by row."""

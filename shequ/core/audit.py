@@ -3,8 +3,10 @@
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from shequ.core.actors import Actor
 from shequ.core.audit_labels import (
     ACTION_LABELS,
     DETAIL_LABELS,
@@ -19,7 +21,7 @@ from shequ.core.models import AuditEvent
 
 def audit_record(
     *,
-    actor,
+    actor: Actor,
     action: str,
     obj: Any = None,
     object_type: str = "",
@@ -27,8 +29,8 @@ def audit_record(
     object_repr: str = "",
     region_code: str = "",
     reason: str = "",
-    request=None,
-    details: dict | None = None,
+    request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit event (inside the caller's transaction)."""
     if obj is not None:
@@ -36,7 +38,7 @@ def audit_record(
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)
         region_code = region_code or getattr(obj, "region_code", "") or ""
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = actor if actor is not None and actor.is_authenticated else None
     return AuditEvent.objects.create(
         actor=user,
         actor_name=getattr(user, "username", "") if user else "",
@@ -51,7 +53,7 @@ def audit_record(
     )
 
 
-def audit_refusal(**kwargs) -> None:
+def audit_refusal(**kwargs: Any) -> None:
     """Append the audit row of a refused or failed action (a denied reveal, a wrong code, a
     lockout). Unlike `audit_record`, the row survives the rollback that usually follows the
     refusal (the service raises; the request's transaction is undone): shequ/core/durable.py.
@@ -126,9 +128,10 @@ def _model_field_label(object_type: str, name: str) -> str | None:
 def field_label(name: str, object_type: str = "") -> str:
     """The Chinese name of a field that an event's details mention."""
     label = _model_field_label(object_type, name) if object_type else None
-    if label is None:
-        label = FIELD_LABELS.get(name)
-    return str(label) if label is not None else name
+    if label is not None:
+        return label
+    known = FIELD_LABELS.get(name)
+    return str(known) if known is not None else name
 
 
 def _detail_value(key: str, value, object_type: str) -> str:
@@ -155,9 +158,8 @@ def detail_items(event: AuditEvent) -> list[tuple[str, str]]:
     items = []
     for key, value in (event.details or {}).items():
         label = DETAIL_LABELS.get(key)
-        if label is None:
-            label = field_label(key, event.object_type)
-        items.append((str(label), _detail_value(key, value, event.object_type)))
+        heading = str(label) if label is not None else field_label(key, event.object_type)
+        items.append((heading, _detail_value(key, value, event.object_type)))
     return items
 
 

@@ -1,5 +1,6 @@
 """The auditor's page: search the append-only audit log inside their scope (read-only)."""
 
+from typing import cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -31,8 +32,12 @@ class AuditSearchForm(forms.Form):
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
         # Grouped by app: one <optgroup> per app, the actions by their Chinese names.
-        self.fields["action"].choices = [("", _("全部")), *actions]
-        self.fields["object_type"].choices = [("", _("全部")), *object_type_choices()]
+        # (self.fields holds the declared fields, typed as the Field base class.)
+        cast(forms.ChoiceField, self.fields["action"]).choices = [("", _("全部")), *actions]
+        cast(forms.ChoiceField, self.fields["object_type"]).choices = [
+            ("", _("全部")),
+            *object_type_choices(),
+        ]
 
 
 @login_required

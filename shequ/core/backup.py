@@ -112,7 +112,9 @@ def backup(path: Path | None = None) -> Path:
         }
         with psycopg.connect(**{k: v for k, v in params.items() if v}) as snap:
             snap.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            snapshot = snap.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            row = snap.execute("SELECT pg_export_snapshot()").fetchone()
+            assert row is not None  # the function always returns one row
+            snapshot = row[0]
             counts = _count_with(
                 snap.cursor(), lambda name: '"' + name.replace('"', '""') + '"', tables
             )

@@ -34,6 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import AnyUser, User
 from shequ.core.audit import audit_record
 from shequ.core.durable import durable_write
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
@@ -119,13 +120,13 @@ def _require_code(subject: models.Model, purpose: str) -> CheckinCode:
     return code
 
 
-def checkin_code_failures(checkin_code: CheckinCode, user) -> int:
+def checkin_code_failures(checkin_code: CheckinCode, user: User) -> int:
     """How many wrong guesses `user` has made at this code."""
     row = CheckinCodeFailure.objects.filter(checkin_code=checkin_code, user=user).first()
     return row.failures if row is not None else 0
 
 
-def _count_failure(checkin_code: CheckinCode, actor, subject: models.Model) -> None:
+def _count_failure(checkin_code: CheckinCode, actor: User, subject: models.Model) -> None:
     """One more wrong guess; durable (no rollback undoes it). The guess that locks is audited."""
     limit = max_code_failures()
 
@@ -149,14 +150,19 @@ def _count_failure(checkin_code: CheckinCode, actor, subject: models.Model) -> N
 
 
 def checkin_code_verify(
-    *, actor, subject: models.Model, purpose: str, code: str, now: datetime | None = None
+    *,
+    actor: AnyUser | None,
+    subject: models.Model,
+    purpose: str,
+    code: str,
+    now: datetime | None = None,
 ) -> CheckinCode:
     """Check the code `actor` typed for `subject`'s `purpose` (`now` for callers with their own
     clock, e.g. the points platform's). Raises ConflictError "too_many_code_failures" once the
     person has used up their guesses (even for the right code), ConflictError "outside_window"
     outside the code's validity, InvalidInput "wrong_code" (field "code") for a wrong code,
     which is counted. Returns the code row; recording the attendance is the caller's."""
-    if not getattr(actor, "is_authenticated", False):
+    if actor is None or not actor.is_authenticated:
         raise PermissionDeniedError(_("请先登录后再签到。"), code="login_required")
     checkin_code = _require_code(subject, purpose)
     if checkin_code_failures(checkin_code, actor) >= max_code_failures():
@@ -195,7 +201,12 @@ def checkin_code_verify(
 
 @transaction.atomic
 def checkin_code_rotate(
-    *, actor, subject: models.Model, purpose: str, reason: str = "", reset_failures: bool = False
+    *,
+    actor: User,
+    subject: models.Model,
+    purpose: str,
+    reason: str = "",
+    reset_failures: bool = False,
 ) -> CheckinCode:
     """A new code for `subject`'s `purpose` (a code seen by the wrong people, a printed sheet
     lost). The owning app checks that `actor` may. The guess counters stay with the code unless

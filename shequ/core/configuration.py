@@ -9,17 +9,29 @@ admin calls that instead. Each write is one transaction with its audit row
 fields — never their values, which may be personal.
 """
 
-from django.db import transaction
+from collections.abc import Iterable
+from typing import Any
 
+from django.db import transaction
+from django.db.models import Model
+from django.http import HttpRequest
+
+from shequ.core.actors import AnyUser
 from shequ.core.audit import audit_record
 
 
-def _details(obj, fields=()) -> dict:
+def _details(obj: Model, fields: Iterable[str] = ()) -> dict[str, Any]:
     return {"model": obj._meta.label_lower, "fields": sorted(fields)}
 
 
 @transaction.atomic
-def config_record_save(*, obj, actor, changed_fields=(), request=None):
+def config_record_save[M: Model](
+    *,
+    obj: M,
+    actor: AnyUser,
+    changed_fields: Iterable[str] = (),
+    request: HttpRequest | None = None,
+) -> M:
     """Create or change a configuration record, audited in the same transaction."""
     created = obj._state.adding
     obj.save()
@@ -34,7 +46,7 @@ def config_record_save(*, obj, actor, changed_fields=(), request=None):
 
 
 @transaction.atomic
-def config_record_delete(*, obj, actor, request=None) -> None:
+def config_record_delete(*, obj: Model, actor: AnyUser, request: HttpRequest | None = None) -> None:
     """Delete a configuration record; the audit row keeps what it was (its label and id)."""
     audit_record(
         actor=actor, action="config.deleted", obj=obj, request=request, details=_details(obj)

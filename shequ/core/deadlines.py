@@ -42,14 +42,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, QuerySet
 from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import Actor
 from shequ.core.audit import audit_record
 from shequ.core.calendar import LAST_DAY, WorkCalendar, get_calendar
 from shequ.core.errors import ConflictError, InvalidInput, NotFoundError
@@ -81,11 +80,14 @@ __all__ = [
 ]
 
 logger = logging.getLogger("shequ.core.deadlines")
-Actor = AbstractBaseUser | AnonymousUser | None
 DEFAULT_WARN_RATIO = 0.8
 MAX_RUNGS = 10
 CHUNK = 2000
-LEVEL_ORDER = {DeadlineLevel.GREEN: 0, DeadlineLevel.YELLOW: 1, DeadlineLevel.RED: 2}
+LEVEL_ORDER: dict[str, int] = {
+    DeadlineLevel.GREEN: 0,
+    DeadlineLevel.YELLOW: 1,
+    DeadlineLevel.RED: 2,
+}
 
 
 # Registry ------------------------------------------------------------------------------------
@@ -307,6 +309,7 @@ def _resumed(current: Deadline, now) -> dict:
     paused time on the deadline's own clock; the colour only ever goes down (the sweep raises
     it again, with its callbacks)."""
     calendar = get_calendar()
+    assert current.paused_at is not None  # only a paused clock is resumed
     paused = max(0.0, calendar.elapsed(current.paused_at, now, current.unit))
     due_at = calendar.shift(current.due_at, paused, current.unit)
     warn_at = calendar.shift(current.warn_at, paused, current.unit)

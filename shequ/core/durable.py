@@ -52,15 +52,20 @@ class _Pending:
         self.marker = marker
 
 
+# The attribute of the (per-thread) connection that holds the pending writes.
+_PENDING_ATTR = "_shequ_durable_writes"
+
+
 def _pending() -> list[_Pending] | None:
     # The connection object is per thread (and per async task), so is this list. None outside
     # a durable scope (a request, a task): there the write simply runs once.
-    return getattr(connection, "_shequ_durable_writes", None)
+    return getattr(connection, _PENDING_ATTR, None)
 
 
 def _waiting(entry: _Pending) -> bool:
     """Is the entry's marker still queued to run on commit (its transaction still open)?"""
-    return any(func is entry.marker for _sids, func, _robust in connection.run_on_commit)
+    # Items are (savepoint ids, func, robust); django-stubs still declares pairs.
+    return any(item[1] is entry.marker for item in connection.run_on_commit)
 
 
 def durable_write[T](write: Callable[[], T]) -> T:
@@ -104,14 +109,14 @@ def durable_scope() -> Iterator[None]:
     At the end, undone writes run again; writes whose transaction outlives the scope (a test's
     own transaction) are left to that transaction."""
     outer = _pending()
-    connection._shequ_durable_writes = []
+    setattr(connection, _PENDING_ATTR, [])
     try:
         yield
     finally:
         try:
             replay_rolled_back()
         finally:
-            connection._shequ_durable_writes = outer
+            setattr(connection, _PENDING_ATTR, outer)
 
 
 class DurableWritesMiddleware:

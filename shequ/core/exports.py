@@ -53,6 +53,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from shequ.core.actors import User
 from shequ.core.audit import audit_record, register_action_labels
 from shequ.core.errors import InvalidInput
 from shequ.core.masking import mask_id_number, mask_name, mask_phone
@@ -239,7 +240,7 @@ def export_purpose_clean(purpose: str | None) -> str | None:
 
 def export_write(
     *,
-    actor,
+    actor: User,
     kind: ExportKind,
     sheets: Sequence[Sheet],
     filename: str,
@@ -329,7 +330,7 @@ def template_response(content: bytes, *, filename: str) -> HttpResponse:
     return response
 
 
-def _who(actor) -> str:
+def _who(actor: User) -> str:
     username = getattr(actor, "username", "") or "-"
     full_name = getattr(actor, "full_name", "") or username
     return f"{username}（{full_name}）"

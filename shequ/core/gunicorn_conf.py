@@ -3,6 +3,8 @@ shequ/demo/processes.py, so every server mode uses them): tell prometheus-client
 worker has exited, and keep searched ID and phone numbers out of the access log
 (`RedactingLogger`: query values and referrers are redacted, numbers in paths masked)."""
 
+from typing import cast
+
 from gunicorn.glogging import Logger
 from prometheus_client import multiprocess
 
@@ -21,13 +23,16 @@ class RedactingLogger(Logger):
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
-        for name, value in atoms.items():
+        # Beside the fixed atoms that the stubs' TypedDict lists, gunicorn adds one key per
+        # header and environ variable ("{name}i", "{name}o", "{name}e"): all of them.
+        every = cast(dict[str, object], atoms)
+        for name, value in every.items():
             if not isinstance(value, str):
                 continue
             if name in _QUERY_ATOMS:
-                atoms[name] = redact_query_string(value)
+                every[name] = redact_query_string(value)
             else:
-                atoms[name] = redact(redact_query(value))
+                every[name] = redact(redact_query(value))
         return atoms
 
 

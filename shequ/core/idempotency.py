@@ -77,11 +77,12 @@ def seal(body: bytes) -> bytes:
     return SEALED + encrypt(base64.b64encode(body).decode(), context=BODY_CONTEXT).encode()
 
 
-def unseal(stored: bytes) -> bytes:
-    stored = bytes(stored)
-    if not stored.startswith(SEALED):
-        return stored
-    return base64.b64decode(decrypt(stored[len(SEALED) :].decode(), context=BODY_CONTEXT))
+def unseal(stored: bytes | memoryview) -> bytes:
+    """The body as stored (PostgreSQL returns a binary column as a memoryview), unsealed."""
+    raw = bytes(stored)
+    if not raw.startswith(SEALED):
+        return raw
+    return base64.b64decode(decrypt(raw[len(SEALED) :].decode(), context=BODY_CONTEXT))
 
 
 def expiry_cutoff():

@@ -3,11 +3,16 @@ of the shared mechanisms — check-in codes (core/checkin.py), registrations wit
 waitlist (core/registrations.py), the working calendar's local overrides (CalendarDay,
 core/calendar.py) and the deadline clocks (Deadline, core/deadlines.py)."""
 
+from typing import TYPE_CHECKING, ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class AppendOnlyError(Exception):
@@ -75,7 +80,16 @@ class AuditEvent(AppendOnlyModel):
     ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
     details = models.JSONField(_("详情"), default=dict, blank=True)
 
-    objects = AuditQuerySet.as_manager()
+    # ClassVar: it overrides AppendOnlyModel's manager (the plugin types it from the queryset).
+    objects: ClassVar = AuditQuerySet.as_manager()
+
+    # Not columns: what `audit_search` sets on each row it returns for the audit page.
+    label: str
+    group: str
+    type_label: str
+    detail_items: list[tuple[str, str]]
+    # and what the people detail page sets on a reveal's row: the revealed field's name.
+    field_label: "StrOrPromise"
 
     class Meta:
         verbose_name = _("审计记录")

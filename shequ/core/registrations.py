@@ -31,6 +31,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import AnyUser, User
 from shequ.core.audit import audit_record
 from shequ.core.checkin import subject_key
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
@@ -124,7 +125,7 @@ def _promote(roster: Roster, now: datetime) -> list[int]:
 @transaction.atomic
 def roster_open(
     *,
-    actor,
+    actor: User,
     subject: models.Model,
     capacity: int,
     waitlist: bool = True,
@@ -161,7 +162,7 @@ def roster_for(subject: models.Model) -> Roster | None:
 
 
 @transaction.atomic
-def roster_set_capacity(*, actor, roster: Roster, capacity: int, reason: str = "") -> Roster:
+def roster_set_capacity(*, actor: User, roster: Roster, capacity: int, reason: str = "") -> Roster:
     """Change the number of places (the owning app checks that `actor` may). Raising it promotes
     waitlisted people in order; lowering it below the places already taken is refused
     (InvalidInput "capacity_below_registered") — cancel registrations first. Audited."""
@@ -189,11 +190,13 @@ def roster_set_capacity(*, actor, roster: Roster, capacity: int, reason: str = "
     return roster
 
 
-def registration_create(*, actor, roster: Roster, now: datetime | None = None) -> Registration:
+def registration_create(
+    *, actor: AnyUser | None, roster: Roster, now: datetime | None = None
+) -> Registration:
     """Register `actor`: a free place → registered; full with the waitlist on → waitlisted (at
     the end of the queue); full without → ConflictError "full". A second active registration →
     ConflictError "already_registered"; outside the window → ConflictError "closed"."""
-    if not getattr(actor, "is_authenticated", False):
+    if actor is None or not actor.is_authenticated:
         raise PermissionDeniedError(_("请先登录后再报名。"), code="login_required")
     now = now or timezone.now()
     try:
@@ -205,7 +208,7 @@ def registration_create(*, actor, roster: Roster, now: datetime | None = None) -
         raise ConflictError(_("您已报名，请勿重复报名。"), code="already_registered") from None
 
 
-def _register(*, actor, roster: Roster, now: datetime) -> Registration:
+def _register(*, actor: User, roster: Roster, now: datetime) -> Registration:
     roster = _locked(roster)
     if (roster.opens_at is not None and now < roster.opens_at) or (
         roster.closes_at is not None and now > roster.closes_at
@@ -238,7 +241,7 @@ def _register(*, actor, roster: Roster, now: datetime) -> Registration:
 
 @transaction.atomic
 def registration_cancel(
-    *, actor, registration: Registration, by_staff: bool = False, reason: str = ""
+    *, actor: User, registration: Registration, by_staff: bool = False, reason: str = ""
 ) -> Registration:
     """Cancel a registered or waitlisted registration. A person cancels their own; anyone else
     needs `by_staff=True`, which the owning app passes after checking its own permission (and
@@ -275,7 +278,7 @@ def registration_cancel(
 
 @transaction.atomic
 def registration_mark_attended(
-    *, actor, registration: Registration, attended: bool = True
+    *, actor: User, registration: Registration, attended: bool = True
 ) -> Registration:
     """Mark a registered person as attended (or not: no-show), by the organiser — the owning app
     checks that `actor` may (or calls this after a verified core.checkin code). Marking again

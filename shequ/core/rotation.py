@@ -51,7 +51,9 @@ def plans() -> Iterator[FieldPlan]:
 
 
 def _stale(token: str | None, active: str) -> bool:
-    return bool(token) and not token.startswith(active + crypto.SEPARATOR)
+    if not token:
+        return False
+    return not token.startswith(active + crypto.SEPARATOR)
 
 
 def rotate(
@@ -155,7 +157,7 @@ def verify() -> dict[str, int]:
 def check_encrypted_fields_registered(app_configs=None, **kwargs):
     """Every encrypted field is registered (so its hash is kept in step by rotation), and a
     registered hash field exists."""
-    errors = []
+    errors: list[checks.CheckMessage] = []
     specs = {(s.model, s.field): s for s in crypto.registered_encrypted_fields()}
     for model in apps.get_models():
         label = model._meta.label_lower

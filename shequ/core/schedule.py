@@ -15,12 +15,16 @@ period nobody was running for is skipped, not caught up (the next one runs as us
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.tasks import Task
 
 
 @dataclass(frozen=True)
 class PeriodicJob:
     name: str
-    task: object  # a django.tasks Task
+    task: "Task[..., Any]"  # a django.tasks Task, called without arguments
     every: timedelta
     offset: timedelta = timedelta(0)
 
@@ -28,7 +32,9 @@ class PeriodicJob:
 _jobs: dict[str, PeriodicJob] = {}
 
 
-def register(name: str, task, *, every: timedelta, offset=timedelta(0)) -> PeriodicJob:
+def register(
+    name: str, task: "Task[..., Any]", *, every: timedelta, offset: timedelta = timedelta(0)
+) -> PeriodicJob:
     if every < timedelta(seconds=1):
         raise ValueError("a periodic job runs at most once a second")
     if not timedelta(0) <= offset < every:

@@ -7,39 +7,54 @@ records they own. Objects outside the scope are reported as 404 (`get_scoped_or_
 grid worker cannot even learn that another grid's record exists.
 """
 
+import enum
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final, Literal
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
+from shequ.core.actors import AnyUser
 from shequ.core.errors import PermissionDeniedError
 from shequ.core.roles import Role, role_grants
 
-EVERYTHING = object()
+
+class Everything(enum.Enum):
+    """The type of EVERYTHING (an enum member, so that `x is EVERYTHING` narrows a type)."""
+
+    EVERYTHING = "everything"
 
 
-def user_assignments(user) -> list:
+# No restriction: what `scope_codes` and `scope_q` return for superusers.
+EVERYTHING: Final = Everything.EVERYTHING
+
+
+# The attribute of a user object that caches its assignments for the request.
+_ASSIGNMENTS_ATTR = "_shequ_assignments"
+
+
+def user_assignments(user: AnyUser | None) -> list[Any]:
     """The user's active assignments, loaded once per request (cached on the user object)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if user is None or not user.is_authenticated or not user.is_active:
         return []
-    cached = getattr(user, "_shequ_assignments", None)
+    cached = getattr(user, _ASSIGNMENTS_ATTR, None)
     if cached is None:
         cached = list(
             user.assignments.filter(is_active=True)
             .select_related("region", "property_company")
             .order_by("id")
         )
-        user._shequ_assignments = cached
+        setattr(user, _ASSIGNMENTS_ATTR, cached)  # through a lazy request.user to the user
     return cached
 
 
-def forget_assignments(user) -> None:
-    user.__dict__.pop("_shequ_assignments", None)
+def forget_assignments(user: AnyUser) -> None:
+    user.__dict__.pop(_ASSIGNMENTS_ATTR, None)
 
 
-def user_roles(user) -> set[str]:
+def user_roles(user: AnyUser | None) -> set[str]:
     return {a.role for a in user_assignments(user)}
 
 
@@ -52,9 +67,9 @@ def _minimal_prefixes(codes: Iterable[str]) -> list[str]:
     return sorted(result)
 
 
-def scope_codes(user, perm: str) -> list[str] | object:
+def scope_codes(user: AnyUser | None, perm: str) -> list[str] | Literal[Everything.EVERYTHING]:
     """Region-code prefixes within which `user` holds `perm`; EVERYTHING for superusers."""
-    if getattr(user, "is_superuser", False) and user.is_active:
+    if user is not None and user.is_superuser and user.is_active:
         return EVERYTHING
     return _minimal_prefixes(
         a.scope_code
@@ -63,7 +78,7 @@ def scope_codes(user, perm: str) -> list[str] | object:
     )
 
 
-def resident_codes(user, perm: str) -> list[str]:
+def resident_codes(user: AnyUser | None, perm: str) -> list[str]:
     """Region codes where `user` lives as a resident holding `perm` (their grids).
 
     A resident's assignment is not a staff scope (`scope_codes` leaves it out): it names where
@@ -77,7 +92,7 @@ def resident_codes(user, perm: str) -> list[str]:
     )
 
 
-def company_ids(user, perm: str) -> list[int]:
+def company_ids(user: AnyUser | None, perm: str) -> list[int]:
     return sorted(
         {
             a.property_company_id
@@ -88,7 +103,7 @@ def company_ids(user, perm: str) -> list[int]:
 
 
 def has_perm(
-    user,
+    user: AnyUser | None,
     perm: str,
     region_code: str | None = None,
     *,
@@ -99,7 +114,7 @@ def has_perm(
 
     Without any target it answers whether the user holds `perm` anywhere.
     """
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if user is None or not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:
         return True
@@ -121,7 +136,9 @@ def has_perm(
     return False
 
 
-def require_perm(user, perm: str, region_code: str | None = None, **kwargs) -> None:
+def require_perm(
+    user: AnyUser | None, perm: str, region_code: str | None = None, **kwargs: Any
+) -> None:
     """Raise PermissionDeniedError (403) unless `has_perm` holds."""
     if not has_perm(user, perm, region_code, **kwargs):
         from django.utils.translation import gettext as _
@@ -129,7 +146,7 @@ def require_perm(user, perm: str, region_code: str | None = None, **kwargs) -> N
         raise PermissionDeniedError(_("您没有执行此操作的权限。"), code="forbidden")
 
 
-def require_page_perm(user, perm: str) -> None:
+def require_page_perm(user: AnyUser | None, perm: str) -> None:
     """Pages and API operations of a permission the user holds nowhere do not exist for them:
     404, so a page's existence is not leaked. The one check before a scoped list or form;
     objects are then looked up with `get_scoped_or_404`."""
@@ -151,13 +168,13 @@ def prefix_q(field: str, prefix: str) -> Q:
 
 
 def scope_q(
-    user,
+    user: AnyUser | None,
     perm: str,
     *,
     field: str = "region_code",
     company_field: str | None = None,
     owner_field: str | None = None,
-) -> Q | object | None:
+) -> Q | Literal[Everything.EVERYTHING] | None:
     """A Q object restricting rows to the user's scope for `perm`.
 
     Returns EVERYTHING when no restriction applies and None when the user sees nothing.
@@ -175,23 +192,27 @@ def scope_q(
         if ids:
             q |= Q(**{f"{company_field}__in": ids})
             matched = True
-    if owner_field and any(
-        a.role == Role.RESIDENT and role_grants(a.role, perm) for a in user_assignments(user)
+    if (
+        owner_field
+        and user is not None
+        and any(
+            a.role == Role.RESIDENT and role_grants(a.role, perm) for a in user_assignments(user)
+        )
     ):
         q |= Q(**{owner_field: user.pk})
         matched = True
     return q if matched else None
 
 
-def scoped(
-    qs: QuerySet,
-    user,
+def scoped[M: Model](
+    qs: QuerySet[M],
+    user: AnyUser | None,
     perm: str,
     *,
     field: str = "region_code",
     company_field: str | None = None,
     owner_field: str | None = None,
-) -> QuerySet:
+) -> QuerySet[M]:
     """Restrict `qs` to what `user` may see with `perm`. The one scoping helper."""
     q = scope_q(user, perm, field=field, company_field=company_field, owner_field=owner_field)
     if q is EVERYTHING:
@@ -201,21 +222,21 @@ def scoped(
     return qs.filter(q)
 
 
-def get_scoped_or_404(
-    qs: QuerySet,
-    user,
+def get_scoped_or_404[M: Model](
+    qs: QuerySet[M],
+    user: AnyUser | None,
     perm: str,
     *,
     field: str = "region_code",
     company_field: str | None = None,
     owner_field: str | None = None,
     **lookup: Any,
-) -> Model:
+) -> M:
     """Fetch one object inside the user's scope, or 404 — never 403, which would leak existence."""
     restricted = scoped(
         qs, user, perm, field=field, company_field=company_field, owner_field=owner_field
     )
     try:
         return restricted.get(**lookup)
-    except (restricted.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise Http404 from None

@@ -5,6 +5,8 @@ every polygon is synthetic. Community and village names are real where known and
 otherwise; synthetic records are flagged `is_synthetic` and labelled 示例数据 in the UI.
 """
 
+from typing import Any
+
 CITY_CODE = "321181"
 CITY_NAME = "丹阳市"
 CITY_CENTRE = (31.99167, 119.58500)  # (lat, lng)
@@ -149,7 +151,8 @@ UNITS_PER_TOWNSHIP = {
 }
 UNITS_PER_TOWNSHIP["medium"] = UNITS_PER_TOWNSHIP["city"]
 # Grids per unit: urban communities have more than villages.
-GRIDS_PER_UNIT = {
+# Per scale: (low, high) grids per community or village; the flagship community's count.
+GRIDS_PER_UNIT: dict[str, dict[str, Any]] = {
     "small": {"community": (5, 7), "village": (3, 5), "flagship": 6},
     "city": {"community": (5, 8), "village": (2, 4), "flagship": 8},
 }

@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.admin import ScopedAdminMixin, ServiceAdminMixin
@@ -25,7 +25,8 @@ class RegionForm(forms.ModelForm):
         help_texts = {"polygon": _("GeoJSON 格式（WGS-84 经纬度），Polygon 或 MultiPolygon。")}
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         errors = services.region_errors(
             code=data.get("code", ""),
             level=data.get("level", ""),
@@ -36,7 +37,10 @@ class RegionForm(forms.ModelForm):
         )
         if errors:
             raise ValidationError(
-                {field if field in self.fields else None: msgs for field, msgs in errors.items()}
+                {
+                    field if field in self.fields else NON_FIELD_ERRORS: msgs
+                    for field, msgs in errors.items()
+                }
             )
         return data
 
@@ -69,7 +73,8 @@ class EstateForm(forms.ModelForm):
         fields = ["name", "kind", "grid", "property_company"]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         grid = data.get("grid") or (self.instance.grid if self.instance.grid_id else None)
         if grid is not None and data.get("name") and data.get("kind"):
             problems = services.estate_problems(
@@ -86,6 +91,14 @@ class ServiceAdmin(ScopedAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     creation. Deleting (an operator's correction) is the audited configuration delete."""
 
     fixed_after_create: tuple[str, ...] = ()
+
+    def service_create(self, request, data):
+        """Create through the app's service; each subclass names it."""
+        raise NotImplementedError
+
+    def service_update(self, request, obj, data):
+        """Update through the app's service; each subclass names it."""
+        raise NotImplementedError
 
     def get_readonly_fields(self, request, obj=None):
         return (
@@ -148,7 +161,8 @@ class BuildingForm(forms.ModelForm):
             self.fields["code"].help_text = _("留空则按网格代码自动编号。")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         grid = data.get("grid") or (self.instance.grid if self.instance.grid_id else None)
         if grid is None:
             return data
@@ -186,7 +200,8 @@ class HouseForm(forms.ModelForm):
         fields = ["building", "unit", "floor", "room"]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         building = data.get("building") or (
             self.instance.building if self.instance.building_id else None
         )

@@ -6,6 +6,7 @@ import math
 
 import shapely
 from shapely.geometry import MultiPoint, Polygon, mapping
+from shapely.geometry.base import BaseGeometry
 
 from shequ.core.regions import Level
 from shequ.demo import danyang
@@ -217,6 +218,7 @@ def seed(ctx: SeedContext) -> None:
     grids_cfg = danyang.GRIDS_PER_UNIT[scale]
     grids: list[Region] = []
     for unit in units:
+        assert unit.polygon is not None  # every community and village above has a boundary
         geom = shapely.geometry.shape(unit.polygon)
         if unit.code == danyang.FLAGSHIP_CODE:
             n = grids_cfg["flagship"]
@@ -275,6 +277,7 @@ def _seed_dwellings(ctx, rng, grids, units, townships, companies) -> None:
     estate_rows: list[Estate] = []
     plans: list[tuple[Estate, list[dict]]] = []
     estate_words = list(danyang.ESTATE_WORDS)
+    grid_geoms: dict[str, BaseGeometry] = {}
     for grid in grids:
         unit = unit_by_code[grid.code[:12]]
         township = township_by_code[grid.code[:9]]
@@ -302,7 +305,8 @@ def _seed_dwellings(ctx, rng, grids, units, townships, companies) -> None:
                     property_company=company,
                 )
                 estate_rows.append(estate)
-                buildings, houses = [], 0
+                buildings: list[dict] = []
+                houses = 0
                 while houses < target / n_estates:
                     floors = rng.choice([6, 6, 6, 7, 11, 11, 18, 18, 26])
                     units_n = rng.choice([1, 2, 2, 3])
@@ -346,7 +350,7 @@ def _seed_dwellings(ctx, rng, grids, units, townships, companies) -> None:
                         ],
                     )
                 )
-        grid._demo_geom = geom
+        grid_geoms[grid.code] = geom
     Estate.objects.bulk_create(estate_rows, batch_size=1000)
 
     building_rows: list[Building] = []
@@ -354,7 +358,7 @@ def _seed_dwellings(ctx, rng, grids, units, townships, companies) -> None:
     seq_by_grid: dict[str, int] = {}
     for estate, buildings in plans:
         grid = estate.grid
-        points = random_points_in(grid._demo_geom, len(buildings), rng)
+        points = random_points_in(grid_geoms[grid.code], len(buildings), rng)
         for spec, (lng, lat) in zip(buildings, points, strict=True):
             seq = seq_by_grid.get(grid.code, 0) + 1
             seq_by_grid[grid.code] = seq

@@ -1,10 +1,12 @@
 """Forms of the scoped edit pages (estates, buildings, houses). They parse input only; the rules
 live in shequ/geo/services.py."""
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from shequ.geo.models import EstateKind
+from shequ.geo.models import Estate, EstateKind
 
 
 class EstateForm(forms.Form):
@@ -15,7 +17,10 @@ class EstateForm(forms.Form):
 class BuildingForm(forms.Form):
     name = forms.CharField(label=_("楼号/门牌"), max_length=50)
     address = forms.CharField(label=_("地址"), max_length=200)
-    estate = forms.ModelChoiceField(label=_("小区/自然村"), queryset=None, required=False)
+    # The queryset is the user's estates in the grid (__init__).
+    estate: "forms.ModelChoiceField[Estate]" = forms.ModelChoiceField(
+        label=_("小区/自然村"), queryset=None, required=False
+    )
     floors = forms.IntegerField(label=_("层数"), min_value=1, max_value=200, initial=6)
     units = forms.IntegerField(label=_("单元数"), min_value=1, max_value=50, initial=2)
     lat = forms.FloatField(label=_("纬度"), min_value=-90, max_value=90)
@@ -24,7 +29,7 @@ class BuildingForm(forms.Form):
 
     def __init__(self, *args, estates, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["estate"].queryset = estates
+        cast(forms.ModelChoiceField, self.fields["estate"]).queryset = estates
 
 
 class HouseForm(forms.Form):

@@ -10,6 +10,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -64,7 +65,7 @@ class GridIndex:
     tree: shapely.STRtree
     projection: Projection
     version: int
-    code_array: np.ndarray = field(repr=False, default=None)  # codes + [None], for vector lookups
+    code_array: np.ndarray = field(init=False, repr=False)  # codes + [None], for vector lookups
 
     def __post_init__(self) -> None:
         self.code_array = np.array([*self.codes, None], dtype=object)
@@ -84,7 +85,10 @@ class GridIndex:
             lat0=float(np.mean(lats)) if lats else 32.0,
             lng0=float(np.mean(lngs)) if lngs else 119.6,
         )
-        geometries = np.array([projection.geometry(r[2]) for r in rows], dtype=object)
+        # (polygon__isnull=False: never None)
+        geometries = np.array(
+            [projection.geometry(cast(dict[str, Any], r[2])) for r in rows], dtype=object
+        )
         shapely.prepare(geometries)
         return cls(
             codes=[r[0] for r in rows],

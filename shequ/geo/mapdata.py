@@ -111,7 +111,7 @@ def my_house(user) -> dict | None:
         )
         .first()
     )
-    if person is None:
+    if person is None or person.house is None:  # (house__isnull=False)
         return None
     house = person.house
     building = house.building
@@ -279,7 +279,7 @@ def _outline(points: list[tuple[float, float]]) -> list[list[float]] | None:
     ky = 110574.0
     hull = shapely.MultiPoint([(lng * kx, lat * ky) for lat, lng in points]).convex_hull
     shape = hull.buffer(ESTATE_MARGIN_METRES, quad_segs=2).simplify(5.0)
-    if shape.geom_type != "Polygon":
+    if not isinstance(shape, shapely.Polygon):
         return None
     return [[round(y / ky, 6), round(x / kx, 6)] for x, y in shape.exterior.coords]
 

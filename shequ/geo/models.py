@@ -5,6 +5,8 @@ STRtree of the grids in memory. Every record inside a grid carries that grid's c
 `region_code`, which is what the scoping helper filters on.
 """
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -209,6 +211,11 @@ class House(models.Model):
     unit = models.PositiveSmallIntegerField(_("单元"), default=1)
     floor = models.SmallIntegerField(_("楼层"), null=True, blank=True)
     room = models.CharField(_("室号/门牌号"), max_length=20)
+
+    # Not columns: the room grid's occupants (people.selectors.building_rooms), people.Person
+    # rows (typed Any: people is a floor above geo).
+    residents: list[Any]
+    absent_owners: list[Any]
 
     class Meta:
         verbose_name = _("房屋")

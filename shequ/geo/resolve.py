@@ -191,7 +191,7 @@ def home_building(user) -> Building | None:
         .select_related("house__building__estate")
         .first()
     )
-    return person.house.building if person is not None else None
+    return person.house.building if person is not None and person.house is not None else None
 
 
 def home_building_of_caller(phone: str, *, within: str) -> Building | None:

@@ -1,9 +1,12 @@
 """Reads of the region tree: GeoJSON for the map, children with counts for the browser."""
 
-from django.db.models import Count
+from typing import Any
+
+from django.db.models import Count, QuerySet
 from django.db.models.functions import Substr
 
 from shequ.accounts.models import Assignment
+from shequ.core.actors import AnyUser
 from shequ.core.errors import InvalidInput
 from shequ.core.regions import CODE_LENGTHS, Level, child_level, is_region_code
 from shequ.core.roles import Role
@@ -73,7 +76,7 @@ def regions_geojson(*, level: str, within: str | None = None) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _count_by_prefix(qs, field: str, length: int) -> dict[str, int]:
+def _count_by_prefix(qs: QuerySet[Any], field: str, length: int) -> dict[str, int]:
     return dict(
         qs.annotate(prefix=Substr(field, 1, length))
         .values("prefix")
@@ -159,7 +162,7 @@ def building_room_grid(building: Building) -> dict:
     return {"units": units + extra_units, "rows": rows, "house_count": len(houses)}
 
 
-def grid_buildings(user, grid: Region) -> dict:
+def grid_buildings(user: AnyUser, grid: Region) -> dict[str, Any]:
     """The estates and buildings of one grid the user may see, with what they may change."""
     from shequ.core.scoping import has_perm, scoped
     from shequ.geo.models import Estate

@@ -1,10 +1,16 @@
 """Region tree rules: codes consistent with parents, grids inside communities inside townships,
 sibling grids not overlapping. Used by the admin forms and by the demo seeder's self-check."""
 
+from typing import Any, cast
+
 import shapely
 from django.db import IntegrityError, transaction
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from shapely.geometry.base import BaseGeometry
 
+from shequ.core.actors import User
 from shequ.core.audit import audit_record
 from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.regions import CODE_LENGTHS, LEVEL_ORDER, Level, level_of
@@ -25,11 +31,16 @@ KINDS_BY_LEVEL = {
 }
 
 
-def _projected(polygon: dict, projection: Projection):
+def _other_than[M: Model](qs: QuerySet[M], pk: int | None) -> QuerySet[M]:
+    """`qs` without the row being edited (all of it for a new row, whose pk is None)."""
+    return qs if pk is None else qs.exclude(pk=pk)
+
+
+def _projected(polygon: dict[str, Any], projection: Projection) -> BaseGeometry:
     return projection.geometry(polygon)
 
 
-def polygon_errors(polygon) -> list[str]:
+def polygon_errors(polygon: object) -> list[str]:
     """Problems with a GeoJSON polygon (shape, coordinates, validity)."""
     if not isinstance(polygon, dict) or polygon.get("type") not in ("Polygon", "MultiPolygon"):
         return [_("边界应为 GeoJSON 的 Polygon 或 MultiPolygon。")]
@@ -53,7 +64,7 @@ def region_errors(
     level: str,
     kind: str,
     parent: Region | None,
-    polygon: dict | None,
+    polygon: dict[str, Any] | None,
     pk: int | None = None,
 ) -> dict[str, list[str]]:
     """Validation errors by field (Chinese messages); empty when the region is consistent."""
@@ -95,7 +106,7 @@ def region_errors(
             add("code", _("村（村委会）代码末三位应在 200–399 之间。"))
     if level == Level.GRID and level_of(code) == level and code.endswith("000"):
         add("code", _("网格代码末三位应在 001–999 之间。"))
-    if Region.objects.filter(code=code).exclude(pk=pk).exists():
+    if _other_than(Region.objects.filter(code=code), pk).exists():
         add("code", _("区划代码 %(code)s 已存在。") % {"code": code})
     if polygon is None:
         if level == Level.GRID:
@@ -109,7 +120,13 @@ def region_errors(
     return errors
 
 
-def _geometry_errors(level, polygon, parent, pk, errors) -> dict[str, list[str]]:
+def _geometry_errors(
+    level: Level,
+    polygon: dict[str, Any],
+    parent: Region | None,
+    pk: int | None,
+    errors: dict[str, list[str]],
+) -> dict[str, list[str]]:
     centroid = shapely.geometry.shape(polygon).centroid
     projection = Projection(lat0=centroid.y, lng0=centroid.x)
     geom = _projected(polygon, projection)
@@ -123,9 +140,10 @@ def _geometry_errors(level, polygon, parent, pk, errors) -> dict[str, list[str]]
                 % {"parent": parent.name, "m2": outside}
             )
     if parent is not None:
-        siblings = Region.objects.filter(parent=parent, polygon__isnull=False).exclude(pk=pk)
+        siblings = _other_than(Region.objects.filter(parent=parent, polygon__isnull=False), pk)
         for code, name, other in siblings.values_list("code", "name", "polygon"):
-            other_geom = _projected(other, projection)
+            # (polygon__isnull=False: never None)
+            other_geom = _projected(cast(dict[str, Any], other), projection)
             if not geom.intersects(other_geom):
                 continue
             overlap = geom.intersection(other_geom).area
@@ -137,7 +155,7 @@ def _geometry_errors(level, polygon, parent, pk, errors) -> dict[str, list[str]]
     return result
 
 
-def centroid_of(polygon: dict) -> tuple[float, float]:
+def centroid_of(polygon: dict[str, Any]) -> tuple[float, float]:
     """(lat, lng) of a representative point inside the polygon."""
     point = shapely.geometry.shape(polygon).representative_point()
     return point.y, point.x
@@ -149,16 +167,16 @@ def region_apply_geometry(region: Region) -> None:
         region.centroid_lat, region.centroid_lng = centroid_of(region.polygon)
 
 
-def estate_prepare(estate) -> None:
+def estate_prepare(estate: Estate) -> None:
     estate.region_code = estate.grid.code
 
 
-def building_prepare(building) -> None:
+def building_prepare(building: Building) -> None:
     """Derived fields of a building: its grid's code, and its estate must lie in that grid."""
     building.region_code = building.grid.code
 
 
-def house_prepare(house) -> None:
+def house_prepare(house: House) -> None:
     house.region_code = house.building.region_code
 
 
@@ -174,38 +192,46 @@ def _invalid(errors: dict[str, str]) -> InvalidInput:
     return InvalidInput(first, code="invalid", details={"fields": errors})
 
 
-def _changed(obj, values: dict) -> list[str]:
+def _changed(obj: Model, values: dict[str, Any]) -> list[str]:
     """The fields whose new value differs from the stored one (sorted, for the audit row)."""
     return sorted(k for k, v in values.items() if getattr(obj, k) != v)
 
 
-def _save_changed(obj, values: dict, changed: list[str]) -> None:
+def _save_changed(obj: Model, values: dict[str, Any], changed: list[str]) -> None:
     for name in changed:
         setattr(obj, name, values[name])
     obj.save(update_fields=changed)
 
 
-def _text(value, limit: int) -> str:
+def _text(value: object, limit: int) -> str:
     return str(value or "").strip()[:limit]
 
 
-def estate_problems(*, grid: Region, name: str, kind: str, pk=None) -> dict[str, str]:
+def estate_problems(*, grid: Region, name: str, kind: str, pk: int | None = None) -> dict[str, str]:
     """Field → Chinese message for an estate that may not be saved (empty when fine)."""
-    errors = {}
+    errors: dict[str, str] = {}
     if grid.level != Level.GRID:
         errors["grid"] = _("请选择网格（15 位代码）。")
     if not name:
         errors["name"] = _("请填写名称。")
-    elif Estate.objects.filter(grid=grid, name=name).exclude(pk=pk).exists():
+    elif _other_than(Estate.objects.filter(grid=grid, name=name), pk).exists():
         errors["name"] = _("该网格内已有同名的小区/自然村。")
     if kind not in EstateKind.values:
         errors["kind"] = _("请选择类型（小区或自然村）。")
     return errors
 
 
+# A property company is typed Any: the property app sits beside geo (docs/architecture.md,
+# Floors), which does not import it.
 def estate_create(
-    *, actor, grid: Region, name: str, kind: str, property_company=None, request=None
-):
+    *,
+    actor: User,
+    grid: Region,
+    name: str,
+    kind: str,
+    property_company: Any = None,
+    request: HttpRequest | None = None,
+) -> Estate:
     """Add an estate (小区) or natural village (自然村) to a grid (audited)."""
     require_perm(actor, "geo.add_estate", grid.code)
     name = _text(name, 100)
@@ -220,7 +246,9 @@ def estate_create(
     return estate
 
 
-def estate_update(*, actor, estate, fields: dict, request=None):
+def estate_update(
+    *, actor: User, estate: Estate, fields: dict[str, Any], request: HttpRequest | None = None
+) -> Estate:
     """Change an estate's name, kind or property company (its grid stays; audited)."""
     require_perm(actor, "geo.change_estate", estate.region_code)
     values = {k: v for k, v in fields.items() if k in ESTATE_FIELDS}
@@ -245,9 +273,9 @@ def estate_update(*, actor, estate, fields: dict, request=None):
     return estate
 
 
-def building_problems(*, grid: Region, values: dict) -> dict[str, str]:
+def building_problems(*, grid: Region, values: dict[str, Any]) -> dict[str, str]:
     """Field → Chinese message for building values that may not be saved (empty when fine)."""
-    errors = {}
+    errors: dict[str, str] = {}
     estate = values.get("estate")
     if estate is not None and estate.grid_id != grid.pk:
         errors["estate"] = _("所选小区/自然村不在该网格内。")
@@ -267,7 +295,7 @@ def building_problems(*, grid: Region, values: dict) -> dict[str, str]:
     return errors
 
 
-def _next_code(prefix: str, model, digits: int = 4) -> str:
+def _next_code(prefix: str, model: type[Building | House], digits: int = 4) -> str:
     codes = model.objects.filter(prefix_q("code", prefix)).values_list("code", flat=True)
     tails = [int(c[len(prefix) :]) for c in codes if c[len(prefix) :].isdigit()]
     return f"{prefix}{(max(tails, default=0) + 1):0{digits}d}"
@@ -275,7 +303,7 @@ def _next_code(prefix: str, model, digits: int = 4) -> str:
 
 def building_create(
     *,
-    actor,
+    actor: User,
     grid: Region,
     name: str,
     address: str,
@@ -283,15 +311,15 @@ def building_create(
     lng: float,
     floors: int = 1,
     units: int = 1,
-    estate=None,
+    estate: Estate | None = None,
     is_rural_house: bool = False,
     code: str = "",
-    request=None,
-):
+    request: HttpRequest | None = None,
+) -> Building:
     """Add a building (楼栋) to a grid; its code is the grid's code plus a sequence number unless
     given (audited)."""
     require_perm(actor, "geo.add_building", grid.code)
-    values = {
+    values: dict[str, Any] = {
         "estate": estate,
         "name": _text(name, 50),
         "address": _text(address, 200),
@@ -319,7 +347,13 @@ def building_create(
     return building
 
 
-def building_update(*, actor, building, fields: dict, request=None):
+def building_update(
+    *,
+    actor: User,
+    building: Building,
+    fields: dict[str, Any],
+    request: HttpRequest | None = None,
+) -> Building:
     """Change a building's details (not its grid or code; audited). Fewer floors or units than
     its rooms use are refused."""
     require_perm(actor, "geo.change_building", building.region_code)
@@ -351,10 +385,17 @@ def building_update(*, actor, building, fields: dict, request=None):
     return building
 
 
-def house_problems(*, building, unit, floor, room: str, pk=None) -> dict[str, str]:
+def house_problems(
+    *,
+    building: Building,
+    unit: int | None,
+    floor: int | None,
+    room: str,
+    pk: int | None = None,
+) -> dict[str, str]:
     """Field → Chinese message for a room that may not be saved (empty when fine)."""
 
-    errors = {}
+    errors: dict[str, str] = {}
     if unit is None or not (1 <= unit <= building.units):
         errors["unit"] = _("单元应在 1–%(n)s 之间。") % {"n": building.units}
     if building.is_rural_house:
@@ -365,14 +406,23 @@ def house_problems(*, building, unit, floor, room: str, pk=None) -> dict[str, st
     if not room:
         errors["room"] = _("请填写室号/门牌号。")
     elif (
-        "unit" not in errors
-        and House.objects.filter(building=building, unit=unit, room=room).exclude(pk=pk).exists()
+        unit is not None  # (else "unit" is in errors)
+        and "unit" not in errors
+        and _other_than(House.objects.filter(building=building, unit=unit, room=room), pk).exists()
     ):
         errors["room"] = _("该单元已有此室号。")
     return errors
 
 
-def house_create(*, actor, building, unit: int, floor: int | None, room: str, request=None):
+def house_create(
+    *,
+    actor: User,
+    building: Building,
+    unit: int,
+    floor: int | None,
+    room: str,
+    request: HttpRequest | None = None,
+) -> House:
     """Add a room (户室) to a building; its code is the building's code plus a sequence number
     (audited)."""
     require_perm(actor, "geo.add_house", building.region_code)
@@ -397,7 +447,9 @@ def house_create(*, actor, building, unit: int, floor: int | None, room: str, re
     return house
 
 
-def house_update(*, actor, house, fields: dict, request=None):
+def house_update(
+    *, actor: User, house: House, fields: dict[str, Any], request: HttpRequest | None = None
+) -> House:
     """Change a room's unit, floor or number (audited)."""
     require_perm(actor, "geo.change_house", house.region_code)
     values = {k: v for k, v in fields.items() if k in HOUSE_FIELDS}

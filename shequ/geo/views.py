@@ -70,7 +70,7 @@ def region_browser(request, code: str | None = None):
             code=code,
         )
     breadcrumbs = []
-    node = region
+    node: Region | None = region
     while node is not None:
         breadcrumbs.append(node)
         node = node.parent

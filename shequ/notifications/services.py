@@ -6,10 +6,13 @@ rolled-back change never notifies anyone.
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
+from shequ.core.actors import User
 from shequ.notifications.backends import CHANNEL_SETTINGS, DeliveryError, NoAddress, backend_for
 from shequ.notifications.models import Delivery, DeliveryStatus, Notification
 
@@ -18,12 +21,12 @@ logger = logging.getLogger("shequ.notifications")
 
 def notify(
     *,
-    recipients: Iterable,
+    recipients: Iterable[User | int | None],
     kind: str,
     title: str,
     body: str = "",
     url: str = "",
-    obj=None,
+    obj: Model | None = None,
     channels: Iterable[str] = (),
     image_url: str = "",
 ) -> list[Notification]:
@@ -32,7 +35,7 @@ def notify(
     `recipients` are users or user ids; `channels` adds "sms" and/or "wechat" on top of the
     in-app centre (always used).
     """
-    ids = sorted({getattr(r, "pk", r) for r in recipients if r is not None})
+    ids = sorted({r.pk if isinstance(r, Model) else r for r in recipients if r is not None})
     if not ids:
         return []
     object_type = obj._meta.label_lower if obj is not None else ""
@@ -96,7 +99,7 @@ def notification_deliver(*, notification_ids: list[int], channel: str) -> int:
     return sent
 
 
-def notification_mark_read(*, user, notification_ids: Iterable[int] | None = None) -> int:
+def notification_mark_read(*, user: User, notification_ids: Iterable[int] | None = None) -> int:
     """Mark the user's notifications (all unread when ids is None) as read; returns the count."""
     qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if notification_ids is not None:
@@ -104,7 +107,7 @@ def notification_mark_read(*, user, notification_ids: Iterable[int] | None = Non
     return qs.update(read_at=timezone.now())
 
 
-def notify_bulk(messages: list[dict], *, channels: Iterable[str] = ()) -> int:
+def notify_bulk(messages: list[dict[str, Any]], *, channels: Iterable[str] = ()) -> int:
     """Many notifications at once (the SLA sweep): each message is a dict with `recipients`,
     `kind`, `title` and optionally `body`, `url`, `object_type`, `object_id`."""
     now = timezone.now()

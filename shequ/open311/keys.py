@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core import audit, ratelimit
+from shequ.core.actors import Actor
 from shequ.core.errors import ConflictError, InvalidInput, NotFoundError
 from shequ.open311.models import DEFAULT_RATE_LIMIT, ApiKey
 
@@ -44,7 +45,7 @@ def api_key_create(
     rate_limit: int = DEFAULT_RATE_LIMIT,
     can_post_updates: bool = False,
     contact: str = "",
-    actor=None,
+    actor: Actor = None,
 ) -> tuple[ApiKey, str]:
     """Create an application key; returns (key row, plaintext). The plaintext is not stored."""
     name = (name or "").strip()
@@ -76,7 +77,7 @@ def api_key_create(
 
 
 def api_key_update(
-    *, name: str, key: str, rate_limit: int, can_post_updates: bool, actor=None
+    *, name: str, key: str, rate_limit: int, can_post_updates: bool, actor: Actor = None
 ) -> ApiKey:
     """Change the limit and permission of an existing live key, given its plaintext (so that
     re-running `open311_key create NAME --key KEY …` is idempotent)."""
@@ -100,7 +101,7 @@ def api_key_update(
 
 
 def api_key_change(
-    *, key: ApiKey, rate_limit: int, can_post_updates: bool, contact: str = "", actor=None
+    *, key: ApiKey, rate_limit: int, can_post_updates: bool, contact: str = "", actor: Actor = None
 ) -> ApiKey:
     """Change a key's limit, permission and contact (the admin's edit form; audited)."""
     if not 1 <= int(rate_limit) <= MAX_RATE_LIMIT:
@@ -125,7 +126,7 @@ def api_key_change(
     return key
 
 
-def api_key_revoke(*, name: str, actor=None) -> ApiKey:
+def api_key_revoke(*, name: str, actor: Actor = None) -> ApiKey:
     """Revoke a key by its application name (idempotent)."""
     row = ApiKey.objects.filter(name=name).first()
     if row is None:

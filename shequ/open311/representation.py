@@ -35,7 +35,7 @@ UPDATE_ACTION = "open311_update"
 ZIPCODE = "212300"
 
 STATUS_OPEN_CLOSED = {s.value: ("open" if s in OPEN_STATUSES else "closed") for s in Status}
-EXTENDED_OF_STATUS = {
+EXTENDED_OF_STATUS: dict[str, str] = {
     Status.REPORTED: "OPEN",
     Status.REGISTERED: "INVESTIGATING",
     Status.DISPATCHED: "ACTION_SCHEDULED",
@@ -45,7 +45,7 @@ EXTENDED_OF_STATUS = {
     Status.VOIDED: "NO_FURTHER_ACTION",
     Status.MERGED: "DUPLICATE",
 }
-EXTENDED_OF_ACTION = {
+EXTENDED_OF_ACTION: dict[str, str] = {
     Action.REPORT: "OPEN",
     Action.REGISTER: "INVESTIGATING",
     Action.DISPATCH: "ACTION_SCHEDULED",
@@ -60,7 +60,7 @@ EXTENDED_OF_ACTION = {
     Action.MERGE: "DUPLICATE",
 }
 # Timeline rows that Open311 shows as updates (when public).
-UPDATE_ACTIONS = (*(a.value for a in EXTENDED_OF_ACTION), UPDATE_ACTION)
+UPDATE_ACTIONS = (*(Action(a).value for a in EXTENDED_OF_ACTION), UPDATE_ACTION)
 # Statuses a client may send with an update (FixMyStreet's list).
 EXTENDED_STATUSES = (
     "OPEN",
@@ -93,7 +93,7 @@ def private_groups() -> set[str]:
 
 
 def is_private(category: Category) -> bool:
-    group = category.parent.code if category.parent_id else category.code
+    group = category.parent.code if category.parent is not None else category.code
     return group in private_groups()
 
 
@@ -114,7 +114,7 @@ def service(category: Category) -> dict:
         "metadata": bool(count) if count is not None else category.attributes.exists(),
         "type": "realtime",
         "keywords": ",".join(category.keywords.split()) or None,
-        "group": category.parent.name if category.parent_id else None,
+        "group": category.parent.name if category.parent is not None else None,
     }
 
 
@@ -141,7 +141,7 @@ def service_definition(category: Category) -> dict:
 
 
 def agency(case: Case, unit_names: dict[str, str]) -> str | None:
-    if case.handler_company_id:
+    if case.handler_company is not None:
         return case.handler_company.name
     return unit_names.get(case.handler_unit_code) or None
 

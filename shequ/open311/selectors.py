@@ -5,8 +5,9 @@ list, so they show the whole city, but only the public fields chosen in `represe
 """
 
 import datetime as dt
+from collections.abc import Iterable
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from shequ.cases.models import Case, CaseEvent, Category, CategoryAttribute
 from shequ.cases.workflow import OPEN_STATUSES
@@ -16,7 +17,7 @@ from shequ.open311.representation import UPDATE_ACTIONS
 REQUEST_RELATED = ("category", "category__parent", "building", "handler_company")
 
 
-def services():
+def services() -> QuerySet[Category]:
     return (
         Category.objects.filter(is_active=True, parent__isnull=False, parent__is_active=True)
         .select_related("parent")
@@ -45,7 +46,7 @@ def requests(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     statuses: list[str] | None = None,
-):
+) -> QuerySet[Case]:
     qs = Case.objects.select_related(*REQUEST_RELATED)
     if ids is not None:
         return qs.filter(code__in=ids).order_by("-reported_at", "-id")
@@ -61,7 +62,7 @@ def requests(
     return qs.order_by("-reported_at", "-id")
 
 
-def unit_names(cases) -> dict[str, str]:
+def unit_names(cases: Iterable[Case]) -> dict[str, str]:
     """handler unit code → a readable name (a grid with its community: 丹凤社区第一网格)."""
     codes = {c.handler_unit_code for c in cases if c.handler_unit_code}
     wanted = codes | {code[:12] for code in codes if len(code) == 15}
@@ -73,11 +74,11 @@ def unit_names(cases) -> dict[str, str]:
     }
 
 
-def _public_events():
+def _public_events() -> QuerySet[CaseEvent]:
     return CaseEvent.objects.filter(public=True, action__in=UPDATE_ACTIONS)
 
 
-def last_public_notes(cases) -> dict[int, str]:
+def last_public_notes(cases: Iterable[Case]) -> dict[int, str]:
     """case id → the latest public note of its timeline (status_notes)."""
     ids = [c.pk for c in cases]
     notes: dict[int, str] = {}
@@ -98,7 +99,7 @@ def updates(
     ids: list[str] | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
-):
+) -> QuerySet[CaseEvent]:
     qs = _public_events().select_related("case", "case__category", "case__category__parent")
     if ids is not None:
         qs = qs.filter(case__code__in=ids)

@@ -9,9 +9,12 @@ problem, named by the Open311 parameter (`attribute[amount]`, `lat`, …).
 
 import math
 import re
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,12 +58,12 @@ LIMITS = {
 }
 
 
-def _one(form, name: str) -> str:
+def _one(form: QueryDict, name: str) -> str:
     values = form.getlist(name)
     return values[-1].strip() if values else ""
 
 
-def _too_long(form, names) -> list[str]:
+def _too_long(form: QueryDict, names: Iterable[str]) -> list[str]:
     errors = []
     for name in names:
         value = _one(form, name)
@@ -72,7 +75,7 @@ def _too_long(form, names) -> list[str]:
     return errors
 
 
-def attributes_from(form) -> tuple[dict, list[str]]:
+def attributes_from(form: QueryDict) -> tuple[dict[str, Any], list[str]]:
     """attribute[code]=v and attribute[code][]=v (several) → {code: v or [v, …]}."""
     values: dict = {}
     errors: list[str] = []
@@ -148,7 +151,7 @@ def _media_url_error(url: str) -> str | None:
 
 def _raise_for(exc: ServiceError) -> None:
     status = exc.status if exc.status in (403, 404, 429) else 400
-    messages = []
+    messages: list[Any] = []
     if isinstance(exc.details, list):
         for item in exc.details:
             if not isinstance(item, dict):
@@ -162,7 +165,7 @@ def _raise_for(exc: ServiceError) -> None:
     raise Open311Error(status, *(messages or [exc.message])) from exc
 
 
-def request_create(*, key: ApiKey, form) -> dict:
+def request_create(*, key: ApiKey, form: QueryDict) -> dict[str, Any]:
     """POST requests: report a case on the `open311` channel. Returns the response row."""
     errors = _too_long(form, LIMITS)
     attributes, attribute_errors = attributes_from(form)
@@ -236,7 +239,7 @@ def request_create(*, key: ApiKey, form) -> dict:
 
 
 @transaction.atomic
-def update_create(*, key: ApiKey, form) -> dict:
+def update_create(*, key: ApiKey, form: QueryDict) -> dict[str, Any]:
     """POST servicerequestupdates (keys with that permission): a client's public note on a
     case's timeline. It never changes the case's status — only the closed loop's services do;
     a status the client sends is kept with the note."""

@@ -36,7 +36,12 @@ from shequ.people.models import Household, HouseLink, Person, PersonTag, TagType
 
 SEED_ORDER = 30
 
-TARGETS = {"small": (5_000, None), "medium": (100_000, 35_000), "city": (1_000_000, 350_000)}
+# (residents, households); None: as many households as the sizes drawn make.
+TARGETS: dict[str, tuple[int, int | None]] = {
+    "small": (5_000, None),
+    "medium": (100_000, 35_000),
+    "city": (1_000_000, 350_000),
+}
 # Residents of the flagship community (registered in detail at small scale only).
 FLAGSHIP_SHARE = {"small": 1_800, "medium": None, "city": None}
 FLAGSHIP_FIGURES = {"dibao": 8, "hardship": 25, "disability": 100}
@@ -104,6 +109,9 @@ class Generator:
         self.household_seq: Counter = Counter()
         self.now = timezone.now()
         self.first_household = True
+        # Per person of the chunk being written (by id(): unsaved rows are unhashable).
+        self.ages: dict[int, int] = {}
+        self.household_sizes: dict[int, int] = {}
 
     def birth(self, age: int) -> date:
         return self.today - timedelta(days=age * 365 + self.rng.randint(0, 364))
@@ -240,11 +248,13 @@ class Generator:
         emergency = spec["relation"] == "head" and age >= 60
         number = spec["id_number"]
         mobile = spec["mobile"]
+        id_hash = hash_for("people.person", "id_number", number)
+        assert id_hash is not None  # every generated person has an ID number
         person = Person(
             name=spec["name"],
             id_type="hmt_permit" if number[:2] in ("81", "82", "83") else "resident_id",
             id_number=number,
-            id_number_hash=hash_for("people.person", "id_number", number),
+            id_number_hash=id_hash,
             gender="M" if spec["male"] else "F",
             birth_date=spec["birth"],
             ethnicity="01" if rng.random() < 0.985 else rng.choice(MINORITIES),
@@ -268,7 +278,7 @@ class Generator:
             person.emergency_contact_phone_hash = hash_for(
                 "people.person", "emergency_contact_phone", phone
             )
-        person.demo_age = age
+        self.ages[id(person)] = age
         return person
 
 
@@ -305,7 +315,7 @@ def seed(ctx: SeedContext) -> None:
         result[-1] -= sum(result) - total
         return [s for s in result if s > 0]
 
-    plan: list[tuple[House, int]] = []
+    plan: list[tuple[Home, int]] = []
     flagship_people = FLAGSHIP_SHARE[scale]
     if flagship_people:
         flagship_sizes = draw_sizes(flagship_people, None)
@@ -315,6 +325,7 @@ def seed(ctx: SeedContext) -> None:
         chosen = rng.sample(others, min(len(others), len(other_sizes)))
         plan += list(zip(chosen, other_sizes, strict=False))
     else:
+        assert households_target is not None  # a household target without a flagship share
         count = min(households_target, len(houses))
         sizes_list = draw_sizes(target, count)
         chosen = rng.sample(houses, count)
@@ -329,7 +340,7 @@ def seed(ctx: SeedContext) -> None:
 
     flagship_heads: list[Person] = []
     flagship_people_rows: list[Person] = []
-    stats = Counter()
+    stats: Counter[str] = Counter()
     for start in range(0, len(plan), CHUNK_HOUSEHOLDS):
         _write_chunk(
             gen,
@@ -352,10 +363,20 @@ def seed(ctx: SeedContext) -> None:
     )
 
 
-def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, scale) -> None:
+def _write_chunk(
+    gen: Generator,
+    chunk: list[tuple[Home, int]],
+    stats: Counter[str],
+    flagship_heads: list[Person],
+    flagship_people: list[Person],
+    scale: str,
+) -> None:
     rng = gen.rng
-    households, people = [], []
-    homes = {}
+    gen.ages.clear()
+    gen.household_sizes.clear()
+    households: list[Household] = []
+    people: list[Person] = []
+    homes: dict[int, Home] = {}
     for house, size in chunk:
         # The demo resident (刘居民) heads the first household: the family shares the surname.
         family = "刘" if gen.first_household else None
@@ -364,13 +385,14 @@ def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, 
         households.append(household)
         for spec in members:
             person = gen.person(spec, household)
-            person.demo_household_size = len(members)
+            gen.household_sizes[id(person)] = len(members)
             homes[id(person)] = house
             people.append(person)
     bulk.insert(Household, households)
     bulk.insert(Person, people)
-    links, tags = [], []
-    by_house = {}
+    links: list[HouseLink] = []
+    tags: list[PersonTag] = []
+    by_house: dict[str, list[Home]] = {}
     for house, _size in chunk:
         by_house.setdefault(house.region_code, []).append(house)
     for person in people:
@@ -385,8 +407,9 @@ def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, 
         else:
             relation = HouseRelation.FAMILY
         local = person.registration_type == RegistrationType.LOCAL
-        start = max(person.birth_date, gen.today - timedelta(days=rng.randint(30, 20 * 365)))
-        if rng.random() < 0.05 and start > person.birth_date + timedelta(days=400):
+        born = _born(person)
+        start = max(born, gen.today - timedelta(days=rng.randint(30, 20 * 365)))
+        if rng.random() < 0.05 and start > born + timedelta(days=400):
             # An earlier home in the same grid: history the detail page shows.
             earlier = rng.choice(by_house[house.region_code])
             if earlier.pk != house.pk:
@@ -397,9 +420,7 @@ def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, 
                         region_code=earlier.region_code,
                         relation=relation,
                         status=LinkStatus.MOVED_OUT,
-                        start_date=max(
-                            person.birth_date, start - timedelta(days=rng.randint(365, 3000))
-                        ),
+                        start_date=max(born, start - timedelta(days=rng.randint(365, 3000))),
                         end_date=start,
                         is_household_consistent=local,
                         is_registered=local,
@@ -436,10 +457,16 @@ def _write_chunk(gen: Generator, chunk, stats, flagship_heads, flagship_people, 
     stats["tags"] += len(tags)
 
 
+def _born(person: Person) -> date:
+    """A generated person's birth date (the generator gives everyone one)."""
+    assert person.birth_date is not None
+    return person.birth_date
+
+
 def _tag(
     gen: Generator, person: Person, code: str, source: str, detail: str = "", years: int = 3
 ) -> PersonTag:
-    start = max(person.birth_date, gen.today - timedelta(days=gen.rng.randint(30, years * 365)))
+    start = max(_born(person), gen.today - timedelta(days=gen.rng.randint(30, years * 365)))
     return PersonTag(
         person=person,
         tag_type=gen.tag_types[code],
@@ -453,14 +480,14 @@ def _tag(
 def _tags_for(gen: Generator, person: Person, *, flagship: bool) -> list[PersonTag]:
     """Age- and household-based tags; the flagship's counted tags are added separately."""
     rng = gen.rng
-    age = person.demo_age
+    age = gen.ages[id(person)]
     tags = []
     if age >= 80:
         tags.append(_tag(gen, person, "elderly_80", "民政局高龄津贴名册"))
     if (
         age >= 65
         and person.relation_to_head == RelationToHead.HEAD
-        and person.demo_household_size == 1
+        and gen.household_sizes[id(person)] == 1
     ):
         tags.append(_tag(gen, person, "living_alone", "入户走访"))
     if age >= 60 and rng.random() < 0.08:

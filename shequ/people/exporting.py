@@ -7,10 +7,12 @@ reason; it is audited and the file itself says who exported it, when and why.
 """
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shequ.accounts.models import User
 from shequ.core.errors import InvalidInput
 from shequ.core.exports import (
     Column,
@@ -71,7 +73,12 @@ REPORT_COLUMNS = (
 
 
 def people_export(
-    *, actor, filters: PeopleFilter, unmasked: bool = False, reason: str = "", request=None
+    *,
+    actor: User,
+    filters: PeopleFilter,
+    unmasked: bool = False,
+    reason: str = "",
+    request: HttpRequest | None = None,
 ) -> Export:
     """The filtered list as xlsx. ID and phone columns are masked unless `unmasked` (which
     needs `people.export_unmasked` and a reason); every export is audited (`people.export`)."""

@@ -1,6 +1,8 @@
 """Forms of the registry pages. They only parse input; the rules live in services/validation,
 whose errors (`details.fields`) are put back on the form fields."""
 
+from typing import Any, cast
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +17,12 @@ from shequ.people.choices import (
     RegistrationType,
     RelationToHead,
 )
+
+
+def set_choices(form: forms.Form, name: str, choices: list[tuple[Any, Any]]) -> None:
+    """Fill the options of one of the form's choice fields (`form.fields` is typed as the
+    Field base class)."""
+    cast(forms.ChoiceField, form.fields[name]).choices = choices
 
 
 def apply_service_error(form: forms.Form, exc: ServiceError) -> None:
@@ -104,13 +112,17 @@ class ResidenceForm(forms.Form):
 
     def __init__(self, *args, grids=(), buildings=(), houses=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["grid"].choices = [("", _("（按房屋确定）"))] + [
-            (g.code, f"{g.parent.name if g.parent_id else ''} {g.name}") for g in grids
-        ]
+        set_choices(
+            self,
+            "grid",
+            [("", _("（按房屋确定）"))]
+            + [(g.code, f"{g.parent.name if g.parent else ''} {g.name}") for g in grids],
+        )
         set_place_choices(self, buildings, houses)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("house") and not data.get("grid"):
             raise forms.ValidationError(_("请选择房屋，或至少选择所在网格。"))
         return data
@@ -168,7 +180,7 @@ class TagForm(forms.Form):
 
     def __init__(self, *args, tag_types=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["tag_type"].choices = [(t.code, f"{t.category} · {t.name}") for t in tag_types]
+        set_choices(self, "tag_type", [(t.code, f"{t.category} · {t.name}") for t in tag_types])
 
 
 class HouseholdForm(forms.Form):
@@ -205,10 +217,12 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args, communities=(), grids=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["community"].choices = [(c.code, c.name) for c in communities]
-        self.fields["grid"].choices = [("", _("（不指定）"))] + [
-            (g.code, f"{g.parent.name} {g.name}") for g in grids
-        ]
+        set_choices(self, "community", [(c.code, c.name) for c in communities])
+        set_choices(
+            self,
+            "grid",
+            [("", _("（不指定）"))] + [(g.code, f"{g.parent.name} {g.name}") for g in grids],
+        )
 
 
 class ExportForm(forms.Form):
@@ -222,4 +236,4 @@ class TagSynonymForm(forms.Form):
 
     def __init__(self, *args, tag_types=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["tag_type"].choices = [(t.code, t.name) for t in tag_types]
+        set_choices(self, "tag_type", [(t.code, t.name) for t in tag_types])

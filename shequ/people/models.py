@@ -141,6 +141,9 @@ class Person(models.Model):
 
     admin_scope_field = "region_code"
 
+    # Not a column: the current tags a user may see (selectors.attach_visible_tags).
+    visible_tags: list["PersonTag"]
+
     class Meta:
         verbose_name = _("居民")
         verbose_name_plural = _("居民")

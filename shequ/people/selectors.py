@@ -11,16 +11,20 @@ ciphertext); anything else is a name prefix on an index (see `core.scoping.prefi
 import base64
 import re
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Model, OuterRef, Q, QuerySet
 from django.db.models.functions import Collate, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.accounts.models import User
+from shequ.core.actors import AnyUser
 from shequ.core.audit import action_label
 from shequ.core.crypto import blind_index_candidates, lookup_hashes
 from shequ.core.errors import InvalidInput
@@ -46,7 +50,7 @@ COUNT_CAP = 10_000
 ID_LIKE = re.compile(r"^(\d{17}[\dX]|\d{15})$")
 OTHER_DOC_LIKE = re.compile(r"^(?=.*\d)(?=.*[A-Z])[A-Z0-9]{5,20}$")
 PHONE_LIKE = re.compile(r"^(\+?86)?[\d\-\s()（）]{7,16}$")
-LEVEL_PERMS = {
+LEVEL_PERMS: dict[int, str] = {
     Sensitivity.SENSITIVE: P.VIEW_SENSITIVE_TAGS,
     Sensitivity.RESTRICTED: P.VIEW_RESTRICTED_TAGS,
 }
@@ -62,7 +66,7 @@ class PeopleFilter:
     status: str = PersonStatus.ACTIVE
 
     @classmethod
-    def from_params(cls, params) -> "PeopleFilter":
+    def from_params(cls, params: Mapping[str, Any]) -> "PeopleFilter":
         building = params.get("building") or ""
         status = params.get("status", PersonStatus.ACTIVE)
         return cls(
@@ -74,7 +78,7 @@ class PeopleFilter:
             status=status if status in (*PersonStatus.values, "all") else PersonStatus.ACTIVE,
         )
 
-    def as_params(self) -> dict:
+    def as_params(self) -> dict[str, Any]:
         params = {
             "q": self.q,
             "tag": self.tag,
@@ -97,9 +101,9 @@ class PeoplePage:
     filters: PeopleFilter = field(default_factory=PeopleFilter)
 
 
-def visible_levels(user, region_code: str | None, *, is_self: bool = False) -> set[int]:
+def visible_levels(user: AnyUser, region_code: str | None, *, is_self: bool = False) -> set[int]:
     """Tag sensitivity levels `user` may see for a person in `region_code`."""
-    levels = {Sensitivity.NORMAL}
+    levels: set[int] = {Sensitivity.NORMAL}
     if is_self:
         levels.add(Sensitivity.SENSITIVE)  # one's own health/disability data
     for level, perm in LEVEL_PERMS.items():
@@ -108,16 +112,16 @@ def visible_levels(user, region_code: str | None, *, is_self: bool = False) -> s
     return levels
 
 
-def visible_tag_types(user) -> list[TagType]:
+def visible_tag_types(user: AnyUser) -> list[TagType]:
     """Tag types the user may filter by (those they can see somewhere)."""
-    levels = {Sensitivity.NORMAL}
+    levels: set[int] = {Sensitivity.NORMAL}
     for level, perm in LEVEL_PERMS.items():
         if has_perm(user, perm):
             levels.add(level)
     return list(TagType.objects.filter(sensitivity__in=levels))
 
 
-def byte_order(field: str):
+def byte_order(field: str) -> Collate | F:
     """`field` compared byte by byte (code-point order): what a prefix range and the list
     indexes use. SQLite's default collation already is; on PostgreSQL only the "C" collation
     lets a b-tree answer both a prefix range and ORDER BY (a "C.UTF-8" or ICU database default
@@ -128,7 +132,7 @@ def byte_order(field: str):
     return F(field)
 
 
-def byte_prefix(qs: QuerySet, field: str, prefix: str) -> QuerySet:
+def byte_prefix[M: Model](qs: QuerySet[M], field: str, prefix: str) -> QuerySet[M]:
     """Rows whose `field` starts with `prefix`, as a range on `byte_order(field)`."""
     alias = f"_{field}_bytes"
     return qs.alias(**{alias: byte_order(field)}).filter(
@@ -136,7 +140,7 @@ def byte_prefix(qs: QuerySet, field: str, prefix: str) -> QuerySet:
     )
 
 
-def people_scoped(user, perm: str = P.VIEW) -> QuerySet:
+def people_scoped(user: AnyUser, perm: str = P.VIEW) -> QuerySet[Person]:
     """People within the user's scope for `perm` (the scoping helper decides). When the scope
     is one region, the same prefix is repeated as a byte-order range — a hint that lets the
     list's index serve filter and order together on PostgreSQL; it never widens the scope."""
@@ -166,7 +170,7 @@ def classify_query(q: str) -> tuple[str, str]:
     return "name", clean_name(q)
 
 
-def _search(qs: QuerySet, q: str) -> tuple[QuerySet, str, str]:
+def _search(qs: QuerySet[Person], q: str) -> tuple[QuerySet[Person], str, str]:
     kind, value = classify_query(q)
     if kind == "":
         return qs, "", ""
@@ -189,7 +193,9 @@ def _search(qs: QuerySet, q: str) -> tuple[QuerySet, str, str]:
     return byte_prefix(qs, "name", value), kind, ""
 
 
-def apply_filters(qs: QuerySet, user, filters: PeopleFilter) -> tuple[QuerySet, str, str]:
+def apply_filters(
+    qs: QuerySet[Person], user: AnyUser, filters: PeopleFilter
+) -> tuple[QuerySet[Person], str, str]:
     qs, kind, message = _search(qs, filters.q)
     if filters.status and filters.status != "all":
         qs = qs.filter(status=filters.status)
@@ -217,9 +223,9 @@ def apply_filters(qs: QuerySet, user, filters: PeopleFilter) -> tuple[QuerySet, 
     return qs, kind, message
 
 
-def attach_visible_tags(user, people: list[Person]) -> None:
+def attach_visible_tags(user: AnyUser, people: list[Person]) -> None:
     """Set `person.visible_tags` (current tags the user may see) with one query."""
-    tags = defaultdict(list)
+    tags: defaultdict[int, list[PersonTag]] = defaultdict(list)
     if people:
         for tag in (
             PersonTag.objects.filter(person__in=[p.pk for p in people])
@@ -244,7 +250,7 @@ class Cursor:
     ORDER_NAMES = ("region", "name", "id")
 
     @staticmethod
-    def ordering(order: str) -> list:
+    def ordering(order: str) -> list[Any]:
         if order == "region":
             return [byte_order("region_code").desc(), F("id").desc()]
         if order == "name":
@@ -273,7 +279,7 @@ class Cursor:
         key = {"region": person.region_code, "name": person.name, "id": ""}[order]
         return cls(order, key, person.pk)
 
-    def filter(self, qs: QuerySet) -> QuerySet:
+    def filter(self, qs: QuerySet[Person]) -> QuerySet[Person]:
         """Rows after this cursor, written as an index range plus a small exclusion."""
         if self.order == "region":
             return (
@@ -296,7 +302,7 @@ def page_order(kind: str) -> str:
     return {"name": "name", "id": "id", "doc": "id", "phone": "id"}.get(kind, "region")
 
 
-def iter_people(qs: QuerySet, order: str, chunk: int = 2000):
+def iter_people(qs: QuerySet[Person], order: str, chunk: int = 2000) -> Iterator[list[Person]]:
     """Every row of `qs` in index order, a chunk at a time (exports)."""
     cursor = None
     while True:
@@ -311,7 +317,7 @@ def iter_people(qs: QuerySet, order: str, chunk: int = 2000):
 
 
 def people_page(
-    user, filters: PeopleFilter, *, after: str | None = None, limit: int = PAGE_SIZE
+    user: AnyUser, filters: PeopleFilter, *, after: str | None = None, limit: int = PAGE_SIZE
 ) -> PeoplePage:
     """One page of the people list: keyset pagination, capped count, tags attached."""
     qs, kind, message = apply_filters(people_scoped(user), user, filters)
@@ -336,7 +342,7 @@ def people_page(
     )
 
 
-def person_for_user(user, pk) -> Person:
+def person_for_user(user: User, pk: int | str) -> Person:
     """A person the user may open (in scope, or their own record) — else 404."""
     qs = Person.objects.select_related("house__building__estate", "household", "user")
     if has_perm(user, P.VIEW):
@@ -346,13 +352,13 @@ def person_for_user(user, pk) -> Person:
     return get_scoped_or_404(qs.filter(user=user.pk), user, P.VIEW_SELF, owner_field="user", pk=pk)
 
 
-def own_person(user) -> Person | None:
-    if not getattr(user, "is_authenticated", False):
+def own_person(user: AnyUser | None) -> Person | None:
+    if user is None or not user.is_authenticated:
         return None
     return Person.objects.select_related("house__building", "household").filter(user=user).first()
 
 
-def person_detail(user, person: Person) -> dict:
+def person_detail(user: AnyUser, person: Person) -> dict[str, Any]:
     """Everything the detail page shows, filtered by what the user may see."""
     is_self = person.user_id == user.pk
     levels = visible_levels(user, person.region_code, is_self=is_self)
@@ -364,8 +370,8 @@ def person_detail(user, person: Person) -> dict:
         for t in person.tags.select_related("tag_type").order_by("end_date", "tag_type__order")
         if t.tag_type.sensitivity in levels
     ]
-    members = []
-    if person.household_id:
+    members: list[Person] = []
+    if person.household is not None:
         members = list(
             person.household.members.exclude(pk=person.pk).order_by("relation_to_head", "id")
         )
@@ -376,7 +382,7 @@ def person_detail(user, person: Person) -> dict:
     )
     for event in history:
         event.label = action_label(event.action)
-    reveals = []
+    reveals: list[AuditEvent] = []
     if has_perm(user, P.VIEW_REVEAL_AUDIT, person.region_code):
         reveals = list(
             AuditEvent.objects.filter(
@@ -406,19 +412,19 @@ def person_detail(user, person: Person) -> dict:
     }
 
 
-def building_for_user(user, pk) -> Building:
+def building_for_user(user: AnyUser, pk: int | str) -> Building:
     return get_scoped_or_404(Building.objects.select_related("estate", "grid"), user, P.VIEW, pk=pk)
 
 
-def building_rooms(user, building: Building) -> dict:
+def building_rooms(user: AnyUser, building: Building) -> dict[str, Any]:
     """楼栋户室图: per unit, floors (top first) × rooms, each room with its occupants."""
     houses = list(House.objects.filter(building=building).order_by("unit", "floor", "room"))
-    residents = defaultdict(list)
+    residents: defaultdict[int | None, list[Person]] = defaultdict(list)
     for person in Person.objects.filter(
         house__building=building, status=PersonStatus.ACTIVE
     ).order_by("household_id", "id"):
         residents[person.house_id].append(person)
-    owners = defaultdict(list)
+    owners: defaultdict[int, list[Person]] = defaultdict(list)
     for link in HouseLink.objects.filter(
         house__building=building, relation="owner", status=LinkStatus.PENDING
     ).select_related("person"):
@@ -450,7 +456,7 @@ def building_rooms(user, building: Building) -> dict:
     }
 
 
-def household_for_user(user, pk) -> Household:
+def household_for_user(user: AnyUser, pk: int | str) -> Household:
     return get_scoped_or_404(
         Household.objects.select_related("house__building"), user, P.VIEW, pk=pk
     )
@@ -463,7 +469,7 @@ def household_members(household: Household) -> list[Person]:
     return members
 
 
-def houses_for_user(user, perm: str, *, building: int | None = None) -> QuerySet:
+def houses_for_user(user: AnyUser, perm: str, *, building: int | None = None) -> QuerySet[House]:
     qs = scoped(House.objects.select_related("building"), user, perm)
     if building:
         qs = qs.filter(building_id=building)
@@ -480,7 +486,10 @@ def people_counts_by_prefix(prefix: str, length: int) -> dict[str, int]:
     those counts are cached for five minutes; a community's or grid's are always fresh."""
     if len(prefix) <= 9:
         key = f"people:counts:{prefix}:{length}"
-        return cache.get_or_set(key, lambda: _count_by_prefix(prefix, length), COUNTS_CACHE_SECONDS)
+        counts = cache.get_or_set(
+            key, lambda: _count_by_prefix(prefix, length), COUNTS_CACHE_SECONDS
+        )
+        return cast(dict[str, int], counts)  # what the callable returned (the cache is untyped)
     return _count_by_prefix(prefix, length)
 
 

@@ -153,6 +153,12 @@ class PersonData:
     emergency_contact_phone: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
+    def cleaned_identity(self) -> Identity:
+        """The cleaned ID (clean_person sets it, or an error, whenever it cleans `id_number`)."""
+        if self.identity is None:
+            raise ValueError("the ID number was not cleaned")
+        return self.identity
+
 
 def clean_person(raw: dict, *, partial: bool = False) -> PersonData:
     """Clean every field in `raw`, collecting one error per field (so forms and the importer

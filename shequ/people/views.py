@@ -365,7 +365,7 @@ def person_tag_add(request, pk: int):
             request,
             _("标签信息不完整：")
             + "；".join(
-                f"{form.fields[k].label}：{v[0]}" if k in form.fields else v[0]
+                f"{form.fields[k].label}：{v[0]}" if k in form.fields else str(v[0])
                 for k, v in form.errors.items()
             ),
         )

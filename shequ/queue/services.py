@@ -1,13 +1,15 @@
 """Operator actions on the queue."""
 
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import User
 from shequ.core.audit import audit_record
 from shequ.core.errors import ConflictError, NotFoundError
 from shequ.queue.selectors import queue_backend
 
 
-def queued_task_retry(*, result_id: str, actor, request=None) -> None:
+def queued_task_retry(*, result_id: str, actor: User, request: HttpRequest | None = None) -> None:
     """Run a FAILED task again with a fresh round of attempts (audited)."""
     backend = queue_backend()
     if backend is None:

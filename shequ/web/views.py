@@ -1,6 +1,7 @@
 """Shell pages: the role home pages, login, elder mode and role switching."""
 
 from pathlib import Path
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -111,7 +112,7 @@ HOME_TEMPLATES = {
 @login_required
 def home(request):
     role = active_role(request)
-    context = {"role": role, "roles": available_roles(request.user)}
+    context: dict[str, Any] = {"role": role, "roles": available_roles(request.user)}
     if role is None and request.user.is_superuser:
         # The system administrator: the whole city at a glance and the operator's tools.
         template = "web/home/superuser.html"

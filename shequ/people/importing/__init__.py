@@ -29,6 +29,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import Actor
 from shequ.core.errors import ServiceError
 from shequ.people.choices import ImportStatus
 from shequ.people.importing.checking import Outcome, Validator
@@ -71,7 +72,7 @@ PREVIEW_KEPT_FOR = timedelta(hours=24)
 def import_file(
     content: bytes,
     *,
-    actor,
+    actor: Actor,
     community_code: str,
     default_grid_code: str = "",
     dry_run: bool = False,

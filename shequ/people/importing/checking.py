@@ -13,6 +13,7 @@ from datetime import date
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import Actor
 from shequ.core.errors import InvalidInput, PermissionDeniedError
 from shequ.core.masking import mask_id_number, mask_phone
 from shequ.core.phones import normalize_phone
@@ -49,7 +50,7 @@ BATCH = 500
 NOTE_RE = re.compile(r"[:：,，。;；]|^(填表|制表|审核|备注|说明|合计|小计|总计|共计|注|以下)")
 TAG_SPLIT = re.compile(r"[,，、;；/\s]+")
 TAG_DETAIL = re.compile(r"^(.+?)[(（](.*)[)）]$")
-TAG_PERMS = {
+TAG_PERMS: dict[int, str] = {
     Sensitivity.SENSITIVE: P.VIEW_SENSITIVE_TAGS,
     Sensitivity.RESTRICTED: P.VIEW_RESTRICTED_TAGS,
 }
@@ -71,6 +72,19 @@ class Row:
     present: set[str] = field(default_factory=set)  # fields the file gave a value for
     household: Household | None = None  # None: the person's membership is left as it is
     relation: str = ""
+
+    # A row that passed the checks (only those are planned and written) has both.
+    @property
+    def person_data(self) -> PersonData:
+        if self.data is None:
+            raise ValueError(f"row {self.number} has no cleaned person")
+        return self.data
+
+    @property
+    def place(self) -> Spot:
+        if self.spot is None:
+            raise ValueError(f"row {self.number} has no place")
+        return self.spot
 
 
 @dataclass
@@ -116,7 +130,7 @@ class Validator:
     def __init__(
         self,
         *,
-        actor,
+        actor: Actor,
         community_code: str,
         default_grid_code: str = "",
         create_missing: bool = False,
@@ -210,7 +224,7 @@ class Validator:
             row = self._row(number, cells, flags, outcome)
             if row is None:
                 continue
-            id_number = row.data.identity.number
+            id_number = row.person_data.cleaned_identity().number
             if id_number in seen_ids:
                 outcome.problems.append(
                     Problem(
@@ -445,7 +459,7 @@ class Validator:
 
         by_hash: dict[str, Row] = {}
         for row in rows:
-            for h in id_hashes(row.data.identity.number):
+            for h in id_hashes(row.person_data.cleaned_identity().number):
                 by_hash[h] = row
         hashes = list(by_hash)
         for start in range(0, len(hashes), BATCH):

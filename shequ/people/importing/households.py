@@ -171,7 +171,7 @@ class Households:
             for rows in by_house.values()
             if rows[0].spot.house.pk and not any(r.relation == HEAD for r in rows)
         }
-        living: dict[int, list[Household]] = {}
+        living: dict[int | None, list[Household]] = {}
         pks = sorted(headless)
         for start in range(0, len(pks), BATCH):
             for household in Household.objects.filter(house_id__in=pks[start : start + BATCH]):

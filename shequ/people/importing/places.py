@@ -167,10 +167,10 @@ class Places:
         if estate:
             found, place_grid = self._estate(given, estate)
             return Spot(grid=place_grid, estate=found)
-        place_grid = given or self.default_grid
-        if place_grid is None:
+        only_grid = given or self.default_grid
+        if only_grid is None:
             raise CellError(_("无法确定所在网格：请填写“网格”列，或在导入时指定默认网格。"), "grid")
-        return Spot(grid=place_grid)
+        return Spot(grid=only_grid)
 
     def _with_building(self, given, estate_name, name, unit, room) -> Spot:
         key = building_key(name)
@@ -216,12 +216,14 @@ class Places:
         identity = (estate.pk if estate and estate.pk else id(estate), grid.code, key)
         building = self.new_buildings.get(identity)
         if building is None:
+            township = self.community.parent
+            assert township is not None  # a community lies in a township
             building = Building(
                 grid=grid,
                 region_code=grid.code,
                 estate=estate,
                 name=_squash(name)[:50],
-                address=f"丹阳市{self.community.parent.name}{self.community.name}"
+                address=f"丹阳市{township.name}{self.community.name}"
                 f"{estate.name if estate else ''}{_squash(name)[:50]}"[:200],
                 lat=grid.centroid_lat or 32.0,
                 lng=grid.centroid_lng or 119.58,
@@ -241,7 +243,7 @@ class Places:
                 _("社区内有多个名为“%(e)s”的小区，请填写“网格”列以区分。") % {"e": name[:30]},
                 "estate",
             )
-        if candidates:
+        if candidates and given is not None:  # (without a given grid, here == candidates)
             raise CellError(
                 _("小区“%(e)s”在%(g)s，与“网格”列填写的%(given)s不一致。")
                 % {

@@ -81,7 +81,7 @@ def plan_import(validator: Validator, rows: list[Row], outcome: Outcome) -> Plan
     open_tags = _open_tags([p.pk for p in existing])
     movers: list[int] = []
     for row in rows:
-        spot = row.spot
+        spot = row.place
         house = spot.house
         region_code = house.region_code if house is not None else spot.grid.code
         person = row.existing
@@ -137,6 +137,7 @@ def _count_households(plan: Plan, rows: list[Row], before: dict[int, int | None]
     final: set[int] = set()
     for row in rows:
         household = row.household
+        assert row.existing is not None  # plan_import gave every row its person
         old = before.get(row.existing.pk)
         if household is None:
             if old:
@@ -159,7 +160,7 @@ def _count_places(plan: Plan, rows: list[Row]) -> None:
     summary["house"]["created"] = len(plan.houses)
     estates, buildings, houses = set(), set(), set()
     for row in rows:
-        spot = row.spot
+        spot = row.place
         if spot.estate is not None and spot.estate.pk:
             estates.add(spot.estate.pk)
         if spot.building is not None and spot.building.pk:
@@ -222,14 +223,14 @@ def _fill(person: Person, row: Row) -> set[str]:
     """Copy a row's values onto a person; return the names of changed fields. An existing
     person keeps the values the file leaves empty (or has no column for)."""
     changed: set[str] = set()
-    data, new = row.data, person.pk is None
+    data, new = row.person_data, person.pk is None
 
     def put(name: str, value) -> None:
         if getattr(person, name) != value:
             setattr(person, name, value)
             changed.add(name)
 
-    identity = data.identity
+    identity = data.cleaned_identity()
     put("name", data.name)
     if new or person.id_number != identity.number:
         put("id_number", identity.number)

@@ -156,6 +156,7 @@ def import_template() -> bytes:
     explanations = _explanations(lists)
     workbook = Workbook()
     sheet = workbook.active
+    assert sheet is not None  # a new workbook has one worksheet
     sheet.title = _("居民信息")
     sheet.append([label for _key, label in TEMPLATE_COLUMNS])
     required = {"name", "id_number"}
@@ -230,8 +231,11 @@ def import_template() -> bytes:
                 sheet.cell(row=row, column=index).number_format = "yyyy-mm-dd"
         if key not in lists:
             continue
-        col = get_column_letter(list_keys.index(key) + 1)
-        source = f"{quote_sheetname(values_sheet.title)}!${col}$2:${col}${len(lists[key]) + 1}"
+        values_col = get_column_letter(list_keys.index(key) + 1)
+        source = (
+            f"{quote_sheetname(values_sheet.title)}"
+            f"!${values_col}$2:${values_col}${len(lists[key]) + 1}"
+        )
         validation = DataValidation(type="list", formula1=f"={source}", allow_blank=True)
         validation.errorStyle = "warning"  # a code or another spelling can still be typed
         validation.showErrorMessage = key != "tags"  # several tags in one cell are normal
@@ -249,8 +253,8 @@ def import_template() -> bytes:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="EEF2F6")
     for key, label in TEMPLATE_COLUMNS:
-        needed, form, example, accepted = explanations[key]
-        notes.append([label, needed, form, example, accepted])
+        needed, form, sample, accepted = explanations[key]
+        notes.append([label, needed, form, sample, accepted])
     notes.append([])
     limit = {"size": filesizeformat(max_import_bytes()), "rows": f"{MAX_ROWS:,}"}
     for line in (

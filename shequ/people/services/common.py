@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from shequ.accounts.models import User
+from shequ.core.actors import Actor
 from shequ.core.crypto import blind_index_candidates
 from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.regions import Level, level_of
@@ -42,7 +44,7 @@ PERSON_FIELDS = (
 )
 # Fields an edit may change (gender and birth date follow the ID number).
 CHANGEABLE = tuple(f for f in PERSON_FIELDS if f not in ("id_type", "gender", "birth_date"))
-TAG_LEVEL_PERMS = {
+TAG_LEVEL_PERMS: dict[int, str] = {
     Sensitivity.SENSITIVE: P.VIEW_SENSITIVE_TAGS,
     Sensitivity.RESTRICTED: P.VIEW_RESTRICTED_TAGS,
 }
@@ -99,5 +101,6 @@ def grid_region(code: str) -> Region:
     return region
 
 
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
+def _user(actor: Actor) -> User | None:
+    """The actor as a row's creator: no one for the system or an anonymous visitor."""
+    return actor if actor is not None and actor.is_authenticated else None

@@ -2,8 +2,10 @@
 confirming a preview."""
 
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from shequ.accounts.models import User
 from shequ.core.audit import audit_record
 from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.regions import Level, level_of
@@ -15,14 +17,14 @@ from shequ.people.services.common import _user
 
 def import_job_create(
     *,
-    actor,
+    actor: User,
     file_name: str,
     content: bytes,
     community_code: str,
     default_grid_code: str = "",
     dry_run: bool = False,
     create_missing: bool = False,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> ImportJob:
     """Accept an uploaded Excel file and queue its import (a background task).
 
@@ -69,7 +71,9 @@ def import_job_create(
     return job
 
 
-def import_job_confirm(*, actor, preview: ImportJob, request=None) -> ImportJob:
+def import_job_confirm(
+    *, actor: User, preview: ImportJob, request: HttpRequest | None = None
+) -> ImportJob:
     """Import the file of a successful preview for real: a new job with the same file and
     options (it validates again — the registry may have changed since). The preview gives up
     its file; confirming twice is a conflict."""

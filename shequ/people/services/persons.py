@@ -1,12 +1,16 @@
 """Registering and editing a person, revealing a number (audited), linking a login."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.accounts.models import User
 from shequ.core.audit import audit_record, audit_refusal
 from shequ.core.crypto import hash_for
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
@@ -33,19 +37,21 @@ from shequ.people.services.common import (
     id_conflict,
     person_by_id_number,
 )
-from shequ.people.validation import clean_person, raise_if_errors
+from shequ.people.validation import PersonData, clean_person, raise_if_errors
 
 
-def _apply_identity(person: Person, data) -> None:
-    identity = data.identity
+def _apply_identity(person: Person, data: PersonData) -> None:
+    identity = data.cleaned_identity()
     person.id_type = identity.id_type
     person.id_number = identity.number
-    person.id_number_hash = hash_for("people.person", "id_number", identity.number)
+    id_hash = hash_for("people.person", "id_number", identity.number)
+    assert id_hash is not None  # a cleaned ID number is never empty
+    person.id_number_hash = id_hash
     person.gender = identity.gender
     person.birth_date = identity.birth_date
 
 
-def _apply_phones(person: Person, data, keys) -> None:
+def _apply_phones(person: Person, data: PersonData, keys: Collection[str]) -> None:
     for name in ("mobile", "landline", "emergency_contact_phone"):
         if name in keys:
             value = getattr(data, name)
@@ -53,7 +59,7 @@ def _apply_phones(person: Person, data, keys) -> None:
             setattr(person, f"{name}_hash", hash_for("people.person", name, value))
 
 
-def _apply_plain(person: Person, data, keys) -> None:
+def _apply_plain(person: Person, data: PersonData, keys: Collection[str]) -> None:
     for name in (
         "name",
         "ethnicity",
@@ -80,11 +86,11 @@ class Residence:
 
 def person_create(
     *,
-    actor,
-    fields: dict,
+    actor: User,
+    fields: dict[str, Any],
     residence: Residence,
     household: Household | None = None,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> Person:
     """Register a resident (实有人口登记). `fields` holds raw values (cleaned here)."""
     data = clean_person(fields)
@@ -95,7 +101,7 @@ def person_create(
     if household is not None:
         require_perm(actor, P.CHANGE, household.region_code)
     with transaction.atomic():
-        existing = person_by_id_number(data.identity.number)
+        existing = person_by_id_number(data.cleaned_identity().number)
         if existing is not None:
             raise id_conflict(existing)
         now = timezone.now()
@@ -110,7 +116,7 @@ def person_create(
             with transaction.atomic():
                 person.save(force_insert=True)
         except IntegrityError as exc:
-            raced = person_by_id_number(data.identity.number)
+            raced = person_by_id_number(data.cleaned_identity().number)
             if raced is not None:
                 raise id_conflict(raced) from exc
             raise ConflictError(_("该户已有户主。"), code="household_head_taken") from exc
@@ -136,7 +142,9 @@ def person_create(
     return person
 
 
-def person_update(*, actor, person: Person, fields: dict, request=None) -> Person:
+def person_update(
+    *, actor: User, person: Person, fields: dict[str, Any], request: HttpRequest | None = None
+) -> Person:
     """Edit a person's own fields (not where they live: see person_move_in)."""
     require_perm(actor, P.CHANGE, person.region_code)
     keys = {k for k in fields if k in PERSON_FIELDS}
@@ -149,7 +157,7 @@ def person_update(*, actor, person: Person, fields: dict, request=None) -> Perso
     before = {name: getattr(person, name) for name in CHANGEABLE}
     with transaction.atomic():
         if "id_number" in keys:
-            existing = person_by_id_number(data.identity.number)
+            existing = person_by_id_number(data.cleaned_identity().number)
             if existing is not None and existing.pk != person.pk:
                 raise id_conflict(existing)
             _apply_identity(person, data)
@@ -190,11 +198,13 @@ def _columns(changed: list[str]) -> list[str]:
     return columns
 
 
-def person_reveal(*, actor, person: Person, field: str, reason: str, request=None) -> str:
+def person_reveal(
+    *, actor: User, person: Person, field: str, reason: str, request: HttpRequest | None = None
+) -> str:
     """Show one value of one person in full, for a stated reason (audited)."""
     if field not in REVEALABLE:
         raise InvalidInput(_("不能查看该字段。"), code="invalid_field")
-    is_self = person.user_id is not None and person.user_id == getattr(actor, "pk", None)
+    is_self = person.user_id is not None and person.user_id == actor.pk
     allowed = has_perm(actor, P.REVEAL, person.region_code) or (
         is_self and has_perm(actor, P.REVEAL_SELF, owner=person.user_id)
     )
@@ -226,7 +236,9 @@ def person_reveal(*, actor, person: Person, field: str, reason: str, request=Non
     return getattr(person, field) or ""
 
 
-def person_link_user(*, actor, person: Person, user, request=None) -> None:
+def person_link_user(
+    *, actor: User, person: Person, user: User, request: HttpRequest | None = None
+) -> None:
     """Link a login account to the person's record (the resident then sees their own data)."""
     require_perm(actor, P.CHANGE, person.region_code)
     with transaction.atomic():

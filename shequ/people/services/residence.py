@@ -3,9 +3,11 @@
 from datetime import date
 
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.accounts.models import User
 from shequ.core.audit import audit_record
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.scoping import has_perm, require_perm
@@ -31,7 +33,7 @@ from shequ.people.services.common import (
 )
 
 
-def _check_house_scope(actor, house: House) -> None:
+def _check_house_scope(actor: User, house: House) -> None:
     if not has_perm(actor, P.MOVE, house.region_code):
         raise PermissionDeniedError(
             _("该房屋不在您的管辖范围内，不能迁入。"), code="house_out_of_scope"
@@ -40,14 +42,14 @@ def _check_house_scope(actor, house: House) -> None:
 
 def person_move_in(
     *,
-    actor,
+    actor: User,
     person: Person,
     house: House,
     relation: str = HouseRelation.FAMILY,
     start_date: date | None = None,
     is_household_consistent: bool = True,
     is_registered: bool = False,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> HouseLink:
     """Move a person into a house: end the current link (迁出) and start a new one (迁入).
 
@@ -75,7 +77,9 @@ def person_move_in(
             person=person, house=house, status=LinkStatus.PENDING
         ).first()
         now = timezone.now()
-        rows = Person.objects.filter(pk=person.pk, house_id=person.house_id).update(
+        # Compare-and-set: `house_id=None` matches IS NULL (a person with no house yet); the
+        # stubs' lookup type leaves None out.
+        rows = Person.objects.filter(pk=person.pk, house_id=person.house_id).update(  # type: ignore[misc]
             house=house, region_code=house.region_code, updated_at=now
         )
         if rows != 1:
@@ -129,7 +133,12 @@ def _end_link(link: HouseLink, end: date) -> None:
 
 
 def person_move_out(
-    *, actor, person: Person, end_date: date | None = None, left_city: bool = False, request=None
+    *,
+    actor: User,
+    person: Person,
+    end_date: date | None = None,
+    left_city: bool = False,
+    request: HttpRequest | None = None,
 ) -> HouseLink:
     """Move a person out of their current house (迁出). The person keeps their last grid for
     scoping; `left_city` marks them as no longer living here (已迁离)."""
@@ -164,12 +173,12 @@ def person_move_out(
 
 def house_link_add(
     *,
-    actor,
+    actor: User,
     person: Person,
     house: House,
     relation: str = HouseRelation.OWNER,
     is_registered: bool = False,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> HouseLink:
     """Record a relation to a house the person does not live in (e.g. 产权人, 未迁入)."""
     require_perm(actor, P.MOVE, person.region_code)
@@ -214,12 +223,12 @@ def household_number_for(region_code: str) -> str:
 
 def household_create(
     *,
-    actor,
+    actor: User,
     house: House | None = None,
     grid_code: str = "",
     number: str = "",
     kind: str = HouseholdKind.FAMILY,
-    request=None,
+    request: HttpRequest | None = None,
 ) -> Household:
     region_code = house.region_code if house else grid_region(grid_code).code
     require_perm(actor, P.CHANGE, region_code)
@@ -239,7 +248,12 @@ def household_create(
 
 
 def person_set_household(
-    *, actor, person: Person, household: Household | None, relation_to_head: str, request=None
+    *,
+    actor: User,
+    person: Person,
+    household: Household | None,
+    relation_to_head: str,
+    request: HttpRequest | None = None,
 ) -> None:
     """Put a person into a household (or take them out) with their relation to the head."""
     require_perm(actor, P.CHANGE, person.region_code)
@@ -252,7 +266,10 @@ def person_set_household(
     with transaction.atomic():
         try:
             with transaction.atomic():
-                rows = Person.objects.filter(pk=person.pk, household_id=person.household_id).update(
+                # Compare-and-set (`household_id=None` matches IS NULL; the stubs leave None out).
+                rows = Person.objects.filter(  # type: ignore[misc]
+                    pk=person.pk, household_id=person.household_id
+                ).update(
                     household=household,
                     relation_to_head=relation_to_head,
                     updated_at=timezone.now(),

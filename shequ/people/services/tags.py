@@ -5,8 +5,10 @@ import re
 from datetime import date
 
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from shequ.accounts.models import User
 from shequ.core.audit import audit_record
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.scoping import has_perm, require_perm
@@ -27,7 +29,7 @@ from shequ.people.services.common import (
 SYNONYM_FORBIDDEN = re.compile(r"[,，、;；/()（）]")
 
 
-def _require_tag_level(actor, tag_type: TagType, region_code: str) -> None:
+def _require_tag_level(actor: User, tag_type: TagType, region_code: str) -> None:
     perm = TAG_LEVEL_PERMS.get(tag_type.sensitivity)
     if perm and not has_perm(actor, perm, region_code):
         raise PermissionDeniedError(_("您没有管理该类标签的权限。"), code="forbidden")
@@ -35,14 +37,14 @@ def _require_tag_level(actor, tag_type: TagType, region_code: str) -> None:
 
 def person_tag_add(
     *,
-    actor,
+    actor: User,
     person: Person,
     tag_type: TagType,
     source: str,
     start_date: date | None = None,
     end_date: date | None = None,
     detail: str = "",
-    request=None,
+    request: HttpRequest | None = None,
 ) -> PersonTag:
     """Mark a person as a member of a special population (with source and validity)."""
     require_perm(actor, P.MANAGE_TAGS, person.region_code)
@@ -83,7 +85,9 @@ def person_tag_add(
     return tag
 
 
-def person_tag_end(*, actor, tag: PersonTag, end_date: date | None = None, request=None) -> None:
+def person_tag_end(
+    *, actor: User, tag: PersonTag, end_date: date | None = None, request: HttpRequest | None = None
+) -> None:
     """End a tag (the row stays as history)."""
     person = tag.person
     require_perm(actor, P.MANAGE_TAGS, person.region_code)
@@ -111,7 +115,9 @@ def _vocabulary_scope() -> str:
     return settings.SHEQU_CITY_CODE
 
 
-def tag_synonym_add(*, actor, tag_type: TagType, text: str, request=None) -> TagSynonym:
+def tag_synonym_add(
+    *, actor: User, tag_type: TagType, text: str, request: HttpRequest | None = None
+) -> TagSynonym:
     """Teach the import another spelling of a tag ("低保户" → 低保). City-wide data: needs
     `people.manage_tag_vocabulary` over the whole city. One spelling means one tag."""
     from shequ.people.importing.tags import Vocabulary, normalize_tag
@@ -159,7 +165,9 @@ def tag_synonym_add(*, actor, tag_type: TagType, text: str, request=None) -> Tag
     return synonym
 
 
-def tag_synonym_remove(*, actor, synonym: TagSynonym, request=None) -> None:
+def tag_synonym_remove(
+    *, actor: User, synonym: TagSynonym, request: HttpRequest | None = None
+) -> None:
     """Forget a spelling: later imports warn about it again (people's tags stay)."""
     require_perm(actor, P.MANAGE_TAG_VOCABULARY, _vocabulary_scope())
     with transaction.atomic():

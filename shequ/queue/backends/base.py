@@ -10,6 +10,7 @@ import random
 from abc import abstractmethod
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.tasks import TaskResult, TaskResultStatus
 from django.tasks.backends.base import BaseTaskBackend
@@ -113,7 +114,7 @@ class QueueBackend(BaseTaskBackend):
     # Building results ---------------------------------------------------------------------
 
     def make_result(self, *, task, record: dict) -> TaskResult:
-        result = TaskResult(
+        result: TaskResult[Any, Any] = TaskResult(
             task=task,
             id=record["id"],
             status=TaskResultStatus(record["status"]),
@@ -142,19 +143,21 @@ class QueueBackend(BaseTaskBackend):
         return self.make_result(task=task, record=record)
 
     def new_record(self, task, args, kwargs) -> dict:
-        probe = TaskResult(  # normalises args/kwargs to JSON exactly as Django does
-            task=task,
-            id="",
-            status=TaskResultStatus.READY,
-            enqueued_at=None,
-            started_at=None,
-            finished_at=None,
-            last_attempted_at=None,
-            args=args,
-            kwargs=kwargs,
-            backend=self.alias,
-            errors=[],
-            worker_ids=[],
+        probe: TaskResult[Any, Any] = (
+            TaskResult(  # normalises args/kwargs to JSON exactly as Django does
+                task=task,
+                id="",
+                status=TaskResultStatus.READY,
+                enqueued_at=None,
+                started_at=None,
+                finished_at=None,
+                last_attempted_at=None,
+                args=args,
+                kwargs=kwargs,
+                backend=self.alias,
+                errors=[],
+                worker_ids=[],
+            )
         )
         return {
             "id": new_task_id(),
