@@ -2,8 +2,18 @@
 
 import pytest
 from django.http import Http404
+from django.utils.functional import SimpleLazyObject
 
-from shequ.core.scoping import EVERYTHING, get_scoped_or_404, has_perm, scope_codes, scoped
+from shequ.accounts.services import assignment_revoke
+from shequ.core.scoping import (
+    EVERYTHING,
+    forget_assignments,
+    get_scoped_or_404,
+    has_perm,
+    scope_codes,
+    scoped,
+    user_assignments,
+)
 from shequ.geo.models import Building, Estate, Region
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +197,23 @@ class TestAdminScoping:
     def test_resident_has_no_admin(self, client_as):
         response = client_as("resident").get("/admin/")
         assert response.status_code == 302
+
+
+def test_a_revoked_role_stops_at_once_also_through_a_lazy_request_user(persona, world):
+    """The assignments cached for the request are dropped when a grant changes, even when the
+    user object is request.user's lazy wrapper."""
+    worker = persona("grid")
+    lazy = SimpleLazyObject(lambda: worker)
+    assert user_assignments(lazy)  # cached on the user behind the wrapper
+    assignment = worker.assignments.get(is_active=True)
+    assignment_revoke(assignment=assignment)
+    assert user_assignments(lazy) == []
+    assert set(scoped(Building.objects.all(), lazy, "geo.view_building").values_list("pk")) == set()
+    # forgetting through the wrapper clears the cache on the user behind it
+    worker.assignments.filter(pk=assignment.pk).update(is_active=True)
+    forget_assignments(lazy)
+    assert user_assignments(lazy)
+    worker.assignments.filter(pk=assignment.pk).update(is_active=False)
+    forget_assignments(lazy)
+    assert user_assignments(lazy) == []
+    assert set(scoped(Building.objects.all(), lazy, "geo.view_building").values_list("pk")) == set()

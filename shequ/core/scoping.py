@@ -7,6 +7,7 @@ records they own. Objects outside the scope are reported as 404 (`get_scoped_or_
 grid worker cannot even learn that another grid's record exists.
 """
 
+import contextlib
 import enum
 from collections.abc import Iterable
 from typing import Any, Final, Literal
@@ -51,7 +52,9 @@ def user_assignments(user: AnyUser | None) -> list[Any]:
 
 
 def forget_assignments(user: AnyUser) -> None:
-    user.__dict__.pop(_ASSIGNMENTS_ATTR, None)
+    """Drop the cached assignments (after a grant or revoke), also through a lazy request.user."""
+    with contextlib.suppress(AttributeError):
+        delattr(user, _ASSIGNMENTS_ATTR)
 
 
 def user_roles(user: AnyUser | None) -> set[str]:
