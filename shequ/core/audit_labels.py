@@ -70,6 +70,7 @@ ACTION_LABELS = {
     "points.task_complete": _("结束志愿任务"),
     "points.confirm": _("确认服务并发放积分"),
     "points.honour_grant": _("授予荣誉积分"),
+    "points.credit": _("发放参与积分或时长"),
     "points.checkin_code_locked": _("签到码错误次数过多，已锁定"),
     "points.pool_fund": _("积分池注资"),
     "points.adjust": _("积分调整"),
