@@ -11,7 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from shequ.accounts.models import User
-from shequ.core.errors import InvalidInput, ServiceError
+from shequ.core.errors import InvalidInput
 from shequ.core.models import AuditEvent
 from shequ.points import ledger, selectors
 from shequ.points.choices import PointKind, RecordType, TransferKind
@@ -152,7 +152,7 @@ def test_two_concurrent_calls_make_one_record_and_one_transfer(
             barrier.wait()
             record = credit(User.objects.get(pk=staff_pk), person, source_id=7)
             outcome = record.pk
-        except Exception as error:  # noqa: BLE001 - reported in the assertion below
+        except Exception as error:  # reported in the assertion below
             outcome = repr(error)
         finally:
             connections.close_all()
