@@ -8,7 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from shequ.accounts.models import User
 from shequ.core.errors import InvalidInput
@@ -24,6 +25,7 @@ from shequ.points.services import (
     participation_credit,
     register_credit_source,
     task_claim,
+    task_create,
 )
 from shequ.points.services import credit as credit_module
 from tests import points_factories as pf
@@ -390,3 +392,62 @@ class TestCallers:
         assert (record.source_type, record.source_id) == ("points.claim", claim.pk)
         assert record.record_type == RecordType.HONOUR and record.reason == "忘记签到"
         assert record.transfer.reason == f"荣誉积分：{task.title}（忘记签到）"
+
+
+def test_the_migration_names_the_source_of_existing_records(
+    reseed_after_flush, transactional_db, world
+):
+    """0003 fills source_type/source_id/title for the records written before it, and puts the
+    append-only guard back (SQLite drops a table's triggers when it rebuilds the table)."""
+    before, after = (
+        [("points", "0002_ledger_append_only")],
+        [("points", "0003_volunteer_record_source")],
+    )
+    fund_pool(world)
+    staff = User.objects.get(username="community")
+    _user, person = make_resident_user("old-volunteer", world["grid_a"], name="老志愿")
+    start, end = pf.window()
+    task = task_create(
+        actor=staff,
+        kind="volunteer",
+        title="旧任务",
+        category="other",
+        region_code=world["grid_a"],
+        starts_at=start,
+        ends_at=end,
+        quota=1,
+        points_per_person=5,
+        publish=True,
+    )
+    claim = task_claim(actor=person.user, task=task)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    old_apps.get_model("points", "VolunteerRecord").objects.create(
+        person_id=person.pk,
+        claim_id=claim.pk,
+        task_id=task.pk,
+        region_code=person.region_code,
+        service_date=date(2026, 3, 1),
+        hours=1,
+        points=0,
+        point_kind="volunteer",
+        record_type="credit",
+        recorded_by_id=staff.pk,
+        recorder_name="x",
+    )
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    record = VolunteerRecord.objects.get(person=person)
+    assert (record.source_type, record.source_id, record.title) == (
+        "points.claim",
+        claim.pk,
+        "旧任务",
+    )
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE points_volunteerrecord SET hours = 2 WHERE id = %s", [record.pk])
