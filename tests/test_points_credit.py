@@ -10,6 +10,8 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.test import Client
+from django.urls import reverse
 
 from shequ.accounts.models import User
 from shequ.core.errors import InvalidInput
@@ -350,6 +352,16 @@ class TestCallers:
         assert sheet["hours"] == Decimal("1.5")
         event = AuditEvent.objects.get(action="points.credit")
         assert event.details["source_type"] == MEETING and event.details["source_id"] == 1
+
+    def test_the_residents_own_pages_name_the_source(self, staff, volunteer, pool):
+        user, person = volunteer
+        credit(staff, person, points=5, hours="1.5")
+        client = Client()
+        client.force_login(user)
+        history = client.get(reverse("points:me")).content.decode()
+        assert "月月谈参会：三月议事会" in history
+        sheet = client.get(reverse("points:certificate")).content.decode()
+        assert "三月议事会" in sheet
 
     def test_a_task_claim_credits_through_it(self, staff, volunteer, make_task):
         user, person = volunteer
