@@ -532,6 +532,10 @@ if SHEQU_POINTS_HOURS_UNIT_MINUTES % 6 or SHEQU_POINTS_HOURS_MINIMUM_MINUTES % 6
         "SHEQU_POINTS_HOURS_UNIT_MINUTES 和 SHEQU_POINTS_HOURS_MINIMUM_MINUTES 应为6分钟的整数倍。"
         " They must be whole tenths of an hour (multiples of 6 minutes)."
     )
+# Wrong guesses of one check-in code by one person before it is locked for them (core/checkin.py).
+SHEQU_CHECKIN_MAX_CODE_FAILURES = env_int(
+    "SHEQU_CHECKIN_MAX_CODE_FAILURES", 5, minimum=1, maximum=100
+)
 # Volunteer recognition (星级志愿者) by one's own cumulative hours — never a ranking of people
 # (国办函〔2026〕12号). Thresholds after 《中国注册志愿者管理办法》 (一星 100 h … 五星 1500 h;
 # verify against the local rule); configuration.

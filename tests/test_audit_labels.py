@@ -115,6 +115,15 @@ def test_labels_are_not_stale():
     assert not stale, f"labels of actions no code writes: {stale}"
 
 
+def test_retired_actions_keep_their_names_and_are_not_written_any_more():
+    from shequ.core.audit_labels import RETIRED_ACTION_LABELS
+
+    found, _dynamic = collect_audit_actions()
+    assert not set(RETIRED_ACTION_LABELS) & set(found)
+    assert not set(RETIRED_ACTION_LABELS) & set(ACTION_LABELS)
+    assert action_label("points.checkin_code_locked") == "签到码错误次数过多，已锁定"
+
+
 def test_an_unknown_action_is_still_shown_in_chinese():
     assert action_label("newapp.thing") == "其他操作（newapp.thing）"
     assert action_label("points.honour_grant") == "授予荣誉积分"

@@ -409,11 +409,11 @@ class TestCallers:
 def test_the_migration_names_the_source_of_existing_records(
     reseed_after_flush, transactional_db, world
 ):
-    """0003 fills source_type/source_id/title for the records written before it, and puts the
+    """0004 fills source_type/source_id/title for the records written before it, and puts the
     append-only guard back (SQLite drops a table's triggers when it rebuilds the table)."""
     before, after = (
-        [("points", "0002_ledger_append_only")],
-        [("points", "0003_volunteer_record_source")],
+        [("points", "0003_checkin_codes_to_core")],
+        [("points", "0004_volunteer_record_source")],
     )
     fund_pool(world)
     staff = User.objects.get(username="community")

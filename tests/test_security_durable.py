@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
 
@@ -18,7 +19,6 @@ from shequ.accounts.second_factor import totp_verify
 from shequ.core.durable import durable_scope, durable_write, replay_rolled_back
 from shequ.core.models import AuditEvent
 from shequ.points.services import task_claim
-from shequ.points.services.tasks import MAX_CODE_FAILURES
 from tests import points_factories as pf
 from tests.people_factories import make_person
 from tests.points_factories import make_resident_user
@@ -153,6 +153,7 @@ def test_an_unknown_phone_number_is_never_stored_in_the_lockout_table(db):
 
 
 def test_keyed_wrong_checkin_codes_are_counted_and_lock(db, make_task):
+    MAX_CODE_FAILURES = settings.SHEQU_CHECKIN_MAX_CODE_FAILURES
     task = make_task()
     user, _person = make_resident_user("durable-volunteer", task.region_code)
     claim = task_claim(actor=user, task=task)
@@ -169,7 +170,7 @@ def test_keyed_wrong_checkin_codes_are_counted_and_lock(db, make_task):
     # now even the right code is refused: the counter held
     right = keyed_post(client, url, {"code": task.checkin_code})
     assert right.json()["code"] == "too_many_code_failures"
-    assert AuditEvent.objects.filter(action="points.checkin_code_locked").count() == 1
+    assert AuditEvent.objects.filter(action="core.checkin_code_locked").count() == 1
 
 
 # TOTP -------------------------------------------------------------------------------------------

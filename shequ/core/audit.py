@@ -5,7 +5,13 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.audit_labels import ACTION_LABELS, DETAIL_LABELS, FIELD_LABELS, GROUP_LABELS
+from shequ.core.audit_labels import (
+    ACTION_LABELS,
+    DETAIL_LABELS,
+    FIELD_LABELS,
+    GROUP_LABELS,
+    RETIRED_ACTION_LABELS,
+)
 from shequ.core.durable import durable_write
 from shequ.core.http import client_ip_or_none
 from shequ.core.models import AuditEvent
@@ -55,7 +61,7 @@ def audit_refusal(**kwargs) -> None:
 
 # Human labels of audit actions ("people.reveal" → "查看完整信息"): shequ/core/audit_labels.py,
 # plus the ones registered at run time (exports label themselves).
-_action_labels: dict[str, Any] = dict(ACTION_LABELS)
+_action_labels: dict[str, Any] = {**RETIRED_ACTION_LABELS, **ACTION_LABELS}
 
 
 def register_action_labels(labels: dict[str, Any]) -> None:

@@ -23,6 +23,12 @@ GROUP_LABELS = {
     "config": _("配置"),
 }
 
+# Actions no code writes any more, whose rows stay in the append-only log: they keep their names.
+RETIRED_ACTION_LABELS = {
+    # moved to core.checkin_code_locked when check-in codes became a core mechanism
+    "points.checkin_code_locked": _("签到码错误次数过多，已锁定"),
+}
+
 ACTION_LABELS = {
     # accounts
     "accounts.assignment_grant": _("授予岗位"),
@@ -71,7 +77,6 @@ ACTION_LABELS = {
     "points.confirm": _("确认服务并发放积分"),
     "points.honour_grant": _("授予荣誉积分"),
     "points.credit": _("发放参与积分或时长"),
-    "points.checkin_code_locked": _("签到码错误次数过多，已锁定"),
     "points.pool_fund": _("积分池注资"),
     "points.adjust": _("积分调整"),
     "points.item_create": _("新增爱心超市商品"),
@@ -88,6 +93,12 @@ ACTION_LABELS = {
     "open311.key_revoke": _("停用 Open311 应用密钥"),
     # queue
     "queue.task_retry": _("重新执行失败的后台任务"),
+    # core: the shared mechanisms (check-in codes, registrations)
+    "core.checkin_code_locked": _("签到码错误次数过多，已锁定"),
+    "core.checkin_code_rotate": _("更换签到码"),
+    "core.roster_set_capacity": _("修改报名名额"),
+    "core.registration_cancel_by_staff": _("工作人员取消报名"),
+    "core.registration_mark_attended": _("标记到场情况"),
     # config (records no domain service owns: categories, the calendar, stores …)
     "config.created": _("新增配置"),
     "config.changed": _("修改配置"),
@@ -143,6 +154,12 @@ DETAIL_LABELS = {
     "changes": _("修改内容"),
     "code": _("编码"),
     "task": _("任务"),
+    "reset_failures": _("清除错误次数"),
+    "from": _("原名额"),
+    "to": _("修改为"),
+    "promoted": _("候补转正人数"),
+    "registration": _("报名编号"),
+    "was": _("原状态"),
 }
 
 # Field names that details mention as values (`{"field": "id_number"}`,

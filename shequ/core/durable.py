@@ -9,7 +9,7 @@ written inside either used to be rolled back with it: eight wrong passwords, eac
 fresh Idempotency-Key, never locked the account.
 
     from shequ.core.durable import durable_write
-    durable_write(lambda: Claim.objects.filter(pk=pk).update(code_failures=F("code_failures") + 1))
+    durable_write(lambda: CheckinCodeFailure.objects.filter(pk=pk).update(failures=F("failures") + 1))
 
 `durable_write(write)` runs `write` at once (the rest of the request sees its effect). Outside a
 transaction that is the end of it. Inside one, it remembers `write` until the transaction that
@@ -24,7 +24,7 @@ after a commit; a remembered write whose marker has neither run nor is still wai
 rolled back. This works the same on SQLite and PostgreSQL and inside test transactions.
 
 Used by: shequ.accounts.lockout (login failures), shequ.accounts.second_factor (used TOTP
-steps), shequ.points.services.tasks (check-in code failures), shequ.core.audit
+steps), shequ.core.checkin (check-in code failures, for every app), shequ.core.audit
 (`audit_refusal`). A write must be safe to run again after a rollback (an increment, an insert
 or an update of the current value — all are, because the first run left no trace).
 """

@@ -1,7 +1,10 @@
-"""Shared kernel tables: the audit log, idempotency records, cache version stamps."""
+"""Shared kernel tables: the audit log, idempotency records, cache version stamps, and the tables
+of the shared mechanisms — check-in codes (core/checkin.py) and registrations with capacity and a
+waitlist (core/registrations.py)."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -113,3 +116,195 @@ class VersionStamp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+# Check-in codes (core/checkin.py) ---------------------------------------------------------------
+
+
+class CheckinPurpose(models.TextChoices):
+    CHECKIN = "checkin", _("签到")
+    CHECKOUT = "checkout", _("签退")
+
+
+class CheckinCode(models.Model):
+    """The on-site code of one subject (a task, a meeting, a patrol checkpoint…) for one purpose.
+
+    The subject is named by its model label ("points.task") and primary key. One code per
+    (subject, purpose), and the two purposes of a subject never share a code — both in the
+    database."""
+
+    subject_type = models.CharField(_("对象类型"), max_length=64)
+    subject_id = models.PositiveBigIntegerField(_("对象编号"))
+    purpose = models.CharField(_("用途"), max_length=8, choices=CheckinPurpose.choices)
+    code = models.CharField(_("验证码"), max_length=12)
+    valid_from = models.DateTimeField(_("生效时间"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("失效时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("生成时间"), default=timezone.now)
+    rotated_at = models.DateTimeField(_("更换时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("签到码")
+        verbose_name_plural = _("签到码")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id", "purpose"],
+                name="checkin_code_one_per_purpose",
+            ),
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id", "code"], name="checkin_code_distinct_purposes"
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose__in=CheckinPurpose.values), name="checkin_code_purpose_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gt=F("valid_from")),
+                name="checkin_code_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_type}:{self.subject_id} {self.purpose}"
+
+
+class CheckinCodeFailure(models.Model):
+    """Wrong guesses of one code by one user; written with core.durable so that no rollback of
+    the request undoes the count."""
+
+    checkin_code = models.ForeignKey(
+        CheckinCode, verbose_name=_("签到码"), on_delete=models.CASCADE, related_name="failures"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("用户"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    failures = models.PositiveSmallIntegerField(_("错误次数"), default=0)
+
+    class Meta:
+        verbose_name = _("签到码错误次数")
+        verbose_name_plural = _("签到码错误次数")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkin_code", "user"], name="checkin_failure_one_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.checkin_code} {self.user_id}: {self.failures}"
+
+
+# Registrations (core/registrations.py) ----------------------------------------------------------
+
+
+class RegistrationStatus(models.TextChoices):
+    REGISTERED = "registered", _("已报名")
+    WAITLISTED = "waitlisted", _("候补中")
+    CANCELLED = "cancelled", _("已取消")
+    ATTENDED = "attended", _("已到场")
+    NO_SHOW = "no_show", _("未到场")
+
+
+# Statuses that hold one of the roster's places (counted in registered_count).
+PLACE_STATUSES = (
+    RegistrationStatus.REGISTERED,
+    RegistrationStatus.ATTENDED,
+    RegistrationStatus.NO_SHOW,
+)
+# Statuses of a live registration: at most one per (roster, person).
+ACTIVE_REGISTRATION_STATUSES = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
+
+
+class Roster(models.Model):
+    """The places of one subject (a meeting, an activity, a desk's time slot): a capacity, an
+    optional waitlist and an optional registration window. `registered_count` counts the
+    registrations holding a place (registered, attended, no-show) and never passes the capacity
+    — a check constraint, kept by the services under a row lock."""
+
+    subject_type = models.CharField(_("对象类型"), max_length=64)
+    subject_id = models.PositiveBigIntegerField(_("对象编号"))
+    region_code = models.CharField(_("区域代码"), max_length=15, blank=True, db_index=True)
+    capacity = models.PositiveIntegerField(_("名额"))
+    waitlist = models.BooleanField(_("允许候补"), default=True)
+    opens_at = models.DateTimeField(_("报名开始"), null=True, blank=True)
+    closes_at = models.DateTimeField(_("报名截止"), null=True, blank=True)
+    registered_count = models.PositiveIntegerField(_("已报名人数"), default=0)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("报名名单")
+        verbose_name_plural = _("报名名单")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id"], name="roster_one_per_subject"
+            ),
+            models.CheckConstraint(condition=Q(capacity__gte=0), name="roster_capacity_nonneg"),
+            models.CheckConstraint(
+                condition=Q(registered_count__gte=0) & Q(registered_count__lte=F("capacity")),
+                name="roster_registered_within_capacity",
+            ),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True)
+                | Q(closes_at__isnull=True)
+                | Q(closes_at__gt=F("opens_at")),
+                name="roster_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_type}:{self.subject_id} {self.registered_count}/{self.capacity}"
+
+    @property
+    def places_left(self) -> int:
+        return max(0, self.capacity - self.registered_count)
+
+
+class Registration(models.Model):
+    """One person's registration on a roster. One active (registered or waitlisted) registration
+    per (roster, person) in the database; waitlisted ones are served in `position` order."""
+
+    roster = models.ForeignKey(
+        Roster, verbose_name=_("报名名单"), on_delete=models.PROTECT, related_name="registrations"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("报名人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(_("状态"), max_length=12, choices=RegistrationStatus.choices)
+    registered_at = models.DateTimeField(_("报名时间"), default=timezone.now)
+    position = models.PositiveIntegerField(_("候补顺序"), null=True, blank=True)
+    promoted_at = models.DateTimeField(_("候补转正时间"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("取消时间"), null=True, blank=True)
+    marked_at = models.DateTimeField(_("签到标记时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("报名")
+        verbose_name_plural = _("报名")
+        ordering = ["roster", "registered_at", "id"]
+        indexes = [models.Index(fields=["roster", "status", "position"], name="registration_queue")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["roster", "user"],
+                condition=Q(status__in=ACTIVE_REGISTRATION_STATUSES),
+                name="registration_one_active_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["roster", "position"],
+                condition=Q(status=RegistrationStatus.WAITLISTED),
+                name="registration_waitlist_position_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=RegistrationStatus.values), name="registration_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=RegistrationStatus.WAITLISTED) | Q(position__isnull=False),
+                name="registration_waitlisted_has_position",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.roster} {self.user_id} {self.status}"

@@ -13,8 +13,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from shequ.core.checkin import checkin_code_for
 from shequ.core.masking import mask_name
-from shequ.core.models import AppendOnlyModel
+from shequ.core.models import AppendOnlyModel, CheckinCodeFailure, CheckinPurpose
 from shequ.points.choices import (
     AccountKind,
     ClaimStatus,
@@ -155,8 +156,6 @@ class Task(models.Model):
         help_text=_("互助求助的发起人，或微心愿的心愿人；可确认完成"),
     )
     claims_count = models.PositiveIntegerField(_("报名人数"), default=0)
-    checkin_code = models.CharField(_("签到码"), max_length=6)
-    checkout_code = models.CharField(_("签退码"), max_length=6)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("结束时间（完成/取消）"), null=True, blank=True)
@@ -197,6 +196,17 @@ class Task(models.Model):
     def spots_left(self) -> int:
         return max(0, self.quota - self.claims_count)
 
+    # The codes live in core.checkin (one query each); read here for the organiser's page.
+    @property
+    def checkin_code(self) -> str:
+        code = checkin_code_for(self, CheckinPurpose.CHECKIN)
+        return code.code if code is not None else ""
+
+    @property
+    def checkout_code(self) -> str:
+        code = checkin_code_for(self, CheckinPurpose.CHECKOUT)
+        return code.code if code is not None else ""
+
 
 class Claim(models.Model):
     """One person's claim of a task: unique per (task, person) in the database."""
@@ -218,7 +228,6 @@ class Claim(models.Model):
     claimed_at = models.DateTimeField(_("报名时间"), default=timezone.now)
     checked_in_at = models.DateTimeField(_("签到时间"), null=True, blank=True)
     checked_out_at = models.DateTimeField(_("签退时间"), null=True, blank=True)
-    code_failures = models.PositiveSmallIntegerField(_("验证码错误次数"), default=0)
     confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -252,6 +261,16 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} · {self.person}"
+
+    @property
+    def code_failures(self) -> int:
+        """Wrong check-in/check-out codes the volunteer typed for this task (core.checkin)."""
+        rows = CheckinCodeFailure.objects.filter(
+            checkin_code__subject_type=Task._meta.label_lower,
+            checkin_code__subject_id=self.task_id,
+            user_id=self.person.user_id,
+        )
+        return sum(rows.values_list("failures", flat=True))
 
 
 class VolunteerRecord(AppendOnlyModel):

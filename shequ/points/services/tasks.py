@@ -13,7 +13,6 @@ SHEQU_POINTS_HOURS_MINIMUM_MINUTES, at most the task's hours — a check-out min
 check-in does not earn the task's full hours. The points stay the task's points.
 """
 
-import hmac
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -24,8 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.core.audit import audit_record
-from shequ.core.durable import durable_write
+from shequ.core.checkin import checkin_code_verify, checkin_codes_issue
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
+from shequ.core.models import CheckinPurpose
 from shequ.core.regions import Level, level_of
 from shequ.core.scoping import has_perm, require_perm
 from shequ.points import clock, ledger
@@ -46,13 +46,11 @@ from shequ.points.models import Account, Claim, Task
 from shequ.points.services.common import (
     cas,
     check_text,
-    digits,
     require_person,
     rules_for,
 )
 from shequ.points.services.credit import CLAIM_SOURCE, participation_credit
 
-MAX_CODE_FAILURES = 5
 CHECKIN_EARLY = timedelta(hours=1)  # check-in opens an hour before the start
 CHECKOUT_LATE = timedelta(hours=3)  # check-out closes three hours after the end
 MAX_QUOTA = 500
@@ -93,12 +91,19 @@ def _validate_window(starts_at, ends_at) -> None:
         raise InvalidInput(_("任务时间跨度不能超过31天。"), code="invalid_window")
 
 
-def _codes() -> tuple[str, str]:
-    checkin = digits(6)
-    checkout = digits(6)
-    while checkout == checkin:
-        checkout = digits(6)
-    return checkin, checkout
+def _issue_codes(task: Task) -> None:
+    """The task's check-in and check-out codes (core.checkin, which keeps them distinct): check-in
+    from an hour before the start to the end, check-out until three hours after the end."""
+    opens = task.starts_at - CHECKIN_EARLY
+    checkin_codes_issue(
+        task, purposes=[CheckinPurpose.CHECKIN], valid_from=opens, valid_until=task.ends_at
+    )
+    checkin_codes_issue(
+        task,
+        purposes=[CheckinPurpose.CHECKOUT],
+        valid_from=opens,
+        valid_until=task.ends_at + CHECKOUT_LATE,
+    )
 
 
 def _validate_common(*, title, category, quota, points, hours, point_kind, region_code):
@@ -175,7 +180,6 @@ def task_create(
         )
     if building is not None and not building.region_code.startswith(region_code):
         raise InvalidInput(_("楼栋不在任务所在区域内。"), code="invalid_building")
-    checkin, checkout = _codes()
     task = Task.objects.create(
         kind=kind,
         title=title,
@@ -199,10 +203,9 @@ def task_create(
         funding_account=funding_account,
         publisher=actor,
         beneficiary=beneficiary,
-        checkin_code=checkin,
-        checkout_code=checkout,
         created_at=clock.now(),
     )
+    _issue_codes(task)
     audit_record(actor=actor, action="points.task_create", obj=task)
     if publish:
         task_publish(actor=actor, task=task)
@@ -238,7 +241,6 @@ def help_request_create(
     if quota > 5:
         raise InvalidInput(_("求助最多招募5人。"), code="invalid_quota")
     _validate_window(starts_at, ends_at)
-    checkin, checkout = _codes()
     task = Task.objects.create(
         kind=TaskKind.HELP,
         title=title,
@@ -259,10 +261,9 @@ def help_request_create(
         funding_account=ledger.resident_account(person, PointKind.VOLUNTEER),
         publisher=actor,
         beneficiary=person,
-        checkin_code=checkin,
-        checkout_code=checkout,
         created_at=clock.now(),
     )
+    _issue_codes(task)
     _publish(actor=actor, task=task)
     task.refresh_from_db()
     return task
@@ -457,51 +458,26 @@ def claim_withdraw(*, actor, claim: Claim) -> Claim:
     return claim
 
 
-def _code_failed(claim: Claim, actor) -> None:
-    """Count a wrong code; no rollback of the request undoes the count (core.durable). The
-    failure that locks the claim is audited."""
-
-    def count() -> None:
-        Claim.objects.filter(pk=claim.pk).update(code_failures=F("code_failures") + 1)
-        failures = Claim.objects.filter(pk=claim.pk).values_list("code_failures", flat=True)
-        if failures.first() == MAX_CODE_FAILURES:
-            audit_record(
-                actor=actor,
-                action="points.checkin_code_locked",
-                obj=claim.task,
-                details={"claim": claim.pk, "failures": MAX_CODE_FAILURES},
-            )
-
-    durable_write(count)
-
-
 def claim_check(*, actor, task: Task, code: str) -> Claim:
-    """On-site check-in (then check-out) with the code the publisher shows."""
+    """On-site check-in (then check-out) with the code the publisher shows. The code, its
+    window and the guess limit are core.checkin's (wrong_code, outside_window,
+    too_many_code_failures)."""
     person = require_person(actor)
     task.refresh_from_db()
     claim = Claim.objects.filter(task=task, person=person).first()
     if claim is None or claim.status not in (ClaimStatus.CLAIMED, ClaimStatus.CHECKED_IN):
         raise _task_error(_("您没有待签到或签退的报名。"), "no_active_claim")
-    if claim.code_failures >= MAX_CODE_FAILURES:
-        raise _task_error(
-            _("验证码错误次数过多，请联系任务发布人现场确认。"), "too_many_code_failures"
-        )
     if task.status not in OPEN_TASK_STATUSES:
         raise _task_error(_("该任务已结束。"), "task_closed")
     now = clock.now()
     checking_in = claim.status == ClaimStatus.CLAIMED
-    if checking_in and not (task.starts_at - CHECKIN_EARLY <= now <= task.ends_at):
-        raise _task_error(_("不在签到时间内（开始前1小时至结束）。"), "outside_window")
-    if not checking_in and now > task.ends_at + CHECKOUT_LATE:
-        raise _task_error(_("已超过签退时间（结束后3小时）。"), "outside_window")
-    expected = task.checkin_code if checking_in else task.checkout_code
-    if not hmac.compare_digest(str(code or "").strip(), expected):
-        _code_failed(claim, actor)
-        raise InvalidInput(
-            _("签到码不正确。") if checking_in else _("签退码不正确。"),
-            code="wrong_code",
-            details={"field": "code"},
-        )
+    checkin_code_verify(
+        actor=actor,
+        subject=task,
+        purpose=CheckinPurpose.CHECKIN if checking_in else CheckinPurpose.CHECKOUT,
+        code=code,
+        now=now,
+    )
     with transaction.atomic():
         if checking_in:
             cas(

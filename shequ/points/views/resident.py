@@ -12,13 +12,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from shequ.core.checkin import checkin_qr
+from shequ.core.models import CheckinPurpose
+from shequ.core.qr import qr_data_uri
 from shequ.core.scoping import EVERYTHING, has_perm, scope_codes
 from shequ.points import clock, selectors, services
 from shequ.points import permissions as P
 from shequ.points.choices import ClaimStatus, PointKind, TaskKind, TaskStatus
 from shequ.points.forms import CodeForm, HelpForm
 from shequ.points.models import Claim, Order
-from shequ.points.qr import qr_data_uri
 from shequ.points.services import person_of
 from shequ.points.views.common import form_errors, new_request_key, run
 
@@ -168,8 +170,8 @@ def task_codes(request, pk):
         "points/task_codes.html",
         {
             "task": task,
-            "checkin_qr": qr_data_uri(f"{base}?code={task.checkin_code}"),
-            "checkout_qr": qr_data_uri(f"{base}?code={task.checkout_code}"),
+            "checkin_qr": checkin_qr(task, CheckinPurpose.CHECKIN, url=base),
+            "checkout_qr": checkin_qr(task, CheckinPurpose.CHECKOUT, url=base),
         },
     )
 

@@ -52,7 +52,7 @@ def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("points", "0002_ledger_append_only")]
+    dependencies = [("points", "0003_checkin_codes_to_core")]
 
     operations = [
         migrations.RunPython(guard_off, guard_on),
