@@ -190,18 +190,18 @@ def test_revoking_a_token_in_the_admin_is_audited(client_as, persona):
 
 
 def test_a_calendar_day_added_in_the_admin_is_audited_and_moves_the_calendar(client_as):
-    from shequ.cases.calendar import get_calendar
-    from shequ.cases.models import CalendarDay
+    from shequ.core.calendar import get_calendar
+    from shequ.core.models import CalendarDay
 
     admin = client_as("admin")
     response = admin.post(
-        "/admin/cases/calendarday/add/",
+        "/admin/core/calendarday/add/",
         {"date": "2031-05-06", "is_workday": "", "note": "地方调休"},
     )
     assert response.status_code == 302
     day = CalendarDay.objects.get(date="2031-05-06")
     event = AuditEvent.objects.get(action="config.created")
-    assert event.object_id == str(day.pk) and event.details["model"] == "cases.calendarday"
+    assert event.object_id == str(day.pk) and event.details["model"] == "core.calendarday"
     assert get_calendar().is_workday(day.date) is False
 
 
@@ -221,12 +221,12 @@ def test_changing_a_property_company_names_the_fields_not_their_values(client_as
 
 
 def test_the_admins_bulk_delete_goes_through_the_service(client_as):
-    from shequ.cases.models import CalendarDay
+    from shequ.core.models import CalendarDay
 
     days = [CalendarDay.objects.create(date=f"2031-10-0{d}", is_workday=False) for d in (1, 2)]
     admin = client_as("admin")
     admin.post(
-        "/admin/cases/calendarday/",
+        "/admin/core/calendarday/",
         {"action": "delete_selected", "_selected_action": [d.pk for d in days], "post": "yes"},
     )
     assert not CalendarDay.objects.filter(pk__in=[d.pk for d in days]).exists()
@@ -234,11 +234,11 @@ def test_the_admins_bulk_delete_goes_through_the_service(client_as):
 
 
 def test_a_refused_config_change_writes_nothing(client_as):
-    from shequ.cases.models import CalendarDay
+    from shequ.core.models import CalendarDay
 
     before = CalendarDay.objects.count()
     admin = client_as("admin")
-    response = admin.post("/admin/cases/calendarday/add/", {"date": "not a date", "note": "x"})
+    response = admin.post("/admin/core/calendarday/add/", {"date": "not a date", "note": "x"})
     assert response.status_code == 200  # the form with its field errors
     assert "errorlist" in response.content.decode()
     assert CalendarDay.objects.count() == before

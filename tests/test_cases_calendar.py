@@ -8,9 +8,10 @@ import time_machine
 from django.test import override_settings
 from django.utils import timezone
 
-from shequ.cases import calendar
-from shequ.cases.calendar import LimitUnit, WorkCalendar, deadline, get_calendar
-from shequ.cases.models import CalendarDay
+from shequ.core import calendar
+from shequ.core.calendar import WorkCalendar, deadline, get_calendar
+from shequ.core.deadlines import LimitUnit
+from shequ.core.models import CalendarDay
 from tests.cases_support import categories, drive, report  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]

@@ -9,10 +9,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from shequ.cases import demo
-from shequ.cases.calendar import get_calendar
 from shequ.cases.categories import leaf_count
 from shequ.cases.indicators import indicators
 from shequ.cases.models import Case, CaseEvent, CasePhoto, CaseRating, Category
+from shequ.core.calendar import get_calendar
 from shequ.demo import seeding
 from tests.cases_support import categories  # noqa: F401
 

@@ -327,19 +327,19 @@ def test_admin_for_categories_and_calendar(client_as):
         for url in (
             "/admin/cases/category/",
             "/admin/cases/category/add/",
-            "/admin/cases/calendarday/",
-            "/admin/cases/calendarday/add/",
+            "/admin/core/calendarday/",
+            "/admin/core/calendarday/add/",
         ):
             assert client.get(url).status_code == 200, (user, url)
     body = client_as("city").get("/admin/cases/category/").content.decode()
     assert "暴露垃圾" in body
     response = client_as("city").post(
-        "/admin/cases/calendarday/add/", {"date": "2027-10-01", "is_workday": "", "note": "国庆节"}
+        "/admin/core/calendarday/add/", {"date": "2027-10-01", "is_workday": "", "note": "国庆节"}
     )
     assert response.status_code == 302
     import datetime as dt
 
-    from shequ.cases.calendar import get_calendar
+    from shequ.core.calendar import get_calendar
 
     assert not get_calendar().is_workday(dt.date(2027, 10, 1))
     assert client_as("grid").get("/admin/cases/category/").status_code in (302, 403)

@@ -134,20 +134,33 @@ def test_closed_cases_are_not_swept(road_case, persona, django_capture_on_commit
     assert (result.yellow, result.red, result.escalated) == (0, 0, 0)
 
 
-def test_periodic_registration_and_task():
-    from shequ.cases.tasks import sla_sweep_task
-    from shequ.core import schedule
+def test_the_sla_sweep_runs_in_the_one_deadline_job(road_case, django_capture_on_commit_callbacks):
+    """No job of its own: core's "core.deadlines_sweep" runs it as a participant."""
+    from shequ.core import deadlines, schedule
 
-    job = {j.name: j for j in schedule.jobs()}["cases.sla_sweep"]
-    assert job.task is sla_sweep_task and job.every == dt.timedelta(minutes=1)
-    result = sla_sweep_task.enqueue()
-    assert set(result.return_value) >= {"yellow", "red", "escalated"}
+    jobs = {j.name: j for j in schedule.jobs()}
+    assert "cases.sla_sweep" not in jobs
+    job = jobs["core.deadlines_sweep"]
+    assert job.task is deadlines.deadlines_sweep_task and job.every == dt.timedelta(minutes=1)
+    assert deadlines.participants()["cases.sla"] is sla_sweep
+    moment = at(2026, 11, 26, 15, 31)
+    with time_machine.travel(moment, tick=False), django_capture_on_commit_callbacks(execute=True):
+        result = job.task.enqueue()
+    assert result.return_value["participants"]["cases.sla"]["red"] == 1
+    assert Case.objects.get(pk=road_case.pk).sla_level == SlaLevel.RED
 
 
 def test_command(road_case):
     out = StringIO()
     call_command("sla_sweep", "--at", "2026-11-26T15:31:00+08:00", stdout=out)
-    assert json.loads(out.getvalue())["red"] == 1
+    assert json.loads(out.getvalue())["participants"]["cases.sla"]["red"] == 1
+
+
+def test_command_refuses_a_bad_time():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("sla_sweep", "--at", "yesterday", stdout=StringIO())
 
 
 def test_sms_adapter_gets_overdue_notices(

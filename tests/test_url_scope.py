@@ -565,8 +565,8 @@ EMPTY_MODEL_MAKERS = {
     "core.auditevent": _audit_event,
     "accounts.apitoken": _api_token,
     "points.pointsrule": lambda a: _create("points.PointsRule", region_code=a.world["grid_a"]),
-    "cases.calendarday": lambda a: _create(
-        "cases.CalendarDay", date=dt.date(2031, 1, 2), is_workday=True
+    "core.calendarday": lambda a: _create(
+        "core.CalendarDay", date=dt.date(2031, 1, 2), is_workday=True
     ),
     "open311.apikey": _open311_key,
     "queue.periodicrun": lambda a: _create("queue.PeriodicRun", name="sweep", slot=1),

@@ -1,10 +1,9 @@
-"""Admin: the category tree with its time limits and attributes, the working calendar table,
-and a read-only, scoped view of cases (state changes happen only through the services)."""
+"""Admin: the category tree with its time limits and attributes, and a read-only, scoped view of cases (state changes happen only through the services)."""
 
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from shequ.cases.models import CalendarDay, Case, CaseEvent, Category, CategoryAttribute
+from shequ.cases.models import Case, CaseEvent, Category, CategoryAttribute
 from shequ.core.admin import ScopedAdminMixin, ServiceAdminMixin
 
 
@@ -68,17 +67,6 @@ class CategoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return False  # deactivate instead: cases keep their category
 
 
-@admin.register(CalendarDay)
-class CalendarDayAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    """The editable working calendar: enter next year's holidays and make-up days (调休) when
-    the State Council publishes them, or local changes. Overrides the chinese-calendar package."""
-
-    list_display = ("date", "is_workday", "note")
-    list_filter = ("is_workday",)
-    search_fields = ("note",)
-    date_hierarchy = "date"
-
-
 class EventInline(admin.TabularInline):
     model = CaseEvent
     extra = 0
@@ -131,7 +119,7 @@ class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("立即执行一次时限巡检"))
     def run_sla_sweep(self, request, queryset):
-        from shequ.cases.sla import sla_sweep
+        from shequ.core.deadlines import deadlines_sweep
 
-        result = sla_sweep()
+        result = deadlines_sweep()
         self.message_user(request, str(result.as_dict()), messages.INFO)

@@ -10,12 +10,10 @@ class CasesConfig(AppConfig):
     verbose_name = _("诉求与事件")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
-
-        from shequ.cases import calendar, selectors
-        from shequ.cases.models import CalendarDay
-        from shequ.cases.tasks import purge_draft_photos_task, rating_reminder_task, sla_sweep_task
-        from shequ.core import audit, crypto, metrics, schedule
+        from shequ.cases import selectors
+        from shequ.cases.sla import sla_sweep
+        from shequ.cases.tasks import purge_draft_photos_task, rating_reminder_task
+        from shequ.core import audit, crypto, deadlines, metrics, schedule
         from shequ.core.nav import NavEntry, register
         from shequ.core.phones import normalize_phone
         from shequ.core.roles import Role
@@ -72,7 +70,8 @@ class CasesConfig(AppConfig):
                 icon="phone",
             ),
         )
-        schedule.register("cases.sla_sweep", sla_sweep_task, every=timedelta(minutes=1))
+        # The step clocks on Case take part in core's one sweep job ("core.deadlines_sweep").
+        deadlines.register_participant("cases.sla", sla_sweep)
         schedule.register("cases.rating_reminder", rating_reminder_task, every=timedelta(hours=1))
         schedule.register("cases.purge_drafts", purge_draft_photos_task, every=timedelta(hours=1))
         crypto.register_encrypted_field(
@@ -94,9 +93,4 @@ class CasesConfig(AppConfig):
             "Open cases whose current step is past its deadline, by township.",
             selectors.overdue_gauge,
             labels=("township",),
-        )
-        # Cache invalidation only (no business rule): a changed calendar day rebuilds the axis.
-        post_save.connect(calendar.calendar_changed, sender=CalendarDay, dispatch_uid="cal-saved")
-        post_delete.connect(
-            calendar.calendar_changed, sender=CalendarDay, dispatch_uid="cal-deleted"
         )

@@ -27,7 +27,6 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from shequ.cases.calendar import LimitUnit, get_calendar
 from shequ.cases.models import (
     CONTACT_PHONE_CONTEXT,
     Case,
@@ -41,10 +40,12 @@ from shequ.cases.workflow import (
     STEP_OF_STATUS,
     UNIT_CODE_LENGTH,
     HandlerType,
+    LimitUnit,
     PhotoKind,
     SlaLevel,
     Status,
 )
+from shequ.core.calendar import get_calendar
 from shequ.demo.names import person_name
 from shequ.demo.seeding import SeedContext, peak_rss_mb
 

@@ -12,12 +12,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from shequ.cases.calendar import LimitUnit
 from shequ.cases.workflow import (
     OPEN_STATUSES,
     Action,
     Channel,
     HandlerType,
+    LimitUnit,
     PhotoKind,
     Priority,
     RatingSource,
@@ -195,23 +195,6 @@ class CategoryAttribute(models.Model):
     @property
     def value_keys(self) -> list[str]:
         return [str(v.get("key")) for v in self.values or [] if isinstance(v, dict)]
-
-
-class CalendarDay(models.Model):
-    """A local override of the official calendar: this date is (or is not) a working day."""
-
-    date = models.DateField(_("日期"), unique=True)
-    is_workday = models.BooleanField(_("工作日"))
-    note = models.CharField(_("说明"), max_length=100, blank=True)
-
-    class Meta:
-        verbose_name = _("工作日历调整")
-        verbose_name_plural = _("工作日历调整")
-        ordering = ["-date"]
-
-    def __str__(self) -> str:
-        kind = _("上班") if self.is_workday else _("休息")
-        return f"{self.date:%Y-%m-%d} {kind}"
 
 
 class Case(models.Model):

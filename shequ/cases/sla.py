@@ -1,8 +1,10 @@
 """The SLA sweep: colour the running clocks, mark overdue cases, escalate, tell people.
 
-Runs every minute (a periodic task registered in the app config; `manage.py sla_sweep` runs one
-sweep by hand). Each stage reads only the partial indexes of cases whose clock runs, and
-compare-and-sets the colour, so two sweeps at once never notify twice:
+Runs every minute as a participant of core's one sweep job ("core.deadlines_sweep",
+shequ/core/deadlines.py; registered in the app config); `manage.py sla_sweep` runs one sweep of
+that job by hand. The step clocks stay on Case: the fast path for millions of cases. Each stage
+reads only the partial indexes of cases whose clock runs, and compare-and-sets the colour, so
+two sweeps at once never notify twice:
 
   yellow  80 % of the step's allowed time used (on the step's own clock)  → handler told
   red     the step is overdue                                              → 督办 (supervised),

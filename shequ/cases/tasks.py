@@ -4,14 +4,6 @@ from django.tasks import task
 
 
 @task
-def sla_sweep_task() -> dict:
-    """The minute-by-minute SLA sweep (registered with core.schedule as "cases.sla_sweep")."""
-    from shequ.cases.sla import sla_sweep
-
-    return sla_sweep().as_dict()
-
-
-@task
 def rating_reminder_task() -> int:
     """提醒评价 three days after closure (registered as "cases.rating_reminder", hourly)."""
     from shequ.cases.services.feedback import cases_remind_unrated

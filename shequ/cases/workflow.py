@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# Re-exported: the closed loop's time limits are in the deadline mechanism's units.
+from shequ.core.deadlines import LimitUnit as LimitUnit
+
 
 class Status(models.TextChoices):
     REPORTED = "reported", _("待立案")

@@ -1,10 +1,11 @@
-"""Admin helpers: every admin list goes through the scoping helper for non-superusers."""
+"""Admin helpers: every admin list goes through the scoping helper for non-superusers; the
+admin of the core's own tables (the audit log, read-only; the working calendar)."""
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
 from shequ.core.configuration import config_record_delete, config_record_save
-from shequ.core.models import AuditEvent
+from shequ.core.models import AuditEvent, CalendarDay
 from shequ.core.scoping import has_perm, scoped
 
 
@@ -80,3 +81,14 @@ class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """The editable working calendar: enter next year's holidays and make-up days (调休) when
+    the State Council publishes them, or local changes. Overrides the chinese-calendar package."""
+
+    list_display = ("date", "is_workday", "note")
+    list_filter = ("is_workday",)
+    search_fields = ("note",)
+    date_hierarchy = "date"

@@ -99,6 +99,10 @@ ACTION_LABELS = {
     "core.roster_set_capacity": _("修改报名名额"),
     "core.registration_cancel_by_staff": _("工作人员取消报名"),
     "core.registration_mark_attended": _("标记到场情况"),
+    # core (the shared mechanisms: deadline clocks, shequ/core/deadlines.py)
+    "core.deadline_pause": _("暂停办理时限"),
+    "core.deadline_resume": _("恢复办理时限"),
+    "core.deadline_cancel": _("取消办理时限"),
     # config (records no domain service owns: categories, the calendar, stores …)
     "config.created": _("新增配置"),
     "config.changed": _("修改配置"),

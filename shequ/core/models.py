@@ -1,6 +1,7 @@
 """Shared kernel tables: the audit log, idempotency records, cache version stamps, and the tables
-of the shared mechanisms — check-in codes (core/checkin.py) and registrations with capacity and a
-waitlist (core/registrations.py)."""
+of the shared mechanisms — check-in codes (core/checkin.py), registrations with capacity and a
+waitlist (core/registrations.py), the working calendar's local overrides (CalendarDay,
+core/calendar.py) and the deadline clocks (Deadline, core/deadlines.py)."""
 
 from django.conf import settings
 from django.db import models
@@ -116,6 +117,176 @@ class VersionStamp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+# The working calendar and the deadline clocks (core/calendar.py, core/deadlines.py) ------------
+
+
+class LimitUnit(models.TextChoices):
+    """Units of a time limit on the working calendar (shequ/core/calendar.py). Imported from
+    shequ.core.deadlines (and, for the closed loop, shequ.cases.workflow)."""
+
+    WORK_HOURS = "work_hours", _("工作时")
+    WORK_DAYS = "work_days", _("工作日")
+    HOURS = "hours", _("自然小时")
+
+
+class CalendarDay(models.Model):
+    """A local override of the official calendar: this date is (or is not) a working day.
+
+    Moved from the cases app; the table keeps its name, so existing rows stay."""
+
+    date = models.DateField(_("日期"), unique=True)
+    is_workday = models.BooleanField(_("工作日"))
+    note = models.CharField(_("说明"), max_length=100, blank=True)
+
+    class Meta:
+        db_table = "cases_calendarday"
+        verbose_name = _("工作日历调整")
+        verbose_name_plural = _("工作日历调整")
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        kind = _("上班") if self.is_workday else _("休息")
+        return f"{self.date:%Y-%m-%d} {kind}"
+
+
+class DeadlineState(models.TextChoices):
+    RUNNING = "running", _("计时中")
+    PAUSED = "paused", _("已暂停")
+    MET = "met", _("已办结")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class DeadlineLevel(models.TextChoices):
+    GREEN = "green", _("正常")
+    YELLOW = "yellow", _("即将超期")
+    RED = "red", _("已超期")
+
+
+OPEN_DEADLINE_STATES = (DeadlineState.RUNNING, DeadlineState.PAUSED)
+
+
+class Deadline(models.Model):
+    """A clock for any object (a follow-up, a visit, an alarm, an application, an action item):
+    due by `amount` `unit`s on the working calendar, yellow at `warn_ratio` of the time, red when
+    overdue, then up an escalation ladder (data: a list of rungs). Pausing (补正, 挂起) stops it;
+    resuming pushes the due time by the paused time on the deadline's own clock.
+
+    Written only by the services of shequ/core/deadlines.py, which also documents the ladder.
+    """
+
+    subject_type = models.CharField(_("对象类型"), max_length=64)  # "app.model"
+    subject_id = models.CharField(_("对象编号"), max_length=64)
+    kind = models.CharField(_("时限类型"), max_length=64)
+    region_code = models.CharField(_("区域代码"), max_length=15, blank=True)
+    amount = models.FloatField(_("时限"))
+    unit = models.CharField(_("时限单位"), max_length=12, choices=LimitUnit.choices)
+    warn_ratio = models.FloatField(_("预警比例"), default=0.8)
+    started_at = models.DateTimeField(_("开始时间"))
+    warn_at = models.DateTimeField(_("预警时间"))
+    due_at = models.DateTimeField(_("到期时间"))
+    state = models.CharField(
+        _("状态"), max_length=12, choices=DeadlineState.choices, default=DeadlineState.RUNNING
+    )
+    level = models.CharField(
+        _("时限状态"), max_length=8, choices=DeadlineLevel.choices, default=DeadlineLevel.GREEN
+    )
+    paused_at = models.DateTimeField(_("暂停时间"), null=True, blank=True)
+    paused_seconds = models.PositiveBigIntegerField(_("累计暂停（秒）"), default=0)
+    pauses = models.PositiveIntegerField(_("暂停次数"), default=0)
+    ladder = models.JSONField(_("升级阶梯"), default=list, blank=True)
+    rung = models.PositiveSmallIntegerField(_("已升级级数"), default=0)
+    next_escalate_at = models.DateTimeField(_("下次升级时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("办理时限")
+        verbose_name_plural = _("办理时限")
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id", "kind"],
+                condition=models.Q(state__in=["running", "paused"]),
+                name="deadline_one_open_per_subject_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(due_at__gte=models.F("started_at")),
+                name="deadline_due_after_start",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(warn_at__gte=models.F("started_at"))
+                & models.Q(warn_at__lte=models.F("due_at")),
+                name="deadline_warn_within_limit",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=["running", "paused", "met", "cancelled"]),
+                name="deadline_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(level__in=["green", "yellow", "red"]),
+                name="deadline_level_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit__in=["work_hours", "work_days", "hours"]),
+                name="deadline_unit_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0) & models.Q(warn_ratio__gt=0, warn_ratio__lte=1),
+                name="deadline_amount_and_ratio_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="paused", paused_at__isnull=False)
+                | (~models.Q(state="paused") & models.Q(paused_at__isnull=True)),
+                name="deadline_paused_at_iff_paused",
+            ),
+        ]
+        indexes = [
+            # The sweep's three scans read only running clocks (small partial indexes).
+            models.Index(
+                fields=["warn_at"],
+                condition=models.Q(state="running", level="green"),
+                name="deadline_sweep_warn",
+            ),
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(state="running", level__in=["green", "yellow"]),
+                name="deadline_sweep_due",
+            ),
+            models.Index(
+                fields=["next_escalate_at"],
+                condition=models.Q(state="running", next_escalate_at__isnull=False),
+                name="deadline_sweep_escalate",
+            ),
+            # Lists of open clocks by place (prefix) and the subject's own lookup.
+            models.Index(
+                fields=["region_code", "due_at"],
+                condition=models.Q(state__in=["running", "paused"]),
+                name="deadline_open_region",
+            ),
+            models.Index(fields=["subject_type", "subject_id"], name="deadline_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_type}#{self.subject_id} {self.get_state_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_DEADLINE_STATES
+
+    @property
+    def escalation_level(self) -> str:
+        """The ladder level reached (the last rung climbed), "" before the first."""
+        if not self.rung or self.rung > len(self.ladder or []):
+            return ""
+        return str(self.ladder[self.rung - 1].get("level", ""))
+
+    @property
+    def met_late(self) -> bool | None:
+        if self.state != DeadlineState.MET or self.finished_at is None:
+            return None
+        return self.finished_at > self.due_at
 
 
 # Check-in codes (core/checkin.py) ---------------------------------------------------------------

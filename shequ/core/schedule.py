@@ -1,9 +1,9 @@
 """Periodic jobs: apps register them here; the worker enqueues each one once per period.
 
     from shequ.core import schedule
-    schedule.register("cases.sla_sweep", sla_sweep_task, every=timedelta(minutes=1))
+    schedule.register("core.deadlines_sweep", deadlines_sweep_task, every=timedelta(minutes=1))
 
-`sla_sweep_task` is a Django task (`@task` from django.tasks). The worker of the task queue
+`deadlines_sweep_task` is a Django task (`@task` from django.tasks). The worker of the task queue
 decides when a job is due and makes sure it runs once per period even with several workers on
 several machines; `python manage.py run_periodic --once` runs every due job in-process (handy
 in the demo and in tests).

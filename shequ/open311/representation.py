@@ -26,9 +26,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.cases.calendar import LimitUnit
 from shequ.cases.models import Case, CaseEvent, Category
 from shequ.cases.workflow import OPEN_STATUSES, Action, Status
+from shequ.core.deadlines import LimitUnit
 from shequ.core.masking import mask_free_text
 
 UPDATE_ACTION = "open311_update"

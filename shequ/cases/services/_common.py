@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 
 from shequ.cases import evidence
 from shequ.cases.access import HANDLER_ROLE, LEVEL_ROLE
-from shequ.cases.calendar import LimitUnit, get_calendar
 from shequ.cases.models import Case, CaseEvent, CaseFollow, CasePhoto, Category
 from shequ.cases.workflow import TRANSITIONS, Action, HandlerType, SlaLevel, Status
+from shequ.core.calendar import get_calendar
 from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.masking import mask_name
 from shequ.core.roles import ROLE_PRIORITY, Role
@@ -93,11 +93,7 @@ def step_clock(
     amount, unit = category.limit(step)
     if due is None:
         due = calendar.add(start, amount, unit)
-    if unit == LimitUnit.HOURS:
-        warn = start + (due - start) * 0.8
-    else:
-        begin, end = calendar.position(start), calendar.position(due)
-        warn = calendar.moment(begin + int((end - begin) * 0.8))
+    warn = calendar.between(start, due, 0.8, unit)
     can_escalate = ladder_position is None or (
         ladder_length is not None and ladder_position + 1 < ladder_length
     )

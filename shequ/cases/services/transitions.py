@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.cases import access, evidence
-from shequ.cases.calendar import get_calendar
 from shequ.cases.models import Case
 from shequ.cases.services._common import (
     SYSTEM_NAME,
@@ -47,6 +46,7 @@ from shequ.cases.workflow import (
     Status,
     Step,
 )
+from shequ.core.calendar import get_calendar
 from shequ.core.errors import ConflictError
 
 

@@ -16,6 +16,10 @@ Units of time limits:
                      day, 1 工作日 ends at 10:00 on the next working day; from Friday 18:00 it
                      ends at 17:30 on Monday
   自然小时 hours      clock hours, for emergencies (nights and holidays included)
+
+Used by the deadline clocks (shequ/core/deadlines.py) and by the closed loop's step clocks
+(shequ/cases/services/, the demo seeder, Open311's representation); the admin edits the table
+(shequ/core/admin.py). It imports nothing above core.
 """
 
 import bisect
@@ -26,21 +30,15 @@ from dataclasses import dataclass
 
 import chinese_calendar
 from django.conf import settings
-from django.db import models
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+
+from shequ.core.models import CalendarDay, LimitUnit, VersionStamp
 
 EPOCH = dt.date(2000, 1, 1)
 LAST_DAY = dt.date(2100, 12, 31)
 CHECK_SECONDS = 2.0
-STAMP = "cases.calendar"
-
-
-class LimitUnit(models.TextChoices):
-    WORK_HOURS = "work_hours", _("工作时")
-    WORK_DAYS = "work_days", _("工作日")
-    HOURS = "hours", _("自然小时")
+STAMP = "cases.calendar"  # the stamp's name from before the move (existing rows keep working)
 
 
 _KNOWN_YEARS = range(
@@ -141,6 +139,20 @@ class WorkCalendar:
         seconds = amount * (3600 if unit == LimitUnit.WORK_HOURS else self.daily_seconds)
         return self.moment(self.position(start) + round(seconds))
 
+    def between(self, start: dt.datetime, due: dt.datetime, ratio: float, unit: str) -> dt.datetime:
+        """The moment `ratio` of the way from `start` to `due` on `unit`'s clock (the yellow
+        line at 80 % of a limit: working time for work units, clock time for hours)."""
+        if unit == LimitUnit.HOURS:
+            return start + (due - start) * ratio
+        begin, end = self.position(start), self.position(due)
+        return self.moment(begin + int((end - begin) * ratio))
+
+    def shift(self, moment: dt.datetime, seconds: float, unit: str) -> dt.datetime:
+        """`moment` pushed back by `seconds` of `unit`'s clock (a pause measured by `elapsed`)."""
+        if unit == LimitUnit.HOURS:
+            return moment + dt.timedelta(seconds=seconds)
+        return self.moment(self.position(moment) + round(seconds))
+
     def working_seconds_between(self, start: dt.datetime, end: dt.datetime) -> int:
         return self.position(end) - self.position(start)
 
@@ -157,8 +169,6 @@ _checked_at = 0.0
 
 
 def _db_version() -> int:
-    from shequ.core.models import VersionStamp
-
     return VersionStamp.objects.filter(name=STAMP).values_list("version", flat=True).first() or 0
 
 
@@ -170,8 +180,6 @@ def get_calendar() -> WorkCalendar:
     if current is not None and now - _checked_at < CHECK_SECONDS:
         return current
     with _lock:
-        from shequ.cases.models import CalendarDay
-
         version = _db_version()
         periods = tuple(settings.SHEQU_WORKING_HOURS)
         if (
@@ -190,8 +198,6 @@ def get_calendar() -> WorkCalendar:
 def calendar_changed(**kwargs) -> None:
     """Invalidate every process's calendar (after the table changed)."""
     global _calendar
-    from shequ.core.models import VersionStamp
-
     updated = VersionStamp.objects.filter(name=STAMP).update(version=F("version") + 1)
     if not updated:
         VersionStamp.objects.get_or_create(name=STAMP, defaults={"version": 1})
