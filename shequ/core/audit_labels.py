@@ -76,6 +76,7 @@ ACTION_LABELS = {
     "points.task_complete": _("结束志愿任务"),
     "points.confirm": _("确认服务并发放积分"),
     "points.honour_grant": _("授予荣誉积分"),
+    "points.credit": _("发放参与积分或时长"),
     "points.pool_fund": _("积分池注资"),
     "points.adjust": _("积分调整"),
     "points.item_create": _("新增爱心超市商品"),

@@ -274,7 +274,14 @@ class Claim(models.Model):
 
 
 class VolunteerRecord(AppendOnlyModel):
-    """志愿服务记录: one confirmed service, with who recorded it (谁记录谁证明). Append-only."""
+    """志愿服务记录: one credited participation, with who recorded it (谁记录谁证明). Append-only.
+
+    The one home of participation credit (`services.credit.participation_credit` writes every
+    row): a volunteer task's claim today, meetings, activities, 三会一课 and care visits
+    tomorrow. `source_type`/`source_id` name what was taken part in (a registered source type,
+    e.g. "points.claim" with the claim's id); the database allows one record per
+    (source, person). `claim` and `task` are set for the points platform's own tasks only.
+    """
 
     person = models.ForeignKey(
         "people.Person",
@@ -282,10 +289,20 @@ class VolunteerRecord(AppendOnlyModel):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    source_type = models.CharField(_("来源类型"), max_length=40)
+    source_id = models.PositiveBigIntegerField(_("来源编号"))
+    title = models.CharField(_("服务项目"), max_length=200)
     claim = models.OneToOneField(
-        Claim, verbose_name=_("报名"), on_delete=models.PROTECT, related_name="record"
+        Claim,
+        verbose_name=_("报名"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="record",
     )
-    task = models.ForeignKey(Task, verbose_name=_("任务"), on_delete=models.PROTECT)
+    task = models.ForeignKey(
+        Task, verbose_name=_("任务"), null=True, blank=True, on_delete=models.PROTECT
+    )
     region_code = models.CharField(_("志愿者网格代码"), max_length=15, db_index=True)
     service_date = models.DateField(_("服务日期"))
     hours = models.DecimalField(_("志愿时长（小时）"), max_digits=5, decimal_places=1)
@@ -318,6 +335,18 @@ class VolunteerRecord(AppendOnlyModel):
         ordering = ["-service_date", "-id"]
         indexes = [models.Index(fields=["person", "service_date"], name="record_person_date")]
         constraints = [
+            models.UniqueConstraint(
+                fields=["source_type", "source_id", "person"], name="record_once_per_source_person"
+            ),
+            models.CheckConstraint(condition=~Q(source_type=""), name="record_has_source"),
+            # A task claim's record names its claim: the claim's id is the source id.
+            models.CheckConstraint(
+                condition=(
+                    Q(source_type="points.claim", claim__isnull=False, source_id=F("claim_id"))
+                    | (~Q(source_type="points.claim") & Q(claim__isnull=True))
+                ),
+                name="record_claim_matches_source",
+            ),
             models.CheckConstraint(
                 condition=Q(hours__gte=0) & Q(hours__lte=24), name="record_hours_range"
             ),
@@ -328,7 +357,7 @@ class VolunteerRecord(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.service_date} {self.task} {self.hours}h"
+        return f"{self.service_date} {self.title} {self.hours}h"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -473,13 +473,12 @@ def unit_comparison(prefixes: list[str], year: int) -> list[dict]:
 
 
 def certificate(person, start: date, end: date) -> dict:
-    """志愿服务记录证明: each record in the period with who recorded it (谁记录谁证明)."""
+    """志愿服务记录证明: each record in the period (tasks, meetings … — the record's own title)
+    with who recorded it (谁记录谁证明)."""
     records = list(
         VolunteerRecord.objects.filter(
             person=person, service_date__gte=start, service_date__lte=end
-        )
-        .select_related("task")
-        .order_by("service_date", "id")
+        ).order_by("service_date", "id")
     )
     return {
         "person": person,

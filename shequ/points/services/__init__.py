@@ -7,6 +7,11 @@ from shequ.points.services.accounts import (
     pool_fund,
 )
 from shequ.points.services.common import person_of, require_person, rules_for
+from shequ.points.services.credit import (
+    credit_source_label,
+    participation_credit,
+    register_credit_source,
+)
 from shequ.points.services.merchants import merchant_redeem, merchant_settle, paycode_issue
 from shequ.points.services.store import (
     order_cancel,
@@ -37,6 +42,7 @@ __all__ = [
     "claim_confirm",
     "claim_grant_honour",
     "claim_withdraw",
+    "credit_source_label",
     "help_request_create",
     "merchant_redeem",
     "merchant_settle",
@@ -44,11 +50,13 @@ __all__ = [
     "order_confirm_pickup",
     "order_pickup",
     "order_redeem",
+    "participation_credit",
     "paycode_issue",
     "person_of",
     "points_expire",
     "pool_allocate",
     "pool_fund",
+    "register_credit_source",
     "require_person",
     "rules_for",
     "served_hours",

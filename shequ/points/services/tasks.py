@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,14 +42,14 @@ from shequ.points.choices import (
     TaskStatus,
     TransferKind,
 )
-from shequ.points.models import Account, Claim, Task, VolunteerRecord
+from shequ.points.models import Account, Claim, Task
 from shequ.points.services.common import (
     cas,
     check_text,
-    day_start,
     require_person,
     rules_for,
 )
+from shequ.points.services.credit import CLAIM_SOURCE, participation_credit
 
 CHECKIN_EARLY = timedelta(hours=1)  # check-in opens an hour before the start
 CHECKOUT_LATE = timedelta(hours=3)  # check-out closes three hours after the end
@@ -579,6 +579,8 @@ def claim_grant_honour(*, actor, claim: Claim, points, hours, reason: str) -> Cl
 
 @transaction.atomic
 def _credit(*, actor, claim, allowed, record_type, points, hours, reason) -> Claim:
+    """Confirm the claim and credit it through participation credit (source "points.claim"),
+    paid from the task's escrow."""
     task = Task.objects.get(pk=claim.task_id)
     if task.status not in OPEN_TASK_STATUSES:
         raise _task_error(_("该任务已结束，不能再发放积分。"), "task_closed")
@@ -588,59 +590,24 @@ def _credit(*, actor, claim, allowed, record_type, points, hours, reason) -> Cla
     )
     if changed != 1:
         raise _task_error(_("已确认过，积分不会重复发放。"), "already_confirmed")
-    person = claim.person
-    escrow = ledger.escrow_account(task)
-    account = ledger.resident_account(person, task.point_kind)
-    ledger.lock_accounts([escrow, account])  # the daily-cap sum below is read under the lock
-    rules = rules_for(person.region_code)
-    today = (
-        VolunteerRecord.objects.filter(
-            person=person, point_kind=task.point_kind, recorded_at__gte=day_start(now)
-        ).aggregate(total=Sum("points"))["total"]
-        or 0
-    )
-    awarded = max(0, min(points, rules.per_task_cap, rules.daily_cap - today))
-    transfer = None
-    if awarded:
-        transfer = ledger.transfer_post(
-            key=f"claim:{claim.pk}:reward",
-            kind=TransferKind.REWARD if record_type == RecordType.CREDIT else TransferKind.HONOUR,
-            reason=(
-                _("完成任务：%(title)s") % {"title": task.title}
-                if record_type == RecordType.CREDIT
-                else _("荣誉积分：%(title)s（%(reason)s）")
-                % {"title": task.title, "reason": reason}
-            ),
-            legs=[(escrow, -awarded), (account, awarded)],
-            actor=actor,
-            region_code=person.region_code,
-        )
-    Claim.objects.filter(pk=claim.pk).update(
-        record_type=record_type, points_awarded=awarded, hours_awarded=hours
-    )
-    VolunteerRecord.objects.create(
-        person=person,
-        claim=claim,
-        task=task,
-        region_code=person.region_code,
-        service_date=timezone.localtime(claim.checked_in_at or now).date(),
-        hours=hours,
-        points=awarded,
-        point_kind=task.point_kind,
-        record_type=record_type,
-        reason=reason,
-        recorded_by=actor,
-        recorder_name=getattr(actor, "full_name", "") or actor.get_username(),
-        recorded_at=now,
-        transfer=transfer,
-    )
-    audit_record(
+    record = participation_credit(
         actor=actor,
-        action="points.honour_grant" if record_type == RecordType.HONOUR else "points.confirm",
-        obj=claim,
-        region_code=task.region_code,
+        source_type=CLAIM_SOURCE,
+        source_id=claim.pk,
+        claim=claim,
+        person=claim.person,
+        title=task.title,
+        points=points,
+        hours=hours,
+        point_kind=task.point_kind,
         reason=reason,
-        details={"points": awarded, "hours": str(hours), "capped": awarded < points},
+        record_type=record_type,
+        funded_from=ledger.escrow_account(task),
+        region_code=task.region_code,
+        service_date=timezone.localtime(claim.checked_in_at or now).date(),
+    )
+    Claim.objects.filter(pk=claim.pk).update(
+        record_type=record_type, points_awarded=record.points, hours_awarded=record.hours
     )
     claim.refresh_from_db()
     return claim
