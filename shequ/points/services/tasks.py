@@ -14,7 +14,7 @@ check-in does not earn the task's full hours. The points stay the task's points.
 """
 
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -49,7 +49,7 @@ from shequ.points.services.common import (
     require_person,
     rules_for,
 )
-from shequ.points.services.credit import CLAIM_SOURCE, participation_credit
+from shequ.points.services.credit import CLAIM_SOURCE, check_hours, participation_credit
 
 CHECKIN_EARLY = timedelta(hours=1)  # check-in opens an hour before the start
 CHECKOUT_LATE = timedelta(hours=3)  # check-out closes three hours after the end
@@ -58,22 +58,6 @@ MAX_QUOTA = 500
 
 def _task_error(message, code) -> ConflictError:
     return ConflictError(message, code=code)
-
-
-def _hours(value, *, field: str = "hours") -> Decimal:
-    try:
-        hours = Decimal(str(value if value not in (None, "") else "0"))
-    except InvalidOperation:
-        raise InvalidInput(
-            _("志愿时长应为数字（小时）。"), code="invalid_hours", details={"field": field}
-        ) from None
-    if not hours.is_finite() or hours < 0 or hours > 24 or hours * 2 != int(hours * 2):
-        raise InvalidInput(
-            _("志愿时长应在0到24小时之间，以半小时为单位。"),
-            code="invalid_hours",
-            details={"field": field},
-        )
-    return hours
 
 
 def _validate_window(starts_at, ends_at) -> None:
@@ -123,7 +107,7 @@ def _validate_common(*, title, category, quota, points, hours, point_kind, regio
             code="over_task_cap",
             details={"field": "points_per_person", "cap": cap},
         )
-    return title, quota, points, _hours(hours, field="hours_per_person")
+    return title, quota, points, check_hours(hours, field="hours_per_person")
 
 
 @transaction.atomic
@@ -554,7 +538,7 @@ def claim_grant_honour(*, actor, claim: Claim, points, hours, reason: str) -> Cl
         )
     reason = check_text(reason, field="reason", label=_("理由"), max_length=200)
     points = ledger.check_amount(points, field="points")
-    hours = _hours(hours)
+    hours = check_hours(hours)
     if points > task.points_per_person or hours > task.hours_per_person:
         raise InvalidInput(
             _("荣誉积分和时长不能超过任务设定（每人 %(p)s 分、%(h)s 小时）。")
