@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shequ.cases import access, evidence, selectors, services
+from shequ.cases.categories import resolve_category
 from shequ.cases.forms import action_arguments, error_lines, report_arguments
 from shequ.cases.models import Case, CasePhoto, Category
-from shequ.cases.services.report import resolve_category
 from shequ.cases.workflow import (
     STAFF_ENTRY_CHANNELS,
     Action,
