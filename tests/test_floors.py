@@ -36,9 +36,16 @@ KNOWN_UPWARD = {
 
 
 def is_top(path: Path) -> bool:
-    """Seeders, demo helpers and management commands wire everything together."""
+    """Seeders (an app's demo.py or demo/ package), demo helpers and management commands wire
+    everything together."""
     name = path.name
-    return name.startswith("demo") or "management" in path.parts or "migrations" in path.parts
+    inside = path.relative_to(SHEQU).parts[1:-1]
+    return (
+        name.startswith("demo")
+        or "demo" in inside
+        or "management" in path.parts
+        or "migrations" in path.parts
+    )
 
 
 def upward_imports() -> dict[tuple[str, str], int]:
