@@ -4,6 +4,7 @@ of each tag that the import recognises (synonyms)."""
 import re
 from datetime import date
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -11,6 +12,7 @@ from shequ.core.audit import audit_record
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.scoping import has_perm, require_perm
 from shequ.people import permissions as P
+from shequ.people.importing.tags import Vocabulary, normalize_tag
 from shequ.people.models import (
     Person,
     PersonTag,
@@ -106,16 +108,12 @@ def person_tag_end(*, actor, tag: PersonTag, end_date: date | None = None, reque
 
 
 def _vocabulary_scope() -> str:
-    from django.conf import settings
-
     return settings.SHEQU_CITY_CODE
 
 
 def tag_synonym_add(*, actor, tag_type: TagType, text: str, request=None) -> TagSynonym:
     """Teach the import another spelling of a tag ("低保户" → 低保). City-wide data: needs
     `people.manage_tag_vocabulary` over the whole city. One spelling means one tag."""
-    from shequ.people.importing.tags import Vocabulary, normalize_tag
-
     require_perm(actor, P.MANAGE_TAG_VOCABULARY, _vocabulary_scope())
     spelling = normalize_tag(text)
 
