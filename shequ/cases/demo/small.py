@@ -18,9 +18,9 @@ from shequ.cases.models import (
     Case,
     CaseEvent,
     CaseFollow,
-    CasePhoto,
     CaseRating,
 )
+from shequ.cases.services._common import store_photos
 from shequ.cases.workflow import PhotoKind
 from shequ.core.crypto import blind_index
 from shequ.demo.seeding import SeedContext
@@ -77,7 +77,7 @@ def _demo_extras(ctx: SeedContext, simulator: Simulator) -> int:
         )
         .exclude(channel__in=["hotline", "phone", "walk_in"])
         .order_by("reported_at")
-        .prefetch_related("events")[:40]
+        .prefetch_related("events__actor")[:40]
     )
     for case in candidates:
         for event in case.events.all():
@@ -85,20 +85,14 @@ def _demo_extras(ctx: SeedContext, simulator: Simulator) -> int:
             if kind is None:
                 continue
             checked = evidence.check_photo(_demo_image(rng, after=kind == PhotoKind.HANDLE))
-            path, thumb = evidence.store(checked)
-            CasePhoto.objects.create(
+            store_photos(
+                [checked],
                 case=case,
                 event=event,
                 kind=kind,
-                path=path,
-                thumb_path=thumb,
-                content_type=checked.content_type,
-                size=len(checked.data),
-                width=checked.width,
-                height=checked.height,
-                sha256=checked.sha256,
-                uploaded_by_id=event.actor_id,
-                created_at=event.at,
+                actor=event.actor,
+                now=event.at,
+                stored=[],
             )
             photos += 1
     actors = simulator.actors
