@@ -50,6 +50,16 @@ def test_a_view_that_saves_is_caught(tmp_path):
     assert "case.save" in result.stdout and "Case.objects.filter(pk=pk).update" in result.stdout
 
 
+def test_a_module_of_an_api_package_is_checked(tmp_path):
+    """An app's api.py split into an api/ package (cases/api/) stays under the check."""
+    (tmp_path / "shequ" / "planted" / "api").mkdir(parents=True)
+    path = tmp_path / "shequ" / "planted" / "api" / "handling.py"
+    path.write_text("def act(request, pk):\n    Case.objects.filter(pk=pk).delete()\n")
+    result = run(path)
+    assert result.returncode == 1
+    assert "Case.objects.filter(pk=pk).delete" in result.stdout
+
+
 def test_a_model_admin_with_default_saves_is_caught_and_a_service_admin_is_not(tmp_path):
     path = plant(
         tmp_path,

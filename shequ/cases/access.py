@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from shequ.cases.models import Case, CaseFollow, Category
-from shequ.cases.workflow import HandlerType
+from shequ.cases.workflow import HandlerType, Status
 from shequ.core.errors import PermissionDeniedError
 from shequ.core.roles import Role, role_grants
 from shequ.core.scoping import (
@@ -262,8 +262,6 @@ def check_role(user, case: Case, action: str) -> None:
 
 
 def _require_handling_party(user, case: Case) -> None:
-    from shequ.cases.workflow import Status
-
     if case.status == Status.ACCEPTED:
         require_handler(user, case)
     else:

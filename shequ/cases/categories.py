@@ -8,7 +8,16 @@ same day in natural hours, 咨询/求助 ≤ 3 工作日, 投诉/举报 ≤ 13 �
 24 h, sudden 2 h). The rest are local choices in the same range; the admin can change any of
 them. `sync_categories` is idempotent: it creates what is missing and never overwrites
 changes made in the admin; data migrations call it with the historical models.
+`resolve_category` turns a code from a form, the API or Open311 into an active leaf category
+(report, the transitions, the pages and the API use it); `clean_attributes` validates a
+category's extra attributes (Open311 shapes) for `case_report`.
 """
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from shequ.cases.models import AttributeType, Category, CategoryAttribute
 
 W_H, W_D, H = "work_hours", "work_days", "hours"
 
@@ -259,6 +268,90 @@ def sync_categories(Category, CategoryAttribute) -> int:
 
 def ensure_categories() -> int:
     """Seed the categories with the current models (tests, after a database flush)."""
-    from shequ.cases.models import Category, CategoryAttribute
-
     return sync_categories(Category, CategoryAttribute)
+
+
+def resolve_category(value) -> Category | None:
+    """The active leaf category (小类) a code names, or None; a Category passes through."""
+    if isinstance(value, Category):
+        return value
+    if value in (None, ""):
+        return None
+    return (
+        Category.objects.select_related("parent")
+        .filter(code=str(value).strip(), is_active=True, parent__isnull=False)
+        .first()
+    )
+
+
+def clean_attributes(category: Category, values) -> tuple[dict, list[dict]]:
+    """Validate extra attributes (Open311 shapes) → (clean values, field errors)."""
+    values = values or {}
+    errors: list[dict] = []
+    if not isinstance(values, dict):
+        return {}, [{"field": "attributes", "message": _("附加信息应为键值对象。")}]
+    definitions = {a.code: a for a in category.attributes.all()}
+    clean: dict = {}
+    for code in values:
+        if code not in definitions:
+            errors.append(
+                {
+                    "field": f"attributes.{code}",
+                    "message": _("该类别没有附加字段 %(code)s。") % {"code": code},
+                }
+            )
+    for code, attribute in definitions.items():
+        raw = values.get(code)
+        empty = raw is None or raw == "" or raw == []
+        field = f"attributes.{code}"
+        if empty:
+            if attribute.required:
+                errors.append(
+                    {
+                        "field": field,
+                        "message": _("请填写「%(name)s」。") % {"name": attribute.name},
+                    }
+                )
+            continue
+        try:
+            clean[code] = _clean_value(attribute, raw)
+        except ValueError as exc:
+            errors.append({"field": field, "message": str(exc)})
+    return clean, errors
+
+
+def _clean_value(attribute, raw):
+    name = attribute.name
+    kind = attribute.datatype
+    if kind == AttributeType.NUMBER:
+        try:
+            number = float(str(raw).strip())
+        except ValueError:
+            raise ValueError(_("「%(name)s」应为数字。") % {"name": name}) from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError(_("「%(name)s」应为数字。") % {"name": name})
+        return int(number) if number.is_integer() else number
+    if kind == AttributeType.DATETIME:
+        parsed = parse_datetime(str(raw).strip()) if isinstance(raw, str) else None
+        if parsed is None:
+            raise ValueError(
+                _("「%(name)s」应为日期时间（如 2026-05-01T09:30+08:00）。") % {"name": name}
+            )
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        return parsed.isoformat()
+    if kind == AttributeType.SINGLE:
+        if isinstance(raw, list) or str(raw) not in attribute.value_keys:
+            raise ValueError(_("「%(name)s」的取值无效。") % {"name": name})
+        return str(raw)
+    if kind == AttributeType.MULTI:
+        items = raw if isinstance(raw, list) else [raw]
+        items = [str(item) for item in items]
+        if not items or any(item not in attribute.value_keys for item in items):
+            raise ValueError(_("「%(name)s」的取值无效。") % {"name": name})
+        return sorted(set(items), key=items.index)
+    limit = 200 if kind == AttributeType.STRING else 4000
+    text = str(raw).strip()
+    if len(text) > limit:
+        raise ValueError(_("「%(name)s」不能超过 %(n)d 字。") % {"name": name, "n": limit})
+    return text

@@ -7,13 +7,16 @@ survives. Files live under MEDIA_ROOT/cases/<yyyy>/<mm>/ with random names and a
 served by the permission-checked view; no public media URL exists.
 """
 
+import base64
 import contextlib
+import datetime as dt
 import hashlib
 import io
 import secrets
 import warnings
 from dataclasses import dataclass
 
+from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -185,8 +188,6 @@ class Draft:
 
 def drafts_from_token(token: str, *, user) -> list[Draft]:
     """The drafts a signed token names (none when missing, forged, expired or not the user's)."""
-    from django.core import signing
-
     if not token or user is None or not getattr(user, "pk", None):
         return []
     try:
@@ -204,8 +205,6 @@ def drafts_from_token(token: str, *, user) -> list[Draft]:
 
 
 def draft_token(drafts: list[Draft], *, user) -> str:
-    from django.core import signing
-
     if not drafts:
         return ""
     return signing.dumps(
@@ -247,8 +246,6 @@ def draft_bytes(drafts: list[Draft]) -> list[bytes]:
 
 def draft_thumbnail_uri(draft: Draft) -> str:
     """A data: URI of the draft's thumbnail (small; the page's CSP allows data: images)."""
-    import base64
-
     with default_storage.open(draft.thumb_path, "rb") as handle:
         return "data:image/jpeg;base64," + base64.b64encode(handle.read()).decode("ascii")
 
@@ -260,8 +257,6 @@ def drafts_discard(drafts: list[Draft]) -> None:
 def drafts_purge(*, now=None) -> int:
     """Delete draft photos older than their token's lifetime (nobody can submit them any more).
     Walks drafts/<yyyy>/<mm>/ of this and the previous month; returns the files removed."""
-    import datetime as dt
-
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=DRAFT_MAX_AGE)
     removed = 0

@@ -6,20 +6,32 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
+from django.http import Http404
 from django.utils import timezone
 
 from shequ.cases import access
 from shequ.cases.indicators import indicators  # noqa: F401 - re-exported for the cockpit
-from shequ.cases.models import Case, CaseEvent, CaseFollow, CasePhoto, Category
+from shequ.cases.models import (
+    Case,
+    CaseEvent,
+    CaseFollow,
+    CasePhoto,
+    CaseRating,
+    Category,
+    CategoryAttribute,
+)
 from shequ.cases.workflow import (
     OPEN_STATUSES,
     REOPEN_DAYS,
+    STAFF_ENTRY_CHANNELS,
     TRANSITIONS,
     Action,
+    RatingSource,
     Status,
 )
+from shequ.core.masking import mask_free_text
 from shequ.core.scoping import prefix_q, scoped
 
 LIST_RELATED = ("category", "category__parent")
@@ -152,11 +164,6 @@ def verification_queue(user) -> QuerySet:
 def visit_queue(user) -> QuerySet:
     """回访: closed cases that came in by phone, hotline or at the desk (the reporter has no
     account to rate with) and have no 回访 result for this round yet — oldest closure first."""
-    from django.db.models import Exists, OuterRef
-
-    from shequ.cases.models import CaseRating
-    from shequ.cases.workflow import STAFF_ENTRY_CHANNELS, RatingSource
-
     visited = CaseRating.objects.filter(
         case=OuterRef("pk"), round=OuterRef("reopen_count"), source=RatingSource.VISIT
     )
@@ -191,8 +198,6 @@ class CaseView:
 
 def case_for_user(user, pk) -> CaseView:
     """One case with its timeline, as far as `user` may see it (else 404)."""
-    from django.http import Http404
-
     qs = Case.objects.select_related(
         "category", "category__parent", "handler", "reporter", "handler_company", "merged_into"
     )
@@ -214,10 +219,8 @@ def case_for_user(user, pk) -> CaseView:
     if limited:
         # The public text of a note (phone and ID numbers masked); none for a sensitive case,
         # whose notes may name the household. Never saved: the objects are only read.
-        from shequ.core.masking import mask_free_text as scrub
-
         for event in events:
-            event.note = "" if hide_place else scrub(event.note) or ""
+            event.note = "" if hide_place else mask_free_text(event.note) or ""
     photos_by_event: dict = {}
     if not limited:
         for photo in CasePhoto.objects.filter(case=case).order_by("created_at", "id"):
@@ -255,15 +258,14 @@ def available_actions(user, case: Case, now=None) -> list[str]:
         ):
             continue
         if action == Action.ESCALATE:
+            # Selectors read and do not import the services package (cases/apps.py imports this
+            # module in ready(); the services would pull notifications and geo in with it).
             from shequ.cases.services._common import ladder_position
 
             position, length = ladder_position(case)
             if position + 1 >= length:
                 continue
         if action in (Action.RATE, Action.VISIT):
-            from shequ.cases.models import CaseRating
-            from shequ.cases.workflow import RatingSource
-
             source = RatingSource.RESIDENT if action == Action.RATE else RatingSource.VISIT
             if CaseRating.objects.filter(
                 case=case, round=case.reopen_count, source=source
@@ -330,8 +332,6 @@ def duplicate_candidates(
 
 def categories_tree() -> list[Category]:
     """Active 大类 with their active 小类 and attributes (3 queries)."""
-    from shequ.cases.models import CategoryAttribute
-
     leaves = Category.objects.filter(is_active=True).prefetch_related(
         Prefetch("attributes", queryset=CategoryAttribute.objects.order_by("order", "id"))
     )

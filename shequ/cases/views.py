@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shequ.cases import access, evidence, selectors, services
+from shequ.cases.categories import resolve_category
 from shequ.cases.forms import action_arguments, error_lines, report_arguments
 from shequ.cases.models import Case, CasePhoto, Category
-from shequ.cases.services.report import resolve_category
 from shequ.cases.workflow import (
     STAFF_ENTRY_CHANNELS,
     Action,
@@ -30,14 +30,16 @@ from shequ.cases.workflow import (
 )
 from shequ.core.errors import InvalidInput, NotFoundError, PermissionDeniedError, ServiceError
 from shequ.core.scoping import prefix_q, require_page_perm
+from shequ.geo.mapdata import map_config
+from shequ.geo.models import Estate, Region
+from shequ.geo.resolve import home_building
+from shequ.property.models import PropertyCompany
 
 PAGE_SIZE = 50
 
 
 def _map_config(user, focus=None, **extra) -> dict:
     """The map's configuration: opens on the user's grid/house/scope (or `focus`)."""
-    from shequ.geo.mapdata import map_config
-
     return map_config(user, focus=focus, **extra)
 
 
@@ -62,8 +64,6 @@ def _field_errors(exc: ServiceError) -> dict[str, str]:
 
 def _at_home(request, arguments: dict) -> None:
     """ "问题就在我家楼栋": the reporter's own building when no point or building was given."""
-    from shequ.geo.resolve import home_building
-
     if request.POST.get("at_home") and not arguments["building"] and arguments["lat"] is None:
         home = home_building(request.user)
         if home is not None:
@@ -71,8 +71,6 @@ def _at_home(request, arguments: dict) -> None:
 
 
 def _location_context(request) -> dict:
-    from shequ.geo.resolve import home_building
-
     home = home_building(request.user)
     return {"home": home, "at_home": bool(request.POST.get("at_home")) and home is not None}
 
@@ -314,9 +312,6 @@ def _attribute_rows(case: Case) -> list[tuple[str, str]]:
 
 
 def _detail_context(request, view, **extra) -> dict:
-    from shequ.geo.models import Estate, Region
-    from shequ.property.models import PropertyCompany
-
     case = view.case
     grid = (
         None

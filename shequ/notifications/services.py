@@ -1,22 +1,21 @@
 """Sending notifications: in-app rows at once, external channels through the task queue.
 
 Callers run `notify(...)` after their transaction commits (`transaction.on_commit`), so a
-rolled-back change never notifies anyone.
+rolled-back change never notifies anyone. The external sending itself is `delivery.py`'s
+`notification_deliver` (run by the task in `tasks.py`; re-exported here).
 """
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
 from shequ.core.actors import User
-from shequ.notifications.backends import CHANNEL_SETTINGS, DeliveryError, NoAddress, backend_for
-from shequ.notifications.models import Delivery, DeliveryStatus, Notification
-
-logger = logging.getLogger("shequ.notifications")
+from shequ.notifications.backends import CHANNEL_SETTINGS
+from shequ.notifications.delivery import notification_deliver
+from shequ.notifications.models import Notification
+from shequ.notifications.tasks import deliver_external
 
 
 def notify(
@@ -59,44 +58,9 @@ def notify(
     )
     external = [c for c in channels if c in CHANNEL_SETTINGS]
     if external and rows and rows[0].pk is not None:
-        from shequ.notifications.tasks import deliver_external
-
         for channel in external:
             deliver_external.enqueue([n.pk for n in rows], channel)
     return rows
-
-
-def notification_deliver(*, notification_ids: list[int], channel: str) -> int:
-    """Deliver through one external channel, once per notification (a retry skips sent ones)."""
-    backend = backend_for(channel)
-    sent = 0
-    for notification in Notification.objects.filter(pk__in=notification_ids).select_related(
-        "recipient"
-    ):
-        if Delivery.objects.filter(notification=notification, channel=channel).exists():
-            continue
-        try:
-            detail = backend.send(
-                recipient=notification.recipient,
-                title=notification.title,
-                body=notification.body,
-                url=notification.url,
-            )
-            status = DeliveryStatus.SENT
-            sent += 1
-        except NoAddress as exc:
-            status, detail = DeliveryStatus.SKIPPED, str(exc)
-        except DeliveryError as exc:
-            logger.warning("delivery via %s failed: %s", channel, exc)
-            status, detail = DeliveryStatus.FAILED, str(exc)
-        try:
-            with transaction.atomic():
-                Delivery.objects.create(
-                    notification=notification, channel=channel, status=status, detail=detail[:200]
-                )
-        except IntegrityError:
-            pass  # another worker recorded it first
-    return sent
 
 
 def notification_mark_read(*, user: User, notification_ids: Iterable[int] | None = None) -> int:
@@ -129,10 +93,11 @@ def notify_bulk(messages: list[dict[str, Any]], *, channels: Iterable[str] = ())
     created = Notification.objects.bulk_create(rows, batch_size=2000)
     external = [c for c in channels if c in CHANNEL_SETTINGS]
     if external and created and created[0].pk is not None:
-        from shequ.notifications.tasks import deliver_external
-
         ids = [n.pk for n in created]
         for channel in external:
             for start in range(0, len(ids), 500):
                 deliver_external.enqueue(ids[start : start + 500], channel)
     return len(created)
+
+
+__all__ = ["notification_deliver", "notification_mark_read", "notify", "notify_bulk"]

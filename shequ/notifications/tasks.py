@@ -2,10 +2,10 @@
 
 from django.tasks import task
 
+from shequ.notifications.delivery import notification_deliver
+
 
 @task
 def deliver_external(notification_ids: list[int], channel: str) -> int:
     """Send the notifications through `channel` (sms | wechat); returns how many were sent."""
-    from shequ.notifications.services import notification_deliver
-
     return notification_deliver(notification_ids=notification_ids, channel=channel)

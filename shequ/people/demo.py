@@ -18,6 +18,7 @@ from typing import NamedTuple
 from django.db import connection
 from django.utils import timezone
 
+from shequ.accounts.models import User
 from shequ.core.crypto import hash_for
 from shequ.core.idnumbers import make_id_number
 from shequ.demo import danyang
@@ -548,8 +549,6 @@ def _flagship_tags(gen: Generator, heads: list[Person], people: list[Person], st
 
 def _link_resident(ctx: SeedContext, house: Home) -> None:
     """The demo `resident` account is the head of the first household in grid A."""
-    from shequ.accounts.models import User
-
     user = User.objects.filter(username="resident").first()
     person = Person.objects.filter(house_id=house.pk, relation_to_head=RelationToHead.HEAD).first()
     if user is None or person is None:

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from shequ.core.crypto import EncryptedBinaryField, EncryptedTextField
+from shequ.core.crypto import EncryptedBinaryField, EncryptedTextField, blind_index_candidates
 from shequ.core.masking import mask_id_number, mask_name, mask_phone
 from shequ.people.choices import (
     ETHNICITIES,
@@ -34,6 +34,12 @@ MOBILE_CONTEXT = "people.person.mobile"
 LANDLINE_CONTEXT = "people.person.landline"
 EMERGENCY_CONTEXT = "people.person.emergency_phone"
 IMPORT_PAYLOAD_CONTEXT = "people.importjob.payload"
+
+
+def id_hashes(number: str) -> list[str]:
+    """Hashes of a normalised ID number under every configured key (exact lookup): the services
+    and the importer look people up by them."""
+    return blind_index_candidates(number, context=ID_CONTEXT)
 
 
 class Household(models.Model):

@@ -43,6 +43,7 @@ from shequ.geo.models import Building, House
 from shequ.people import permissions as P
 from shequ.people.choices import LinkStatus, PersonStatus, RegistrationType, Sensitivity
 from shequ.people.models import ID_CONTEXT, Household, HouseLink, Person, PersonTag, TagType
+from shequ.people.services import REVEALABLE
 from shequ.people.validation import clean_name
 
 PAGE_SIZE = 50
@@ -389,8 +390,6 @@ def person_detail(user: AnyUser, person: Person) -> dict[str, Any]:
                 object_type="people.person", object_id=str(person.pk), action="people.reveal"
             ).order_by("-at", "-id")[:100]
         )
-        from shequ.people.services import REVEALABLE
-
         for event in reveals:
             event.field_label = REVEALABLE.get(event.details.get("field"), "")
     return {

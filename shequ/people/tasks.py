@@ -3,18 +3,16 @@ immediate today, a persistent queue with workers later — is a setting)."""
 
 from django.tasks import task
 
+from shequ.people.importing import purge_expired_previews, run_job
+
 
 @task
 def run_import_job(job_id: int) -> None:
     """Validate and (if clean) write one uploaded Excel file; progress goes to the job row."""
-    from shequ.people.importing import run_job
-
     run_job(job_id)
 
 
 @task
 def purge_import_previews() -> None:
     """Hourly: discard the kept files of import previews nobody confirmed in time."""
-    from shequ.people.importing import purge_expired_previews
-
     purge_expired_previews()

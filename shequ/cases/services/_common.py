@@ -1,22 +1,42 @@
 """What every transition shares: the compare-and-set, the timeline row, the step clock,
 who gets told. Only the services in this package change a case's state."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.accounts.models import Assignment
 from shequ.cases import evidence
-from shequ.cases.access import HANDLER_ROLE, LEVEL_ROLE
+from shequ.cases.access import (
+    HANDLER_ROLE,
+    LEVEL_ROLE,
+    check_role,
+    check_rules,
+    deny,
+    is_sensitive,
+    level_recipients_q,
+)
 from shequ.cases.models import Case, CaseEvent, CaseFollow, CasePhoto, Category
-from shequ.cases.workflow import TRANSITIONS, Action, HandlerType, SlaLevel, Status
+from shequ.cases.workflow import (
+    REOPEN_DAYS,
+    TRANSITIONS,
+    Action,
+    HandlerType,
+    PhotoKind,
+    SlaLevel,
+    Status,
+)
 from shequ.core.calendar import get_calendar
 from shequ.core.errors import ConflictError, InvalidInput
-from shequ.core.masking import mask_name
+from shequ.core.masking import mask_free_text, mask_name
 from shequ.core.roles import ROLE_PRIORITY, Role
+from shequ.core.scoping import user_assignments
+from shequ.notifications.services import notify
 
 SYSTEM_NAME = "系统"
 
@@ -52,12 +72,22 @@ def check_allowed(case: Case, action: str) -> None:
         raise not_allowed(action, case.status)
 
 
+def check_transition(actor, case: Case, action: str, *, system_allowed: bool = False) -> None:
+    """The role (403), the status table (409), then the rules about this case (403)."""
+    if actor is None:
+        if not system_allowed:
+            deny(_("需要登录。"), "unauthenticated")
+        check_allowed(case, action)
+        return
+    check_role(actor, case, action)
+    check_allowed(case, action)
+    check_rules(actor, case, action)
+
+
 def actor_identity(actor, case: Case | None = None, client: str = "") -> tuple[str, str]:
     """(name, role) written on the timeline. Residents appear masked; machines by client id."""
     if actor is None:
         return (client or SYSTEM_NAME), ("client" if client else "system")
-    from shequ.core.scoping import user_assignments
-
     assignments = user_assignments(actor)
     chosen = None
     if case is not None:
@@ -163,7 +193,7 @@ def apply_transition(
         raise not_allowed(action, old)
     target = rule.target or old
     now = now or timezone.now()
-    stored: list[tuple[str, str]] = []
+    stored: list[str] = []
     try:
         with transaction.atomic():
             updated = Case.objects.filter(pk=case.pk, status=old, **(cas or {})).update(
@@ -192,23 +222,15 @@ def apply_transition(
                 public=public,
                 data=data or {},
             )
-            for photo in photos or []:
-                path, thumb = evidence.store(photo)
-                stored += [path, thumb]
-                CasePhoto.objects.create(
-                    case_id=case.pk,
-                    event=event,
-                    kind=photo_kind,
-                    path=path,
-                    thumb_path=thumb,
-                    content_type=photo.content_type,
-                    size=len(photo.data),
-                    width=photo.width,
-                    height=photo.height,
-                    sha256=photo.sha256,
-                    uploaded_by=actor,
-                    created_at=now,
-                )
+            store_photos(
+                photos or [],
+                case=case,
+                event=event,
+                kind=photo_kind,
+                actor=actor,
+                now=now,
+                stored=stored,
+            )
             case.refresh_from_db()
             if after_commit is not None:
                 snapshot = case
@@ -219,6 +241,38 @@ def apply_transition(
     return case
 
 
+def store_photos(
+    photos: Iterable[evidence.CheckedPhoto],
+    *,
+    case: Case,
+    event: CaseEvent,
+    kind: str,
+    actor,
+    now,
+    stored: list[str],
+) -> None:
+    """Store checked photos (evidence.store) and their rows on a timeline event — the one photo
+    step of reporting and of every transition. The stored paths are appended to `stored` so the
+    caller can `evidence.discard` them when its transaction fails."""
+    for photo in photos:
+        path, thumb = evidence.store(photo)
+        stored += [path, thumb]
+        CasePhoto.objects.create(
+            case_id=case.pk,
+            event=event,
+            kind=kind,
+            path=path,
+            thumb_path=thumb,
+            content_type=photo.content_type,
+            size=len(photo.data),
+            width=photo.width,
+            height=photo.height,
+            sha256=photo.sha256,
+            uploaded_by=actor,
+            created_at=now,
+        )
+
+
 # --- who is told ---------------------------------------------------------------------------
 
 
@@ -227,8 +281,6 @@ def case_url(case: Case) -> str:
 
 
 def _users_of(q) -> list[int]:
-    from shequ.accounts.models import Assignment
-
     if q is None:
         return []
     return list(
@@ -240,8 +292,6 @@ def _users_of(q) -> list[int]:
 
 def unit_user_ids(case: Case) -> list[int]:
     """People of the unit the case is routed to."""
-    from django.db.models import Q
-
     role = HANDLER_ROLE[HandlerType(case.handler_type)]
     if case.handler_type == HandlerType.PROPERTY:
         return _users_of(Q(role=role, property_company_id=case.handler_company_id))
@@ -250,14 +300,10 @@ def unit_user_ids(case: Case) -> list[int]:
 
 def dispatcher_ids(case: Case) -> list[int]:
     """The community staff of the case's community (who register, dispatch and verify)."""
-    from django.db.models import Q
-
     return _users_of(Q(role=Role.COMMUNITY_STAFF, region__code=case.region_code[:12]))
 
 
 def level_user_ids(level: str, case: Case) -> list[int]:
-    from shequ.cases.access import level_recipients_q
-
     if level not in LEVEL_ROLE:
         return []
     return _users_of(level_recipients_q(level, case))
@@ -274,8 +320,6 @@ def tell(
     channels=None,
     image_url: str = "",
 ) -> None:
-    from shequ.notifications.services import notify
-
     notify(
         recipients=user_ids,
         kind=kind,
@@ -294,15 +338,11 @@ def tell(
 def resident_channels() -> tuple[str, ...]:
     """The external channels residents are told on besides the in-app centre (setting
     SHEQU_RESIDENT_CHANNELS: "sms", "wechat", both, or none)."""
-    from django.conf import settings
-
     return tuple(getattr(settings, "SHEQU_RESIDENT_CHANNELS", ("sms",)))
 
 
 def after_photo_url(case: Case) -> str:
     """The thumbnail of the case's latest after-photo (处置后/核查照片), or ""."""
-    from shequ.cases.workflow import PhotoKind
-
     photo = (
         CasePhoto.objects.filter(case_id=case.pk, kind__in=[PhotoKind.HANDLE, PhotoKind.VERIFY])
         .order_by("-created_at", "-id")
@@ -314,8 +354,6 @@ def after_photo_url(case: Case) -> str:
 
 def closure_summary(case: Case) -> str:
     """What was done, in the handler's and the checker's words, and the request to rate."""
-    from shequ.cases.workflow import REOPEN_DAYS
-
     notes = dict(
         CaseEvent.objects.filter(case_id=case.pk, action__in=[Action.HANDLE, Action.VERIFY])
         .exclude(note="")
@@ -344,9 +382,6 @@ def tell_reporter_and_followers(
     SMS/WeChat) and the followers, who get the public text only: phone and ID numbers masked,
     and nothing for a sensitive case (its notes and photos may show the household) — a follow
     never shows more than the public view of the case."""
-    from shequ.cases.access import is_sensitive
-    from shequ.core.masking import mask_free_text as scrub
-
     followers = [
         i
         for i in CaseFollow.objects.filter(case=case).values_list("user_id", flat=True)
@@ -359,7 +394,7 @@ def tell_reporter_and_followers(
         )
     if followers:
         sensitive = is_sensitive(case.category)
-        public = "" if sensitive else scrub(body) or ""
+        public = "" if sensitive else mask_free_text(body) or ""
         tell(
             followers,
             kind,

@@ -3,14 +3,25 @@
 import datetime as dt
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.cases import access
 from shequ.cases.models import Case, CaseRating
-from shequ.cases.services._common import apply_transition, check_allowed, field_errors
+from shequ.cases.services._common import (
+    apply_transition,
+    case_title,
+    case_url,
+    check_allowed,
+    field_errors,
+    resident_channels,
+)
+from shequ.cases.services.transitions import case_reopen
 from shequ.cases.workflow import Action, RatingSource, Satisfaction, Status
 from shequ.core.errors import ConflictError
+from shequ.notifications.models import Notification
+from shequ.notifications.services import notify_bulk
 
 
 def _rating(value) -> str:
@@ -57,8 +68,6 @@ def case_rate(
     except IntegrityError:
         raise ConflictError(_("您已评价过该案件。"), code="already_rated") from None
     if reopen:
-        from shequ.cases.services.transitions import case_reopen
-
         case = case_reopen(case=case, actor=actor, reason=comment or _("居民评价不满意"))
     return case
 
@@ -121,12 +130,6 @@ def cases_remind_unrated(*, now=None, chunk: int = 500) -> int:
     """提醒评价: one reminder to the reporter of a case closed 3 days ago and still unrated
     (this round); idempotent, so the hourly job may run any number of times. Returns how many
     reminders were sent."""
-    from django.db.models import Exists, OuterRef
-
-    from shequ.cases.services._common import case_title, case_url, resident_channels
-    from shequ.notifications.models import Notification
-    from shequ.notifications.services import notify_bulk
-
     now = now or timezone.now()
     rated = CaseRating.objects.filter(
         case=OuterRef("pk"), round=OuterRef("reopen_count"), source=RatingSource.RESIDENT

@@ -1,31 +1,37 @@
-"""Reporting a case (every channel) and following one (我也遇到)."""
+"""Reporting a case (every channel) and following one (我也遇到).
+
+`case_report` = `_validate_report` → `_build_case` → insert with the timeline row and the
+photos (`store_photos`, the same step as every transition's) → automatic register + dispatch.
+`resolve_category` is re-exported from `shequ.cases.categories` for old callers."""
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from shequ.cases import evidence, routing
 from shequ.cases.access import deny, followable_cases
+from shequ.cases.categories import clean_attributes, resolve_category
 from shequ.cases.models import (
     CONTACT_PHONE_CONTEXT,
-    AttributeType,
     Case,
     CaseEvent,
     CaseFollow,
-    CasePhoto,
     Category,
 )
 from shequ.cases.services._common import (
+    _users_of,
     actor_identity,
     clock_for,
     field_errors,
+    store_photos,
     tell,
 )
+from shequ.cases.services.transitions import case_dispatch, case_register
 from shequ.cases.workflow import (
     OPEN_STATUSES,
     STAFF_ENTRY_CHANNELS,
@@ -42,8 +48,9 @@ from shequ.core.errors import ConflictError, InvalidInput, NotFoundError
 from shequ.core.masking import mask_free_text
 from shequ.core.phones import normalize_phone
 from shequ.core.roles import Role
-from shequ.core.scoping import has_perm, user_roles
+from shequ.core.scoping import has_perm, user_assignments, user_roles
 from shequ.geo.models import Building
+from shequ.geo.resolve import ResolveError, home_building, home_building_of_caller, resolve_address
 
 MAX_DESCRIPTION = 4000
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -69,91 +76,6 @@ def new_case_code(now=None, rng=None) -> str:
     return f"{now:%y%m%d}" + "".join(choice(CODE_ALPHABET) for _ in range(6))
 
 
-def resolve_category(value) -> Category | None:
-    if isinstance(value, Category):
-        return value
-    if value in (None, ""):
-        return None
-    return (
-        Category.objects.select_related("parent")
-        .filter(code=str(value).strip(), is_active=True, parent__isnull=False)
-        .first()
-    )
-
-
-def clean_attributes(category: Category, values) -> tuple[dict, list[dict]]:
-    """Validate extra attributes (Open311 shapes) → (clean values, field errors)."""
-    values = values or {}
-    errors: list[dict] = []
-    if not isinstance(values, dict):
-        return {}, [{"field": "attributes", "message": _("附加信息应为键值对象。")}]
-    definitions = {a.code: a for a in category.attributes.all()}
-    clean: dict = {}
-    for code in values:
-        if code not in definitions:
-            errors.append(
-                {
-                    "field": f"attributes.{code}",
-                    "message": _("该类别没有附加字段 %(code)s。") % {"code": code},
-                }
-            )
-    for code, attribute in definitions.items():
-        raw = values.get(code)
-        empty = raw is None or raw == "" or raw == []
-        field = f"attributes.{code}"
-        if empty:
-            if attribute.required:
-                errors.append(
-                    {
-                        "field": field,
-                        "message": _("请填写「%(name)s」。") % {"name": attribute.name},
-                    }
-                )
-            continue
-        try:
-            clean[code] = _clean_value(attribute, raw)
-        except ValueError as exc:
-            errors.append({"field": field, "message": str(exc)})
-    return clean, errors
-
-
-def _clean_value(attribute, raw):
-    name = attribute.name
-    kind = attribute.datatype
-    if kind == AttributeType.NUMBER:
-        try:
-            number = float(str(raw).strip())
-        except ValueError:
-            raise ValueError(_("「%(name)s」应为数字。") % {"name": name}) from None
-        if number != number or number in (float("inf"), float("-inf")):
-            raise ValueError(_("「%(name)s」应为数字。") % {"name": name})
-        return int(number) if number.is_integer() else number
-    if kind == AttributeType.DATETIME:
-        parsed = parse_datetime(str(raw).strip()) if isinstance(raw, str) else None
-        if parsed is None:
-            raise ValueError(
-                _("「%(name)s」应为日期时间（如 2026-05-01T09:30+08:00）。") % {"name": name}
-            )
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed)
-        return parsed.isoformat()
-    if kind == AttributeType.SINGLE:
-        if isinstance(raw, list) or str(raw) not in attribute.value_keys:
-            raise ValueError(_("「%(name)s」的取值无效。") % {"name": name})
-        return str(raw)
-    if kind == AttributeType.MULTI:
-        items = raw if isinstance(raw, list) else [raw]
-        items = [str(item) for item in items]
-        if not items or any(item not in attribute.value_keys for item in items):
-            raise ValueError(_("「%(name)s」的取值无效。") % {"name": name})
-        return sorted(set(items), key=items.index)
-    limit = 200 if kind == AttributeType.STRING else 4000
-    text = str(raw).strip()
-    if len(text) > limit:
-        raise ValueError(_("「%(name)s」不能超过 %(n)d 字。") % {"name": name, "n": limit})
-    return text
-
-
 def _resolve_building(value) -> Building | None:
     if value in (None, ""):
         return None
@@ -172,13 +94,6 @@ def _place_from_address(
     """No point and no building: the place the typed address names (小区 + 幢 + 单元), the
     reporter's own estate (a hotline caller's: found by their number in the registry) standing
     in for "3幢"; else a field error saying what to add."""
-    from shequ.geo.resolve import (
-        ResolveError,
-        home_building,
-        home_building_of_caller,
-        resolve_address,
-    )
-
     text = (address or "").strip()
     if not text:
         if channel in STAFF_ENTRY_CHANNELS:
@@ -193,8 +108,6 @@ def _place_from_address(
     # Namesake estates: prefer the one in the staff member's scope, the resident's community.
     within = ""
     if actor is not None:
-        from shequ.core.scoping import user_assignments
-
         staff = channel in STAFF_ENTRY_CHANNELS | {Channel.PATROL}
         scopes = {
             a.scope_code if staff else a.scope_code[:12]
@@ -248,6 +161,20 @@ def report_rate_check(*, actor, request) -> None:
     ratelimit.check(request, "report", key=f"user:{actor.pk}")
 
 
+@dataclass
+class _Report:
+    """A report that passed validation: what `_build_case` needs."""
+
+    channel: Channel
+    category: Category
+    text: str
+    attributes: dict
+    place: routing.Place
+    photos: list[evidence.CheckedPhoto]
+    source_ref: str
+    phone: str
+
+
 def case_report(
     *,
     actor,
@@ -280,6 +207,95 @@ def case_report(
     for a source work-order number already used.
     """
     now = now or timezone.now()
+    report = _validate_report(
+        actor=actor,
+        category=category,
+        description=description,
+        channel=channel,
+        lat=lat,
+        lng=lng,
+        crs=crs,
+        building=building,
+        address=address,
+        attributes=attributes,
+        photos=photos,
+        source_ref=source_ref,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        client=client,
+        priority=priority,
+        reporter=reporter,
+    )
+    case = _build_case(
+        report,
+        actor=actor,
+        reporter=reporter,
+        client=client,
+        device_id=device_id,
+        media_url=media_url,
+        contact_name=contact_name,
+        priority=priority,
+        now=now,
+    )
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            _insert(case, report)
+            name, role = actor_identity(actor, case, client)
+            event = CaseEvent.objects.create(
+                case=case,
+                at=now,
+                action=Action.REPORT,
+                from_status="",
+                to_status=Status.REPORTED,
+                actor=actor,
+                actor_name=name,
+                actor_role=role,
+                note="",
+                data={"channel": report.channel},
+            )
+            store_photos(
+                report.photos,
+                case=case,
+                event=event,
+                kind=PhotoKind.REPORT,
+                actor=actor,
+                now=now,
+                stored=stored,
+            )
+            if report.place.near_grids:
+                transaction.on_commit(lambda: _tell_neighbours(case))
+            if report.category.auto_dispatch:
+                case_register(case=case, actor=None, now=now, note=_("定位明确，系统自动立案"))
+                case_dispatch(case=case, actor=None, now=now, note=_("按类别和位置自动派遣"))
+    except Exception:
+        evidence.discard(stored)
+        raise
+    return case
+
+
+def _validate_report(
+    *,
+    actor,
+    category,
+    description,
+    channel,
+    lat,
+    lng,
+    crs,
+    building,
+    address,
+    attributes,
+    photos,
+    source_ref,
+    contact_name,
+    contact_phone,
+    client,
+    priority,
+    reporter,
+) -> _Report:
+    """Who may report through the channel, every field error at once (400), then the scope of
+    the place (403) and a source work-order number already used (409)."""
     try:
         channel = Channel(channel)
     except ValueError:
@@ -373,24 +389,51 @@ def case_report(
             deny(_("该位置不在您的管辖范围内。"), "outside_scope")
     if source_ref and Case.objects.filter(channel=channel, source_ref=source_ref).exists():
         raise _duplicate_source(source_ref)
+    return _Report(
+        channel=channel,
+        category=category_obj,
+        text=text,
+        attributes=clean_attrs,
+        place=place,
+        photos=checked,
+        source_ref=source_ref,
+        phone=phone,
+    )
 
-    route = routing.route(category_obj.handler_type, place)
+
+def _build_case(
+    report: _Report,
+    *,
+    actor,
+    reporter,
+    client,
+    device_id,
+    media_url,
+    contact_name,
+    priority,
+    now,
+) -> Case:
+    """The unsaved case: code, route to the handling unit, the description masked at rest (the
+    original encrypted beside it), the register step's clock."""
+    place, category, text, channel = report.place, report.category, report.text, report.channel
+    route = routing.route(category.handler_type, place)
     masked_text = mask_free_text(text)  # at rest masked; the original encrypted beside it
     if reporter is None and actor is not None and channel not in STAFF_ENTRY_CHANNELS:
         reporter = actor
+    phone = report.phone
     case = Case(
         code=new_case_code(now),
-        category=category_obj,
+        category=category,
         channel=channel,
-        source_ref=source_ref,
+        source_ref=report.source_ref,
         client=(client or "")[:100],
         device_id=(device_id or "")[:100],
         media_url=(media_url or "")[:500],
         status=Status.REPORTED,
-        priority=priority or category_obj.priority,
+        priority=priority or category.priority,
         description=masked_text,
         description_original=text if masked_text != text else "",
-        attributes=clean_attrs,
+        attributes=report.attributes,
         lat=place.lat,
         lng=place.lng,
         address=(place.address or "")[:200],
@@ -407,67 +450,27 @@ def case_report(
         reported_at=now,
         updated_at=now,
     )
-    case.category = category_obj
+    case.category = category
     for name, value in clock_for(case, Step.REGISTER, now).items():
         setattr(case, name, value)
-    stored: list[str] = []
-    try:
-        with transaction.atomic():
-            for attempt in range(3):
-                try:
-                    with transaction.atomic():
-                        case.save(force_insert=True)
-                    break
-                except IntegrityError:
-                    if (
-                        source_ref
-                        and Case.objects.filter(channel=channel, source_ref=source_ref).exists()
-                    ):
-                        raise _duplicate_source(source_ref) from None
-                    if attempt == 2 or not Case.objects.filter(code=case.code).exists():
-                        raise
-                    case.code = new_case_code(now)  # a rare collision of the random part
-            name, role = actor_identity(actor, case, client)
-            event = CaseEvent.objects.create(
-                case=case,
-                at=now,
-                action=Action.REPORT,
-                from_status="",
-                to_status=Status.REPORTED,
-                actor=actor,
-                actor_name=name,
-                actor_role=role,
-                note="",
-                data={"channel": channel},
-            )
-            for photo in checked:
-                path, thumb = evidence.store(photo)
-                stored += [path, thumb]
-                CasePhoto.objects.create(
-                    case=case,
-                    event=event,
-                    kind=PhotoKind.REPORT,
-                    path=path,
-                    thumb_path=thumb,
-                    content_type=photo.content_type,
-                    size=len(photo.data),
-                    width=photo.width,
-                    height=photo.height,
-                    sha256=photo.sha256,
-                    uploaded_by=actor,
-                    created_at=now,
-                )
-            if place.near_grids:
-                transaction.on_commit(lambda: _tell_neighbours(case))
-            if category_obj.auto_dispatch:
-                from shequ.cases.services.transitions import case_dispatch, case_register
-
-                case_register(case=case, actor=None, now=now, note=_("定位明确，系统自动立案"))
-                case_dispatch(case=case, actor=None, now=now, note=_("按类别和位置自动派遣"))
-    except Exception:
-        evidence.discard(stored)
-        raise
     return case
+
+
+def _insert(case: Case, report: _Report) -> None:
+    """Insert the case; a source work-order number taken meanwhile is a 409, a collision of the
+    code's random part draws a new code (three tries)."""
+    source_ref, channel = report.source_ref, report.channel
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                case.save(force_insert=True)
+            return
+        except IntegrityError:
+            if source_ref and Case.objects.filter(channel=channel, source_ref=source_ref).exists():
+                raise _duplicate_source(source_ref) from None
+            if attempt == 2 or not Case.objects.filter(code=case.code).exists():
+                raise
+            case.code = new_case_code(case.reported_at)  # a rare collision of the random part
 
 
 def _duplicate_source(source_ref: str) -> ConflictError:
@@ -480,11 +483,6 @@ def _duplicate_source(source_ref: str) -> ConflictError:
 
 
 def _tell_neighbours(case: Case) -> None:
-    from django.db.models import Q
-
-    from shequ.cases.services._common import _users_of
-    from shequ.core.roles import Role
-
     ids = _users_of(Q(role=Role.GRID_WORKER, region__code__in=case.near_grids))
     tell(
         ids,

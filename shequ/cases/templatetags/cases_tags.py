@@ -3,6 +3,8 @@
 from django import template
 from django.utils import timezone
 
+from shequ.cases import views
+
 register = template.Library()
 
 
@@ -14,9 +16,7 @@ def sla(case, now=None) -> str:
 
 @register.filter
 def due_text(value, now=None) -> str:
-    from shequ.cases.views import due_text as text
-
-    return text(value, now)
+    return views.due_text(value, now)
 
 
 @register.filter

@@ -5,6 +5,7 @@ numbers inside the file and against other communities, and households (`househol
 Errors refuse the file; warnings (an unknown tag, a row that cannot be put into a household, a
 repeated header) are reported while the row still imports."""
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from shequ.core.regions import Level, level_of
 from shequ.core.scoping import has_perm, prefix_q
 from shequ.geo.models import Region
 from shequ.people import permissions as P
-from shequ.people.choices import HouseRelation, Sensitivity
+from shequ.people.choices import ETHNICITIES, HouseRelation, RelationToHead, Sensitivity
 from shequ.people.importing.households import Households
 from shequ.people.importing.places import Places, Spot
 from shequ.people.importing.reading import (
@@ -43,7 +44,7 @@ from shequ.people.importing.reading import (
     warning,
 )
 from shequ.people.importing.tags import TAG_COLUMN, Vocabulary
-from shequ.people.models import Household, Person, TagType
+from shequ.people.models import Household, Person, TagType, id_hashes
 from shequ.people.validation import PersonData, clean_person
 
 BATCH = 500
@@ -455,8 +456,6 @@ class Validator:
     def _check_existing(self, rows: list[Row], problems: list[Problem]) -> None:
         """Upsert by ID number: people already in this community are updated; an ID number
         registered elsewhere is a conflict naming the (masked) existing record."""
-        from shequ.people.services import id_hashes
-
         by_hash: dict[str, Row] = {}
         for row in rows:
             for h in id_hashes(row.person_data.cleaned_identity().number):
@@ -488,8 +487,6 @@ def _ethnicity(value: str) -> str:
     """ "汉" → "汉族" (台账 often leave out 族); anything else unchanged."""
     global ETHNICITY_NAMES
     if ETHNICITY_NAMES is None:
-        from shequ.people.choices import ETHNICITIES
-
         ETHNICITY_NAMES = {str(name) for _code, name in ETHNICITIES}
     if value not in ETHNICITY_NAMES and value + "族" in ETHNICITY_NAMES:
         return value + "族"
@@ -497,10 +494,6 @@ def _ethnicity(value: str) -> str:
 
 
 def _relation_message(word: str) -> str:
-    import difflib
-
-    from shequ.people.choices import RelationToHead
-
     accepted = "、".join(str(label) for _code, label in RelationToHead.choices)
     close = difflib.get_close_matches(word, list(RELATION_WORDS), n=1, cutoff=0.5)
     message = _("与户主关系“%(w)s”无法识别，可填：%(a)s。") % {"w": word[:20], "a": accepted}

@@ -311,6 +311,7 @@ def read_rows(
     A row repeating the header (pasted pages) is skipped with a warning; a second, different
     header (another table below the first) refuses the file. `progress(done, estimate)` is
     called while reading (the sheet's declared size is only an estimate in read-only mode)."""
+    # Imported here: openpyxl takes a second or more to import and only an import needs it.
     from openpyxl import load_workbook
 
     synonyms = (extra_headers or {}) | SYNONYMS  # the standard titles win

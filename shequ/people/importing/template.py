@@ -147,6 +147,7 @@ def _explanations(lists: dict[str, list[str]]) -> dict[str, tuple[str, str, str,
 
 def import_template() -> bytes:
     """The template as xlsx bytes."""
+    # Imported here: openpyxl takes a second or more to import; only the download needs it.
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter, quote_sheetname

@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from shequ.accounts.models import User
 from shequ.core.actors import Actor
-from shequ.core.crypto import blind_index_candidates
 from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.regions import Level, level_of
 from shequ.geo.models import Region
@@ -17,8 +16,8 @@ from shequ.people.choices import (
     Sensitivity,
 )
 from shequ.people.models import (
-    ID_CONTEXT,
     Person,
+    id_hashes,
 )
 
 REVEALABLE = {
@@ -56,11 +55,6 @@ def _stale() -> ConflictError:
 
 def _today() -> date:
     return timezone.localdate()
-
-
-def id_hashes(number: str) -> list[str]:
-    """Hashes of a normalised ID number under every configured key (exact lookup)."""
-    return blind_index_candidates(number, context=ID_CONTEXT)
 
 
 def person_by_id_number(number: str) -> Person | None:

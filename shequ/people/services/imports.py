@@ -11,8 +11,10 @@ from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.regions import Level, level_of
 from shequ.core.scoping import require_perm
 from shequ.people import permissions as P
+from shequ.people.importing import check_size
 from shequ.people.models import ImportJob
 from shequ.people.services.common import _user
+from shequ.people.tasks import run_import_job
 
 
 def import_job_create(
@@ -33,8 +35,6 @@ def import_job_create(
     create estates, buildings and houses the system lacks (listed in the report). The size cap
     is the platform's upload cap (`importing.max_import_bytes`): a larger file is refused with
     413."""
-    from shequ.people.importing import check_size
-
     require_perm(actor, P.IMPORT, community_code)
     if level_of(community_code) != Level.COMMUNITY:
         raise InvalidInput(_("请选择社区。"), code="invalid_community")
@@ -111,8 +111,6 @@ def import_job_confirm(
 
 
 def _enqueue(job: ImportJob) -> None:
-    from shequ.people.tasks import run_import_job
-
     def enqueue() -> None:
         result = run_import_job.enqueue(job.pk)
         ImportJob.objects.filter(pk=job.pk).update(task_id=str(result.id)[:64])

@@ -4,6 +4,7 @@ of each tag that the import recognises (synonyms)."""
 import re
 from datetime import date
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -13,6 +14,7 @@ from shequ.core.audit import audit_record
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.scoping import has_perm, require_perm
 from shequ.people import permissions as P
+from shequ.people.importing.tags import Vocabulary, normalize_tag
 from shequ.people.models import (
     Person,
     PersonTag,
@@ -110,8 +112,6 @@ def person_tag_end(
 
 
 def _vocabulary_scope() -> str:
-    from django.conf import settings
-
     return settings.SHEQU_CITY_CODE
 
 
@@ -120,8 +120,6 @@ def tag_synonym_add(
 ) -> TagSynonym:
     """Teach the import another spelling of a tag ("低保户" → 低保). City-wide data: needs
     `people.manage_tag_vocabulary` over the whole city. One spelling means one tag."""
-    from shequ.people.importing.tags import Vocabulary, normalize_tag
-
     require_perm(actor, P.MANAGE_TAG_VOCABULARY, _vocabulary_scope())
     spelling = normalize_tag(text)
 
