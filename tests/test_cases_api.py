@@ -9,7 +9,7 @@ from django.test import override_settings
 from shequ.cases import services
 from shequ.cases.models import Case
 from shequ.cases.workflow import Status
-from tests.cases_support import categories, drive, photo_bytes, point_in, report, upload  # noqa: F401
+from tests.support.cases import drive, photo_bytes, point_in, report, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 
@@ -65,7 +65,7 @@ def test_create_multipart(api_client_as, world):
 
 
 def test_create_by_building(api_client_as, world):
-    from tests.cases_support import managed_building
+    from tests.support.cases import managed_building
 
     building = managed_building(world["grid_a"])
     response = post(

@@ -11,7 +11,7 @@ from django.utils import timezone
 from shequ.cases import calendar
 from shequ.cases.calendar import LimitUnit, WorkCalendar, deadline, get_calendar
 from shequ.cases.models import CalendarDay
-from tests.cases_support import categories, drive, report  # noqa: F401
+from tests.support.cases import report
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 

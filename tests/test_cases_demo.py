@@ -14,7 +14,6 @@ from shequ.cases.categories import leaf_count
 from shequ.cases.indicators import indicators
 from shequ.cases.models import Case, CaseEvent, CasePhoto, CaseRating, Category
 from shequ.demo import seeding
-from tests.cases_support import categories  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from shequ.cases.models import Case, CasePhoto
 from shequ.cases.workflow import Status
-from tests.cases_support import categories, drive, photo_bytes, point_in, report, upload  # noqa: F401
+from tests.support.cases import drive, point_in, report, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 

@@ -339,7 +339,7 @@ class TestEmptyBody:
     def item(self, persona, world):
         from shequ.points.models import Store
         from shequ.points.services import store_item_create
-        from tests.points_factories import give_points, make_person
+        from tests.support.factories import give_points, make_person
 
         person = make_person(grid_code=world["grid_a"], name="刘居民", user=persona("resident"))
         give_points(person, 100)

@@ -150,7 +150,7 @@ def test_registered_gauges_and_a_broken_one(client, db):
 def test_queue_depth_gauge(client, db, tmp_path):
     from django.tasks import task_backends
 
-    from tests import queue_tasks
+    from tests.support import queue_tasks
 
     backend = task_backends["default"]
     for label in "ab":

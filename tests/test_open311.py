@@ -11,8 +11,8 @@ from shequ.cases.models import Case, CaseEvent
 from shequ.cases.workflow import Channel, Status
 from shequ.geo.models import Building, House
 from shequ.open311.models import ApiKey
-from tests.cases_support import categories, drive, point_in  # noqa: F401
-from tests.open311_support import (
+from tests.support.cases import drive, point_in
+from tests.support.open311 import (
     BASE,
     KEY,
     check_official,

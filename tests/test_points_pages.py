@@ -10,19 +10,9 @@ from shequ.points import ledger
 from shequ.points.choices import ClaimStatus, OrderStatus, TaskStatus
 from shequ.points.models import Claim, Merchant, Order, Task
 from shequ.points.services import claim_check, order_redeem, task_claim
-from tests import points_factories as pf
-from tests.points_factories import give_points
+from tests.support.factories import give_points, window
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exact_ledger")]
-
-# fixtures
-exact_ledger = pf.exact_ledger
-resident = pf.resident
-pool = pf.pool
-volunteer = pf.volunteer
-make_task = pf.make_task
-store = pf.store
-make_item = pf.make_item
 
 
 def local(moment) -> str:
@@ -124,7 +114,7 @@ class TestResidentPages:
         client = client_as("resident")
         bad = client.post(reverse("points:help-new"), {"title": "", "points": "x"})
         assert bad.status_code == 200 and not Task.objects.exists()
-        start, end = pf.window(1)
+        start, end = window(1)
         response = client.post(
             reverse("points:help-new"),
             {
@@ -208,7 +198,7 @@ class TestStaffPages:
             assert response.status_code == 200, url
 
     def test_publish_task_through_the_form(self, client_as, world, pool):
-        start, end = pf.window(1)
+        start, end = window(1)
         response = client_as("grid").post(
             reverse("points:task-new"),
             {

@@ -23,15 +23,7 @@ from shequ.points.services import (
     paycode_issue,
     stock_in,
 )
-from tests import points_factories as pf
-from tests.points_factories import give_points, make_resident_user
-
-# fixtures
-exact_ledger = pf.exact_ledger
-make_item = pf.make_item
-resident = pf.resident
-store = pf.store
-volunteer = pf.volunteer
+from tests.support.factories import give_points, make_resident_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exact_ledger")]
 
