@@ -1,5 +1,6 @@
 """Shared fixtures. The test database starts with the small demo geography and the demo
-accounts (the personas: grid, grid2, community, township, city, resident, property, auditor)."""
+accounts (the personas: grid, grid2, community, township, city, resident, property, auditor).
+The fixtures of tests/support/ are registered here for every test module."""
 
 import pytest
 from django.conf import settings
@@ -9,6 +10,11 @@ from shequ.accounts.models import User
 from shequ.accounts.second_factor import CHECKED
 from shequ.accounts.services import api_token_issue
 from shequ.demo import seeding
+
+# Plain `assert`s in the helpers explain their failures as they do in tests.
+pytest.register_assert_rewrite("tests.support")
+
+pytest_plugins = ["tests.support.cases", "tests.support.points"]
 
 BASE_SEEDERS = {"geo", "accounts"}
 

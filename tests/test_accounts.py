@@ -43,7 +43,12 @@ class TestLogin:
     def test_inactive_user_cannot_log_in(self, client):
         User.objects.filter(username="grid").update(is_active=False)
         response = client.post("/login/", {"username": "grid", "password": "shequ-demo"})
-        assert response.status_code == 200
+        assert response.status_code == 200  # the form again, with the error
+        # The right password of a deactivated account reads like a wrong one: the backend
+        # refuses inactive users before the form could tell them apart.
+        assert "用户名（或手机号码）或密码错误" in response.content.decode()
+        assert "_auth_user_id" not in client.session
+        assert client.get("/")["Location"].startswith("/login/")  # still anonymous
 
     def test_logout_is_post(self, client_as):
         client = client_as("grid")

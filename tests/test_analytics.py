@@ -13,8 +13,7 @@ from shequ.analytics.filters import parse_filters
 from shequ.cases.indicators import indicators
 from shequ.core.models import AuditEvent
 from shequ.geo.models import Region
-from tests.analytics_support import assert_close, random_cases, reference
-from tests.cases_support import categories  # noqa: F401
+from tests.support.analytics import assert_close, random_cases, reference
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 

@@ -14,7 +14,6 @@ from shequ.cases.models import Case, Category
 from shequ.core import schedule
 from shequ.core.errors import ConflictError
 from shequ.core.models import AuditEvent
-from tests.cases_support import categories  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 

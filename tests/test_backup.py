@@ -1,61 +1,23 @@
 """Backup and restore round trip on a real database file (SQLite) or a throwaway PostgreSQL
 database (when DATABASE_URL points at PostgreSQL), through the management commands."""
 
+import functools
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from tests.support.processes import demo_env, manage, scratch_database, seeded_demo_site
+
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("backup")
-    outer = os.environ.get("DATABASE_URL", "")
-    drop = None
-    if outer.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        parts = urlsplit(outer)
-        name = f"{parts.path.lstrip('/')}_backup_{os.getpid()}"
-        admin = urlunsplit(parts._replace(path="/postgres"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = urlunsplit(parts._replace(path=f"/{name}"))
-
-        def drop():
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        url = f"sqlite:///{tmp}/site.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHEQU_")}
-    env.update(SHEQU_ENV="demo", SHEQU_VAR_DIR=str(tmp), DATABASE_URL=url)
-
-    def manage(*args, check=True):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if check:
-            assert result.returncode == 0, result.stdout + result.stderr
-        return result
-
-    manage("migrate", "--no-input", "-v0")
-    manage("seed_demo")
-    yield {"manage": manage, "tmp": tmp}
-    if drop:
-        drop()
+    with scratch_database(tmp, "site") as url:
+        env = demo_env(tmp, url)
+        seeded_demo_site(env)
+        yield {"manage": functools.partial(manage, env, timeout=600), "tmp": tmp}
 
 
 def shell(site, code: str) -> str:

@@ -8,8 +8,8 @@ from django.test import override_settings
 
 from shequ.cases import services
 from shequ.cases.models import Case
-from shequ.cases.workflow import Status
-from tests.cases_support import categories, drive, photo_bytes, point_in, report, upload  # noqa: F401
+from shequ.cases.workflow import Action, Status
+from tests.support.cases import drive, managed_building, photo_bytes, point_in, report, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 
@@ -65,8 +65,6 @@ def test_create_multipart(api_client_as, world):
 
 
 def test_create_by_building(api_client_as, world):
-    from tests.cases_support import managed_building
-
     building = managed_building(world["grid_a"])
     response = post(
         api_client_as("community"),
@@ -348,21 +346,84 @@ def test_list_query_count(api_client_as, persona, world, django_assert_max_num_q
         assert client.get("/api/v1/cases").json()["count"] == 5
 
 
-@pytest.mark.parametrize("actor", ["community", "grid", "resident"])
-def test_every_action_with_an_empty_body_never_fails_with_500(api_client_as, persona, world, actor):
-    from shequ.cases.workflow import Action
+# Each action posted with an empty body, in Action's order, to one case per actor (a resident's
+# report in grid A, dispatched to grid A at once): the one answer each must get (None: done).
+# An action that succeeds moves the case on for the actions after it (community re-dispatches,
+# supervises and escalates it; grid accepts it).
+NOT_YOURS = "forbidden"
+WRONG_STATUS = "transition_not_allowed"
+EMPTY_BODY_ANSWERS = {
+    "community": {
+        "register": WRONG_STATUS,
+        "void": WRONG_STATUS,
+        "dispatch": None,
+        "accept": "not_handler_unit",
+        "handle": WRONG_STATUS,
+        "verify": WRONG_STATUS,
+        "rework": WRONG_STATUS,
+        "extend": "not_handler_unit",
+        "approve_extension": "no_extension_pending",
+        "return": "not_handler_unit",
+        "reopen": NOT_YOURS,
+        "rate": NOT_YOURS,
+        "merge": "invalid",
+        "supervise": None,
+        "escalate": None,
+        "visit": WRONG_STATUS,
+    },
+    "grid": {
+        "register": NOT_YOURS,
+        "void": NOT_YOURS,
+        "dispatch": NOT_YOURS,
+        "accept": None,
+        "handle": "invalid",
+        "verify": WRONG_STATUS,
+        "rework": WRONG_STATUS,
+        "extend": "invalid",
+        "approve_extension": NOT_YOURS,
+        "return": "invalid",
+        "reopen": NOT_YOURS,
+        "rate": NOT_YOURS,
+        "merge": "invalid",
+        "supervise": NOT_YOURS,
+        "escalate": NOT_YOURS,
+        "visit": NOT_YOURS,
+    },
+    "resident": {
+        **{a.value: NOT_YOURS for a in Action if a != Action.REPORT},
+        "reopen": WRONG_STATUS,
+        "rate": WRONG_STATUS,
+        "merge": "invalid",
+    },
+}
+STATUS_OF_CODE = {
+    None: 200,
+    "invalid": 400,
+    NOT_YOURS: 403,
+    "not_handler_unit": 403,
+    WRONG_STATUS: 409,
+    "no_extension_pending": 409,
+}
 
+
+@pytest.mark.parametrize("actor", ["community", "grid", "resident"])
+def test_every_action_with_an_empty_body_gets_its_one_answer(api_client_as, persona, world, actor):
+    expected = EMPTY_BODY_ANSWERS[actor]
+    assert set(expected) == {a.value for a in Action if a != Action.REPORT}
     case = report(persona("resident"), "0101", grid=world["grid_a"])
+    assert case.status == Status.DISPATCHED
     client = api_client_as(actor)
-    for action in Action:
-        if action == Action.REPORT:
-            continue
+    answers = {}
+    for action in expected:
         response = client.post(
             f"/api/v1/cases/{case.pk}/transitions",
-            {"action": action.value},
+            {"action": action},
             content_type="application/json",
         )
-        assert response.status_code in (200, 400, 403, 409), (action, response.json())
+        code = None if response.status_code == 200 else response.json()["code"]
+        assert response.status_code == STATUS_OF_CODE[code], (action, response.json())
+        answers[action] = code
+    assert answers == expected
 
 
 @override_settings(SHEQU_RATE_LIMIT_ENABLED=True, SHEQU_RATE_LIMITS={"report": "2/h"})

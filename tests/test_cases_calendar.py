@@ -12,7 +12,7 @@ from shequ.core import calendar
 from shequ.core.calendar import WorkCalendar, deadline, get_calendar
 from shequ.core.deadlines import LimitUnit
 from shequ.core.models import CalendarDay
-from tests.cases_support import categories, drive, report  # noqa: F401
+from tests.support.cases import report
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 

@@ -12,7 +12,7 @@ from shequ.cases import services
 from shequ.cases.categories import ensure_categories
 from shequ.cases.models import Case
 from shequ.core.errors import ConflictError
-from tests.cases_support import photo_bytes, point_in
+from tests.support.cases import photo_bytes, point_in
 
 # SQLite's in-memory test database (shared cache) answers a concurrent writer with "table is
 # locked" instead of waiting; a file database in WAL mode waits (busy_timeout). The races are

@@ -14,7 +14,6 @@ from shequ.cases.indicators import indicators
 from shequ.cases.models import Case, CaseEvent, CasePhoto, CaseRating, Category
 from shequ.core.calendar import get_calendar
 from shequ.demo import seeding
-from tests.cases_support import categories  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 

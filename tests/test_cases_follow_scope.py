@@ -12,8 +12,8 @@ from django.urls import reverse
 from shequ.cases import access, services
 from shequ.cases.models import CaseFollow
 from shequ.geo.models import Region
-from tests.cases_support import categories, point_in, report  # noqa: F401
-from tests.points_factories import make_resident_user
+from tests.support.cases import photo_bytes, point_in, report
+from tests.support.factories import make_resident_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 
@@ -230,7 +230,6 @@ def test_followers_notifications_carry_only_the_public_text(
     """The handler's note reaches the reporter; a follower of a sensitive case gets the title
     only, a follower of a public case the note with phone numbers masked."""
     from shequ.notifications.models import Notification
-    from tests.cases_support import photo_bytes
 
     note = "已联系李爷爷 13912345678，明天起每天送餐"
     for category, expected in (("0902", ""), ("0101", "已联系李爷爷 139****5678，明天起每天送餐")):

@@ -36,7 +36,6 @@ from django.utils import timezone
 from shequ.cases.indicators import indicators
 from shequ.cases.models import Case, Category
 from shequ.core.errors import InvalidInput
-from tests.cases_support import categories  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 

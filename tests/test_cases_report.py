@@ -11,7 +11,7 @@ from shequ.cases import evidence, services
 from shequ.cases.models import Case, CasePhoto
 from shequ.cases.workflow import Status
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
-from tests.cases_support import categories, photo_bytes, point_in, report  # noqa: F401
+from tests.support.cases import photo_bytes, point_in, report, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 
@@ -104,8 +104,6 @@ def test_attribute_types(persona, world):
 
 class TestPhotos:
     def test_text_file_named_jpg_is_rejected(self):
-        from tests.cases_support import upload
-
         fake = upload("scene.jpg", "这是一个文本文件".encode(), content_type="image/jpeg")
         with pytest.raises(InvalidInput) as error:
             evidence.check_photo(fake, 0)
@@ -121,8 +119,6 @@ class TestPhotos:
                 evidence.check_photo(buffer.getvalue())
 
     def test_over_ten_megabytes_is_rejected(self):
-        from tests.cases_support import upload
-
         big = upload("big.jpg", b"\xff\xd8" + b"0" * (10 * 1024 * 1024))
         with pytest.raises(InvalidInput) as error:
             evidence.check_photo(big)
@@ -240,8 +236,6 @@ class TestStaffEntry:
 
 
 def test_machine_client_without_actor(world):
-    from tests.cases_support import point_in
-
     lat, lng = point_in(world["grid_a"])
     case = services.case_report(
         actor=None,

@@ -15,7 +15,7 @@ from shequ.cases.models import Case, CaseEvent
 from shequ.cases.sla import sla_sweep
 from shequ.cases.workflow import SlaLevel
 from shequ.notifications.models import Notification
-from tests.cases_support import categories, photo_bytes, report  # noqa: F401
+from tests.support.cases import drive, photo_bytes, report
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 
@@ -127,8 +127,6 @@ def test_extension_brings_the_colour_back(road_case, persona, django_capture_on_
 
 
 def test_closed_cases_are_not_swept(road_case, persona, django_capture_on_commit_callbacks):
-    from tests.cases_support import drive
-
     drive(Case.objects.get(pk=road_case.pk), "closed", persona)
     result = sweep(at(2026, 12, 20, 9, 0), django_capture_on_commit_callbacks)
     assert (result.yellow, result.red, result.escalated) == (0, 0, 0)

@@ -12,8 +12,7 @@ from shequ.cases.models import Case, CaseEvent, CaseFollow, CaseRating
 from shequ.cases.workflow import TRANSITIONS, Action, HandlerType, Status
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.models import AppendOnlyError
-from tests.cases_support import (
-    categories,  # noqa: F401
+from tests.support.cases import (
     drive,
     managed_building,
     photo_bytes,

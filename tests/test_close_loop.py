@@ -12,14 +12,15 @@ from shequ.cases import services
 from shequ.cases.services.feedback import RATING_REMINDER_KIND, cases_remind_unrated
 from shequ.cases.workflow import Channel, Satisfaction, Status
 from shequ.notifications.models import Delivery, Notification
-from tests.cases_support import categories, drive, photo_bytes, point_in, report  # noqa: F401
+from tests.support.cases import drive, point_in, report
+from tests.support.processes import run_check
 
 pytestmark = pytest.mark.django_db
 NOISE = {"times": ["v2"]}  # 噪音扰民 (0904): waits for 立案
 
 
 @pytest.fixture
-def closed_case(persona, world, categories, django_capture_on_commit_callbacks):  # noqa: F811
+def closed_case(persona, world, categories, django_capture_on_commit_callbacks):
     case = report(persona("resident"), "0101", grid=world["grid_a"])
     with django_capture_on_commit_callbacks(execute=True):
         case = drive(case, Status.CLOSED, persona)
@@ -56,7 +57,7 @@ def test_resident_channels_setting(
     settings,
     persona,
     world,
-    categories,  # noqa: F811
+    categories,
     django_capture_on_commit_callbacks,
 ):
     settings.SHEQU_RESIDENT_CHANNELS = ("wechat",)
@@ -72,7 +73,7 @@ def test_void_and_merge_tell_the_reporter(
     to,
     persona,
     world,
-    categories,  # noqa: F811
+    categories,
     django_capture_on_commit_callbacks,
 ):
     # 0904 (noise) waits for 立案, so it can still be voided or merged.
@@ -88,7 +89,7 @@ def test_void_and_merge_tell_the_reporter(
 def test_return_tells_the_reporter(
     persona,
     world,
-    categories,  # noqa: F811
+    categories,
     django_capture_on_commit_callbacks,
 ):
     case = report(persona("resident"), "0101", grid=world["grid_a"])
@@ -100,7 +101,7 @@ def test_return_tells_the_reporter(
     ).exists()
 
 
-def test_rolled_back_closure_sends_nothing(persona, world, categories):  # noqa: F811
+def test_rolled_back_closure_sends_nothing(persona, world, categories):
     case = drive(report(persona("resident"), "0101", grid=world["grid_a"]), Status.HANDLED, persona)
     # Without on-commit callbacks executing (the test transaction never commits) nothing goes.
     services.case_verify(case=case, actor=persona("community"))
@@ -159,7 +160,7 @@ def _hotline_case(persona, world):
     return drive(case, Status.CLOSED, persona)
 
 
-def test_hotline_cases_are_on_the_visit_list_until_visited(client_as, persona, world, categories):  # noqa: F811
+def test_hotline_cases_are_on_the_visit_list_until_visited(client_as, persona, world, categories):
     case = _hotline_case(persona, world)
     client = client_as("community")
     assert case.code in client.get("/cases/visits/").content.decode()
@@ -168,7 +169,7 @@ def test_hotline_cases_are_on_the_visit_list_until_visited(client_as, persona, w
     assert case.code not in client.get("/cases/visits/").content.decode()
 
 
-def test_visit_list_is_scoped(client_as, persona, world, categories):  # noqa: F811
+def test_visit_list_is_scoped(client_as, persona, world, categories):
     from django.test import Client
 
     from shequ.accounts.second_factor import CHECKED
@@ -210,8 +211,6 @@ def test_rated_share_indicator(persona, world, closed_case):
 
 
 def test_bad_resident_channels_stop_startup(tmp_path):
-    from tests.test_settings import run_check
-
     result = run_check(tmp_path, SHEQU_RESIDENT_CHANNELS="sms,pigeon")
     assert result.returncode != 0 and "SHEQU_RESIDENT_CHANNELS" in result.stderr
     assert run_check(tmp_path, SHEQU_RESIDENT_CHANNELS="").returncode == 0
@@ -221,7 +220,7 @@ def test_visit_list_query_count(
     client_as,
     persona,
     world,
-    categories,  # noqa: F811
+    categories,
     django_assert_max_num_queries,
 ):
     for _n in range(3):

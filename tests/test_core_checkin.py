@@ -29,11 +29,6 @@ from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.models import AuditEvent, CheckinCode, CheckinCodeFailure, CheckinPurpose
 from shequ.geo.models import Region
 from shequ.points.services import claim_check, task_claim
-from tests import points_factories as pf
-
-make_task = pf.make_task  # fixtures
-pool = pf.pool
-volunteer = pf.volunteer
 
 IN, OUT = CheckinPurpose.CHECKIN, CheckinPurpose.CHECKOUT
 

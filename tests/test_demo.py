@@ -1,8 +1,5 @@
 """Demo data: the expected shape at small scale, and determinism across runs."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,8 +7,7 @@ import pytest
 from shequ.core.regions import Level
 from shequ.demo import danyang
 from shequ.geo.models import Building, Estate, FunctionalZone, House, Region
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.processes import demo_env, manage, seeded_demo_site
 
 
 @pytest.mark.django_db
@@ -62,20 +58,9 @@ def test_buildings_lie_in_their_grid():
 
 
 def seed_in_subprocess(tmp_path: Path, seed: int) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHEQU_")}
-    env.update(
-        SHEQU_ENV="demo",
-        SHEQU_VAR_DIR=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path}/demo.sqlite3",
-        SHEQU_DEMO_PASSWORD="x-demo",
-    )
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    for args in (["migrate", "-v0"], ["seed_demo", "--seed", str(seed)]):
-        subprocess.run(manage + args, env=env, check=True, capture_output=True, timeout=900)
-    result = subprocess.run(
-        [*manage, "demo_digest"], env=env, check=True, capture_output=True, text=True, timeout=900
-    )
-    return result.stdout.strip()
+    env = demo_env(tmp_path, f"sqlite:///{tmp_path}/demo.sqlite3", SHEQU_DEMO_PASSWORD="x-demo")
+    seeded_demo_site(env, "--seed", str(seed))
+    return manage(env, "demo_digest").stdout.strip()
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from tests.cases_support import categories  # noqa: F401
+from tests.support.points import assert_ledger_exact
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,7 +134,6 @@ def test_small_demo_spreads_people_points_and_cases_over_every_township(client_a
     from shequ.geo.models import Region
     from shequ.people.models import Person
     from shequ.points.models import Claim, StoreItem, VolunteerRecord
-    from tests.points_factories import assert_ledger_exact
 
     ctx = seeding.SeedContext(scale="small", log=lambda message: None)
     ctx.data["flagship_grids"] = sorted(

@@ -31,9 +31,8 @@ from shequ.core.exports import (
 from shequ.core.models import AuditEvent
 from shequ.geo.models import House, Region
 from shequ.people.models import ImportJob
-from tests.analytics_support import random_cases
-from tests.cases_support import categories  # noqa: F401
-from tests.people_factories import make_person, valid_id
+from tests.support.analytics import random_cases
+from tests.support.factories import make_person, valid_id
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.cases_support import categories, report  # noqa: F401
+from tests.support.cases import report
 
 pytestmark = pytest.mark.django_db
 
@@ -175,7 +175,7 @@ def test_every_form_survives_empty_and_half_filled_input(
     client_as,
     persona,
     world,
-    categories,  # noqa: F811
+    categories,
 ):
     case = report(persona("resident"), "0101", grid=world["grid_a"])
     client = _client(client_as, username)

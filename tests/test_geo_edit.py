@@ -145,14 +145,30 @@ class TestPages:
         assert response.status_code == 404
         assert client_as("grid2").get(f"/geo/buildings/{building_b.pk}/edit/").status_code == 200
 
-    def test_property_staff_see_the_grid_but_cannot_edit(self, client_as, world):
-        building = Building.objects.filter(estate__property_company__isnull=False).first()
+    @staticmethod
+    def _company_building(persona) -> Building:
+        company = persona("property").assignments.get().property_company
+        return Building.objects.filter(estate__property_company=company).order_by("code")[0]
+
+    def test_property_staff_cannot_edit_their_company_building(self, client_as, persona):
+        building = self._company_building(persona)
         client = client_as("property")
-        if building is not None:
-            response = client.get(f"/geo/buildings/{building.pk}/")
-            assert response.status_code in (200, 404)
-            assert "/edit/" not in response.content.decode()
-            assert client.get(f"/geo/buildings/{building.pk}/edit/").status_code == 404
+        assert client.get(f"/geo/buildings/{building.pk}/edit/").status_code == 404
+        response = client.post(f"/geo/buildings/{building.pk}/edit/", {"name": "x"})
+        assert response.status_code == 404
+        building.refresh_from_db()
+        assert building.name != "x"
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="property staff hold geo.view_building, but _building_or_404 scopes by region "
+        "only (no company_field), so their own company's buildings are 404",
+    )
+    def test_property_staff_see_their_company_building(self, client_as, persona):
+        building = self._company_building(persona)
+        response = client_as("property").get(f"/geo/buildings/{building.pk}/")
+        assert response.status_code == 200
+        assert "/edit/" not in response.content.decode()
 
     def test_edit_building_page_saves_through_the_service(self, client_as, world):
         building = _building(world["grid_a"])

@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from shequ.geo import mapdata
 from shequ.geo.models import Building, Estate, Region
-from tests.people_factories import make_person
+from tests.support.factories import make_person
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = "/api/v1/geo/map/features"

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from shequ.api import DepthCheckedParser, api
 from shequ.core.errors import InvalidInput
 from shequ.core.sanitize import MAX_JSON_DEPTH, json_loads, json_too_deep
+from tests.support.cases import report
+from tests.support.factories import give_points, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -339,7 +341,6 @@ class TestEmptyBody:
     def item(self, persona, world):
         from shequ.points.models import Store
         from shequ.points.services import store_item_create
-        from tests.points_factories import give_points, make_person
 
         person = make_person(grid_code=world["grid_a"], name="刘居民", user=persona("resident"))
         give_points(person, 100)
@@ -375,12 +376,16 @@ class TestEmptyBody:
         body = assert_error(response, 400, "validation_error")
         assert {d["field"] for d in body["details"]} >= {"payload.username", "payload.password"}
 
-    def test_transition_with_an_empty_body_is_a_field_error(self, api_client_as):
+    @pytest.mark.usefixtures("categories")
+    def test_transition_with_an_empty_body_is_a_field_error(self, api_client_as, persona, world):
         """A second endpoint whose body fields all have defaults: empty is `{}` (then the
         service says the action is missing), never `malformed_request`."""
-        response = _raw_post(api_client_as("grid"), "/api/v1/cases/1/transitions")
-        assert response.status_code in (400, 404), response.content
-        assert response.json()["code"] != "malformed_request"
+        case = report(persona("resident"), grid=world["grid_a"])
+        response = _raw_post(api_client_as("grid"), f"/api/v1/cases/{case.pk}/transitions")
+        assert response.status_code == 400, response.content
+        body = response.json()
+        assert body["code"] == "validation_error", body
+        assert [d["field"] for d in body["details"]] == ["action"], body
 
     def test_acknowledge_with_an_empty_body(self, api_client_as):
         response = _raw_post(api_client_as("city"), "/api/v1/analytics/warnings/999999/acknowledge")

@@ -9,8 +9,8 @@ import pytest
 from shequ.cases.models import Case, CasePhoto
 from shequ.geo.models import Building, Estate
 from shequ.geo.resolve import ResolveError, chinese_to_int, normalise, resolve_address
-from tests.cases_support import categories, photo_bytes, point_in, upload  # noqa: F401
-from tests.people_factories import make_person
+from tests.support.cases import point_in, upload
+from tests.support.factories import make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +111,7 @@ def test_resolver_uses_home_estate_for_a_bare_building_number():
 # --- 随手拍 ---------------------------------------------------------------------------------
 
 
-def test_report_without_point_keeps_text_and_photo(client_as, persona, categories):  # noqa: F811
+def test_report_without_point_keeps_text_and_photo(client_as, persona, categories):
     client = client_as("resident")
     response = client.post(
         REPORT,
@@ -147,7 +147,7 @@ def test_report_without_point_keeps_text_and_photo(client_as, persona, categorie
     assert CasePhoto.objects.filter(case=case).count() == 1
 
 
-def test_draft_token_of_another_user_is_ignored(client_as, categories):  # noqa: F811
+def test_draft_token_of_another_user_is_ignored(client_as, categories):
     html = (
         client_as("resident")
         .post(REPORT, {"category": "0101", "description": "x", "photos": [upload()]})
@@ -170,7 +170,7 @@ def test_draft_token_of_another_user_is_ignored(client_as, categories):  # noqa:
     assert "该类问题需要上传现场照片" in response.content.decode()
 
 
-def test_report_with_address_only_is_located(client_as, categories):  # noqa: F811
+def test_report_with_address_only_is_located(client_as, categories):
     building = _unique_estate_building("321181001001")
     response = client_as("resident").post(
         REPORT,
@@ -187,7 +187,7 @@ def test_report_with_address_only_is_located(client_as, categories):  # noqa: F8
     assert case.building == building and case.region_code == building.region_code
 
 
-def test_report_unmatched_address_is_a_field_error(client_as, categories):  # noqa: F811
+def test_report_unmatched_address_is_a_field_error(client_as, categories):
     response = client_as("resident").post(
         REPORT,
         {
@@ -203,7 +203,7 @@ def test_report_unmatched_address_is_a_field_error(client_as, categories):  # no
     assert 'value="火星基地"' in html and "路灯不亮" in html
 
 
-def test_report_at_home_and_bare_building_number(client_as, persona, categories):  # noqa: F811
+def test_report_at_home_and_bare_building_number(client_as, persona, categories):
     building = _unique_estate_building("321181001001")
     home = Building.objects.filter(estate=building.estate, name="1幢").first()
     make_person(house=home.houses.order_by("code").first(), user=persona("resident"))
@@ -239,7 +239,7 @@ def test_report_at_home_and_bare_building_number(client_as, persona, categories)
 # --- 热线登记 -------------------------------------------------------------------------------
 
 
-def test_hotline_empty_is_field_errors(client_as, categories):  # noqa: F811
+def test_hotline_empty_is_field_errors(client_as, categories):
     response = client_as("community").post(HOTLINE, {})
     assert response.status_code == 400
     html = response.content.decode()
@@ -247,7 +247,7 @@ def test_hotline_empty_is_field_errors(client_as, categories):  # noqa: F811
     assert 'id="location-error"' in html
 
 
-def test_hotline_with_only_an_address(client_as, categories):  # noqa: F811
+def test_hotline_with_only_an_address(client_as, categories):
     building = _unique_estate_building("321181001001")
     response = client_as("community").post(
         HOTLINE,
@@ -266,7 +266,7 @@ def test_hotline_with_only_an_address(client_as, categories):  # noqa: F811
     assert case.building == building
 
 
-def test_hotline_unmatched_address_keeps_everything(client_as, categories):  # noqa: F811
+def test_hotline_unmatched_address_keeps_everything(client_as, categories):
     response = client_as("community").post(
         HOTLINE,
         {
@@ -286,7 +286,7 @@ def test_hotline_unmatched_address_keeps_everything(client_as, categories):  # n
     assert 'id="address-error"' in html
 
 
-def test_draft_photos_are_purged_after_a_day(client_as, categories, time_machine):  # noqa: F811
+def test_draft_photos_are_purged_after_a_day(client_as, categories, time_machine):
     import datetime as dt
 
     from django.core.files.storage import default_storage
@@ -309,7 +309,7 @@ def test_draft_photos_are_purged_after_a_day(client_as, categories, time_machine
     assert not default_storage.exists(draft.path)
 
 
-def test_hotline_caller_found_by_number_stands_in_for_the_estate(client_as, categories):  # noqa: F811
+def test_hotline_caller_found_by_number_stands_in_for_the_estate(client_as, categories):
     building = _unique_estate_building("321181001001")
     home = Building.objects.filter(estate=building.estate, name="1幢").first()
     make_person(house=home.houses.order_by("code").first(), mobile="13955550001")

@@ -8,6 +8,7 @@ import sys
 from django.test import Client, override_settings
 
 from shequ.core import metrics, observability
+from tests.support import queue_tasks
 
 
 def scrape(client) -> str:
@@ -149,8 +150,6 @@ def test_registered_gauges_and_a_broken_one(client, db):
 @override_settings(TASKS={"default": {"BACKEND": "shequ.queue.backends.database.DatabaseBackend"}})
 def test_queue_depth_gauge(client, db, tmp_path):
     from django.tasks import task_backends
-
-    from tests import queue_tasks
 
     backend = task_backends["default"]
     for label in "ab":

@@ -11,8 +11,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from shequ.wsgi import application
-from tests.cases_support import categories  # noqa: F401
-from tests.open311_support import KEY, make_key
+from tests.support.open311 import KEY, make_key
 
 EXAMPLES = int(os.environ.get("SHEQU_FUZZ_EXAMPLES", "25"))
 CHECKS = [

@@ -14,8 +14,8 @@ import pytest
 
 from shequ.cases.models import Case
 from shequ.cases.workflow import Status
-from tests.cases_support import categories, drive, point_in  # noqa: F401
-from tests.open311_support import KEY, check_official, make_key
+from tests.support.cases import drive, point_in
+from tests.support.open311 import KEY, check_official, make_key
 
 
 @pytest.fixture

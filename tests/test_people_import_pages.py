@@ -23,7 +23,7 @@ from shequ.people.importing.reading import (
 )
 from shequ.people.importing.template import import_template
 from shequ.people.models import ImportJob, Person, PersonTag, TagSynonym, TagType
-from tests.people_factories import valid_id, xlsx
+from tests.support.factories import valid_id, xlsx
 
 pytestmark = pytest.mark.django_db
 

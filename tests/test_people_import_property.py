@@ -14,7 +14,7 @@ from shequ.core.crypto import hash_for
 from shequ.geo.models import Building, Estate, House
 from shequ.people.importing import import_file
 from shequ.people.models import Household, HouseLink, Person, PersonTag, TagType
-from tests.people_factories import make_person, valid_id
+from tests.support.factories import make_person, valid_id
 
 pytestmark = pytest.mark.django_db
 

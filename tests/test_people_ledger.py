@@ -12,7 +12,7 @@ from shequ.core.idnumbers import make_id_number
 from shequ.geo.models import Building, Estate, House
 from shequ.people.importing import FileProblem, import_file
 from shequ.people.models import Household, HouseLink, Person, PersonTag
-from tests.people_factories import make_person, valid_id, xlsx
+from tests.support.factories import make_person, valid_id, xlsx
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from shequ.core.models import AuditEvent
 from shequ.geo.models import House
 from shequ.people import selectors
 from shequ.people.models import HouseLink, Person
-from tests.people_factories import make_person, tag, valid_id
+from tests.support.factories import make_person, tag, valid_id
 
 pytestmark = pytest.mark.django_db
 

@@ -3,6 +3,7 @@ every encrypted value (people and accounts), and no plaintext number anywhere in
 
 import base64
 import re
+import subprocess
 
 import pytest
 from django.core.management import call_command
@@ -15,7 +16,8 @@ from shequ.core.crypto import blind_index, hash_for, lookup_hashes
 from shequ.core.masking import mask_id_number, mask_phone
 from shequ.people.models import ID_CONTEXT, ImportJob, Person
 from shequ.people.selectors import PeopleFilter, people_page
-from tests.people_factories import make_person, valid_id
+from tests.support.factories import make_person, valid_id
+from tests.support.processes import demo_env, manage, scratch_database
 
 pytestmark = pytest.mark.django_db
 
@@ -230,58 +232,25 @@ def test_database_holds_no_plaintext_number(world, persona, django_capture_on_co
 def test_seeded_demo_database_file_has_no_plaintext(tmp_path):
     """`migrate` + `seed_demo` into a real database (a SQLite file; with DATABASE_URL on
     PostgreSQL a fresh database read back with pg_dump), then scan its bytes."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-    from urllib.parse import urlsplit, urlunsplit
-
-    root = Path(__file__).resolve().parent.parent
-    outer = os.environ.get("DATABASE_URL", "")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHEQU_")}
-    env.update(SHEQU_ENV="demo", SHEQU_VAR_DIR=str(tmp_path))
-    drop = None
-    if outer.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        parts = urlsplit(outer)
-        name = f"{parts.path.lstrip('/')}_plain_{os.getpid()}"
-        admin = urlunsplit(parts._replace(path="/postgres"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-
-        def drop():
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{tmp_path}/plain.sqlite3"
-    manage = [sys.executable, str(root / "manage.py")]
-    try:
-        for args in (["migrate", "-v0"], ["seed_demo"]):
-            subprocess.run(manage + args, env=env, check=True, capture_output=True, timeout=600)
-        dump = subprocess.run(
-            [
-                *manage,
-                "shell",
-                "-c",
-                "from shequ.people.models import Person\n"
-                "from shequ.accounts.models import User\n"
-                "for p in Person.objects.all():\n"
-                "    print(p.id_number, p.mobile, p.landline, p.emergency_contact_phone)\n"
-                "for u in User.objects.all():\n"
-                "    print(u.mobile)\n",
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
+    with scratch_database(tmp_path, "plain") as database_url:
+        env = demo_env(tmp_path, database_url)
+        manage(env, "migrate", "-v0", timeout=600)
+        manage(env, "seed_demo", timeout=600)
+        dump = manage(
+            env,
+            "shell",
+            "-c",
+            "from shequ.people.models import Person\n"
+            "from shequ.accounts.models import User\n"
+            "for p in Person.objects.all():\n"
+            "    print(p.id_number, p.mobile, p.landline, p.emergency_contact_phone)\n"
+            "for u in User.objects.all():\n"
+            "    print(u.mobile)\n",
             timeout=600,
         ).stdout
         numbers = {n for n in dump.split() if n[:1].isdigit() and len(n) >= 11}
         assert len(numbers) > 8000
-        if drop is None:
+        if database_url.startswith("sqlite:"):
             image = b"".join(
                 path.read_bytes() for path in tmp_path.glob("plain.sqlite3*") if path.is_file()
             )
@@ -299,6 +268,3 @@ def test_seeded_demo_database_file_has_no_plaintext(tmp_path):
             n for n in numbers if n.encode() in windows or n.replace("-", "").encode() in windows
         ]
         assert not found, f"plaintext numbers in the database: {found[:5]}"
-    finally:
-        if drop is not None:
-            drop()

@@ -13,7 +13,7 @@ from shequ.geo.models import House
 from shequ.people import services
 from shequ.people.models import Household, HouseLink, Person, PersonTag, TagType
 from shequ.people.selectors import PeopleFilter, people_page, person_detail, person_for_user
-from tests.people_factories import make_person, tag, valid_id
+from tests.support.factories import make_person, tag, valid_id
 
 pytestmark = pytest.mark.django_db
 

@@ -4,19 +4,9 @@ import pytest
 
 from shequ.points import ledger
 from shequ.points.models import Claim, Order
-from tests import points_factories as pf
-from tests.points_factories import give_points
+from tests.support.factories import give_points
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exact_ledger")]
-
-# fixtures
-exact_ledger = pf.exact_ledger
-resident = pf.resident
-pool = pf.pool
-volunteer = pf.volunteer
-make_task = pf.make_task
-store = pf.store
-make_item = pf.make_item
 
 
 def post(client, url, body=None, key=None):

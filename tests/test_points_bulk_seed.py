@@ -18,7 +18,7 @@ from shequ.geo.models import Region
 from shequ.points import demo_bulk, ledger
 from shequ.points.choices import AccountKind, TransferKind
 from shequ.points.models import Account, Entry, FundingRecord, Transfer
-from tests.points_factories import make_person
+from tests.support.factories import make_person
 
 TARGET = 2_000
 NOW = timezone.make_aware(dt.datetime(2026, 6, 15, 12))

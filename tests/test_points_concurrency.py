@@ -6,11 +6,10 @@ the flush that ends each transactional test (and those tests carry no `django_db
 autouse fixture would open the database before it).
 """
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from shequ.accounts.models import User
 from shequ.core.errors import ServiceError
@@ -23,73 +22,21 @@ from shequ.points.services import (
     merchant_redeem,
     order_redeem,
     paycode_issue,
-    store_item_create,
     task_claim,
     task_create,
 )
-from tests.points_factories import (
-    assert_ledger_exact,
+from tests.support.concurrency import run_threads
+from tests.support.factories import (
+    buyers,
     fund_pool,
-    give_points,
-    make_resident_user,
+    make_store_item,
     window,
 )
+from tests.support.points import assert_ledger_exact
 
 on_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL"
 )
-
-
-def run_threads(count: int, action) -> Counter:
-    """Start `count` threads at once (a barrier); return a Counter of their outcomes."""
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            action(index)
-            result = "ok"
-        except ServiceError as error:
-            result = error.code
-        except Exception as error:
-            result = f"unexpected: {error!r}"
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return Counter(outcomes)
-
-
-def make_store_item(world, *, stock: int, price: int = 30, limit: int = 5):
-    from shequ.points.models import Store
-
-    store = Store.objects.create(name="丹凤社区爱心超市", region_code=world["community"])
-    item = store_item_create(
-        actor=User.objects.get(username="community"),
-        store=store,
-        name="大米5kg",
-        price=price,
-        monthly_limit=limit,
-        initial_stock=stock,
-    )
-    return store, item
-
-
-def buyers(world, count: int, points: int):
-    people = []
-    for i in range(count):
-        user, person = make_resident_user(f"buyer{i}", world["grid_a"], name=f"买家{i}")
-        give_points(person, points)
-        people.append((user, person))
-    return people
 
 
 @on_postgres

@@ -30,14 +30,9 @@ from shequ.points.services import (
     task_create,
 )
 from shequ.points.services import credit as credit_module
-from tests import points_factories as pf
-from tests.points_factories import assert_ledger_exact, fund_pool, make_resident_user
-
-exact_ledger = pf.exact_ledger
-make_task = pf.make_task
-pool = pf.pool
-volunteer = pf.volunteer
-volunteer2 = pf.volunteer2
+from tests.support import factories as pf
+from tests.support.factories import fund_pool, make_resident_user
+from tests.support.points import assert_ledger_exact
 
 MEETING = "test.meeting"  # stands in for 月月谈 meetings (deliberation.meeting)
 

@@ -12,13 +12,8 @@ from shequ.points import ledger
 from shequ.points.choices import AccountKind, FunderKind, PointKind, TransferKind
 from shequ.points.models import Account, Entry, FundingRecord, PointsRule, Transfer
 from shequ.points.services import account_adjust, pool_allocate, pool_fund
-from tests import points_factories as pf
-from tests.points_factories import assert_ledger_exact, give_points, make_person
-
-# fixtures
-exact_ledger = pf.exact_ledger
-pool = pf.pool
-resident = pf.resident
+from tests.support.factories import give_points, make_person
+from tests.support.points import assert_ledger_exact
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exact_ledger")]
 

@@ -8,8 +8,9 @@ from django.db import connection
 from shequ.accounts.models import User
 from shequ.points.models import Order, StoreItem
 from shequ.points.services import order_cancel, order_redeem
-from tests.points_factories import assert_ledger_exact
-from tests.test_points_concurrency import buyers, make_store_item, run_threads
+from tests.support.concurrency import run_threads
+from tests.support.factories import buyers, make_store_item
+from tests.support.points import assert_ledger_exact
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL"

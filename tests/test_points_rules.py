@@ -23,16 +23,7 @@ from shequ.points.services import (
     served_hours,
     task_claim,
 )
-from tests import points_factories as pf
-from tests.points_factories import give_points, make_resident_user, window
-
-exact_ledger = pf.exact_ledger
-make_task = pf.make_task
-pool = pf.pool
-resident = pf.resident
-volunteer = pf.volunteer
-store = pf.store
-make_item = pf.make_item
+from tests.support.factories import give_points, make_resident_user, window
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exact_ledger")]
 

@@ -23,15 +23,7 @@ from shequ.points.services import (
     paycode_issue,
     stock_in,
 )
-from tests import points_factories as pf
-from tests.points_factories import give_points, make_resident_user
-
-# fixtures
-exact_ledger = pf.exact_ledger
-make_item = pf.make_item
-resident = pf.resident
-store = pf.store
-volunteer = pf.volunteer
+from tests.support.factories import give_points, make_resident_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exact_ledger")]
 
@@ -90,10 +82,20 @@ class TestRedemption:
     def test_cancelled_orders_do_not_count_against_the_limit(self, resident, make_item):
         user, person = resident
         give_points(person, 100)
-        item = make_item(price=10, monthly_limit=1)
+        item = make_item(price=10, monthly_limit=1, initial_stock=10)
         order = order_redeem(actor=user, item=item)
         order_cancel(actor=user, order=order)
-        order_redeem(actor=user, item=item)
+        again = order_redeem(actor=user, item=item)  # the limit of 1 counts only this one
+        assert again.pk != order.pk and again.status == OrderStatus.PENDING
+        order.refresh_from_db()
+        assert order.status == OrderStatus.CANCELLED
+        item.refresh_from_db()
+        assert item.stock == 9  # the cancelled unit went back
+        assert ledger.resident_account(person).balance == 90
+        # …and the limit still holds for the order that stands.
+        with pytest.raises(ConflictError) as error:
+            order_redeem(actor=user, item=item)
+        assert error.value.code == "monthly_limit_reached"
 
     @pytest.mark.parametrize("quantity", [0, -1, 1.5, "x", 21])
     def test_bad_quantity(self, resident, make_item, quantity):

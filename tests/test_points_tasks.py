@@ -27,16 +27,7 @@ from shequ.points.services import (
     task_create,
     task_publish,
 )
-from tests import points_factories as pf
-from tests.points_factories import give_points, make_resident_user, window
-
-# fixtures
-exact_ledger = pf.exact_ledger
-make_task = pf.make_task
-pool = pf.pool
-resident = pf.resident
-volunteer = pf.volunteer
-volunteer2 = pf.volunteer2
+from tests.support.factories import give_points, make_person, make_resident_user, window
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("exact_ledger")]
 
@@ -223,8 +214,6 @@ class TestClaims:
             )
 
     def test_staff_cannot_claim_the_task_they_published(self, make_task, persona, world):
-        from tests.points_factories import make_person
-
         make_person(grid_code=world["grid_a"], user=persona("grid"), name="张网格")
         task = make_task(actor=persona("grid"))
         with pytest.raises(ConflictError) as error:

@@ -19,7 +19,7 @@ from shequ.queue.backends.database import DatabaseBackend
 from shequ.queue.models import PeriodicRun, QueuedTask
 from shequ.queue.periodic import PeriodicScheduler, claim_slot, slot_of
 from shequ.queue.worker import Worker
-from tests import queue_tasks
+from tests.support import queue_tasks
 
 OPTIONS = {"MAX_ATTEMPTS": 3, "BACKOFF_BASE": 10, "BACKOFF_MAX": 60, "LEASE_SECONDS": 30}
 
@@ -215,9 +215,11 @@ def test_two_schedulers_enqueue_each_period_once(db, tick_job, time_machine):
     assert "tests.tick" in second.tick() + first.tick()
     runs = PeriodicRun.objects.filter(name="tests.tick")
     assert runs.count() == 2
-    assert QueuedTask.objects.filter(task_path="tests.queue_tasks.tick").count() == 2
+    assert QueuedTask.objects.filter(task_path="tests.support.queue_tasks.tick").count() == 2
     assert set(runs.values_list("task_id", flat=True)) == set(
-        QueuedTask.objects.values_list("id", flat=True).filter(task_path="tests.queue_tasks.tick")
+        QueuedTask.objects.values_list("id", flat=True).filter(
+            task_path="tests.support.queue_tasks.tick"
+        )
     )
 
 
@@ -272,7 +274,7 @@ def test_failed_tasks_on_the_operators_page(client_as, tmp_path):
     page = client_as("city").get("/ops/tasks/")
     assert page.status_code == 200
     text = page.content.decode()
-    assert "tests.queue_tasks.flaky" in text
+    assert "tests.support.queue_tasks.flaky" in text
     assert "builtins.RuntimeError" in text
     assert "Traceback" not in text  # tracebacks stay in the admin
     retried = client_as("city").post(f"/ops/tasks/{result.id}/retry/")

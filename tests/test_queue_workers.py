@@ -7,13 +7,11 @@ Redis variants use a private key prefix.
 """
 
 import itertools
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connections
@@ -23,10 +21,10 @@ from django.tasks.backends.base import BaseTaskBackend
 from shequ.queue.backends.database import DatabaseBackend
 from shequ.queue.models import PeriodicRun, QueuedTask
 from shequ.settings import database_from_url
-from tests import queue_tasks
+from tests.support import queue_tasks
+from tests.support.processes import ROOT, demo_env, manage, scratch_database, stop
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 ALIAS = "workers"
 
 
@@ -39,58 +37,24 @@ def worker_database(tmp_path_factory, django_db_blocker):
     allow = pytest.MonkeyPatch()
     allow.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     tmp = tmp_path_factory.mktemp("queue-workers")
-    outer = os.environ.get("DATABASE_URL", "")
-    drop = None
-    if outer.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        parts = urlsplit(outer)
-        name = f"{parts.path.lstrip('/')}_workers_{os.getpid()}"
-        admin = urlunsplit(parts._replace(path="/postgres"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = urlunsplit(parts._replace(path=f"/{name}"))
-
-        def drop():
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        url = f"sqlite:///{tmp}/queue.sqlite3"
-    env = base_env(tmp, url)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    configured = connections.configure_settings(
-        {"default": connections.settings["default"], ALIAS: database_from_url(url)}
-    )
-    connections.settings[ALIAS] = configured[ALIAS]
-    with django_db_blocker.unblock():
-        yield {"url": url, "tmp": tmp, "env": env}
-        connections[ALIAS].close()
-    del connections.settings[ALIAS]
-    if drop:
-        drop()
+    with scratch_database(tmp, "queue") as url:
+        env = demo_env(
+            tmp,
+            url,
+            SHEQU_QUEUE_LEASE_SECONDS="2",
+            SHEQU_QUEUE_BACKOFF_BASE="1",
+            SHEQU_QUEUE_POLL_SECONDS="0",
+        )
+        manage(env, "migrate", "--no-input", "-v0", timeout=300)
+        configured = connections.configure_settings(
+            {"default": connections.settings["default"], ALIAS: database_from_url(url)}
+        )
+        connections.settings[ALIAS] = configured[ALIAS]
+        with django_db_blocker.unblock():
+            yield {"url": url, "tmp": tmp, "env": env}
+            connections[ALIAS].close()
+        del connections.settings[ALIAS]
     allow.undo()
-
-
-def base_env(tmp: Path, url: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHEQU_")}
-    env.update(
-        SHEQU_ENV="demo",
-        SHEQU_VAR_DIR=str(tmp),
-        DATABASE_URL=url,
-        PYTHONUNBUFFERED="1",
-        SHEQU_QUEUE_LEASE_SECONDS="2",
-        SHEQU_QUEUE_BACKOFF_BASE="1",
-        SHEQU_QUEUE_POLL_SECONDS="0",
-    )
-    return env
 
 
 @pytest.fixture
@@ -111,13 +75,14 @@ def enqueue(backend, task, *args):
 
 
 def start_worker(env, log: Path, *extra) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "worker", *extra],
-        cwd=ROOT,
-        env=env,
-        stdout=open(log, "a"),
-        stderr=subprocess.STDOUT,
-    )
+    with open(log, "a") as handle:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "worker", *extra],
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_for(predicate, timeout: float, what: str):
@@ -133,16 +98,6 @@ def wait_for(predicate, timeout: float, what: str):
 
 def lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
-
-
-def stop(process: subprocess.Popen):
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_work_survives_a_killed_worker(setup, tmp_path):
@@ -210,7 +165,7 @@ def test_periodic_job_runs_once_per_period_with_two_workers(setup, tmp_path):
     ticks = tmp_path / "ticks"
     env = {**env, "SHEQU_TEST_TICK_FILE": str(ticks)}
     workers = [
-        start_worker(env, tmp_path / f"worker{n}.log", "--import", "tests.queue_tasks")
+        start_worker(env, tmp_path / f"worker{n}.log", "--import", "tests.support.queue_tasks")
         for n in (1, 2)
     ]
     try:
@@ -219,14 +174,7 @@ def test_periodic_job_runs_once_per_period_with_two_workers(setup, tmp_path):
     finally:
         for worker in workers:
             stop(worker)
-    drain = subprocess.run(
-        [sys.executable, "manage.py", "worker", "--burst", "--no-periodic"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=60,
-    )
-    assert drain.returncode == 0, drain.stdout
+    manage(env, "worker", "--burst", "--no-periodic", timeout=60)
     runs = list(
         PeriodicRun.objects.using(ALIAS).filter(name="tests.tick").values_list("slot", "worker_id")
     )

@@ -19,12 +19,7 @@ from shequ.accounts.second_factor import totp_verify
 from shequ.core.durable import durable_scope, durable_write, replay_rolled_back
 from shequ.core.models import AuditEvent
 from shequ.points.services import task_claim
-from tests import points_factories as pf
-from tests.people_factories import make_person
-from tests.points_factories import make_resident_user
-
-make_task = pf.make_task  # fixtures
-pool = pf.pool
+from tests.support.factories import make_person, make_resident_user
 
 TOKEN_URL = "/api/v1/auth/token"
 

@@ -1,32 +1,10 @@
 """A bad configuration value stops start-up with a clear message."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_check(tmp_path, **env):
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("SHEQU_") and k not in ("DATABASE_URL", "SECRET_KEY")
-    }
-    environment.update({"SHEQU_VAR_DIR": str(tmp_path), "SHEQU_ENV": "demo"})
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('ok')"],
-        cwd=ROOT,
-        env={**environment, "DJANGO_SETTINGS_MODULE": "shequ.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
+from tests.support.processes import run_check
 
 GOOD_KEY = "k2:" + "A" * 43
 

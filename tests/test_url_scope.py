@@ -36,9 +36,8 @@ from shequ.accounts.second_factor import CHECKED
 from shequ.accounts.services import api_token_issue
 from shequ.core.roles import Role
 from shequ.geo.models import Building, Region
-from tests.cases_support import categories, report, upload  # noqa: F401
-from tests.people_factories import make_person, tag
-from tests.points_factories import fund_pool, give_points, make_resident_user
+from tests.support.cases import report, upload
+from tests.support.factories import fund_pool, give_points, make_person, make_resident_user, tag
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("categories")]
 

@@ -5,7 +5,7 @@ the 1920×1080 big screen fits one screen (screenshot in test-artifacts/screensh
 import openpyxl
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible, login, screenshot
+from tests.support.browser import assert_accessible, login, screenshot
 
 
 def wait_ready(page) -> None:

@@ -1,6 +1,6 @@
 """Editing buildings and houses from the building's room grid (issue 21.5), in a real browser."""
 
-from tests.browser.conftest import assert_accessible, login, screenshot
+from tests.support.browser import assert_accessible, login, screenshot
 
 
 def _first_building_link(page):

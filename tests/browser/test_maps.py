@@ -6,8 +6,14 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible, login, screenshot
-from tests.browser.test_xss import XssField, admin_write, new_page
+from tests.support.browser import (
+    XssField,
+    admin_write,
+    assert_accessible,
+    login,
+    new_page,
+    screenshot,
+)
 
 FLAGSHIP = "321181001001"
 GRID_A = FLAGSHIP + "001"

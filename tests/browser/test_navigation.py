@@ -3,7 +3,7 @@ raw admin for grid workers and property staff."""
 
 import pytest
 
-from tests.browser.conftest import assert_accessible, login, screenshot
+from tests.support.browser import assert_accessible, login, screenshot
 
 ROLES = [
     "admin",

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser.conftest import assert_accessible, login, screenshot
+from tests.support.browser import assert_accessible, login, screenshot
 
 DEMO_KEY = "demo-open311-key"
 PAYLOADS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')

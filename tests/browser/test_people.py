@@ -7,7 +7,7 @@ from datetime import date
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible, login, screenshot
+from tests.support.browser import assert_accessible, login, screenshot
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

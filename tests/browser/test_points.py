@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible, login, screenshot
+from tests.support.browser import assert_accessible, login, screenshot
 
 TASK = "今日楼道清理"  # seeded: started half an hour ago, open for claims in grid A
 

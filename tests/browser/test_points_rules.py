@@ -4,7 +4,7 @@ ranking of people), the old 志愿排行 address redirects, and the site has a f
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible, login, screenshot
+from tests.support.browser import assert_accessible, login, screenshot
 
 
 def test_confirm_dialog_names_the_total_for_the_quantity(mobile_page):

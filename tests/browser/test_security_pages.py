@@ -2,87 +2,27 @@
 the operators' background-task page. These run against their own server started with the
 production rule SHEQU_REQUIRE_TOTP=1 (the shared demo server does not require TOTP)."""
 
-import os
+import functools
 import re
-import subprocess
-import sys
-import time
-import urllib.request
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from shequ.accounts import totp
-from tests.browser.conftest import (
-    PASSWORD,
-    ROOT,
-    _free_port,
-    assert_accessible,
-    screenshot,
-)
-
-
-def _strict_database(tmp):
-    """Like the shared server's database, under another name (never the shared one)."""
-    outer = os.environ.get("DATABASE_URL", "")
-    if not outer.startswith(("postgres://", "postgresql://")):
-        return f"sqlite:///{tmp}/strict.sqlite3", lambda: None
-    import psycopg
-
-    parts = urlsplit(outer)
-    name = f"{parts.path.lstrip('/')}_strict_{os.getpid()}"
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-
-    def run(sql):
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql)
-
-    run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    run(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}")), lambda: run(
-        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    )
+from shequ.demo.processes import web_command
+from tests.support.browser import PASSWORD, assert_accessible, screenshot
+from tests.support.processes import demo_env, running_server, scratch_database, seeded_demo_site
 
 
 @pytest.fixture(scope="module")
 def strict_url(tmp_path_factory, chromium_path):
     tmp = tmp_path_factory.mktemp("strict-server")
-    database_url, drop = _strict_database(tmp)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHEQU_")}
-    env.update(
-        SHEQU_ENV="demo",
-        SHEQU_VAR_DIR=str(tmp),
-        DATABASE_URL=database_url,
-        SHEQU_DEMO_PASSWORD=PASSWORD,
-        SHEQU_REQUIRE_TOTP="1",
-    )
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    for args in (["migrate", "--no-input", "-v0"], ["seed_demo"]):
-        subprocess.run(manage + args, env=env, cwd=ROOT, check=True, capture_output=True)
-    port = _free_port()
-    from shequ.demo.processes import web_command
-
-    log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        web_command("127.0.0.1", port, workers=1, threads=4),
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    yield url
-    server.terminate()
-    server.wait(timeout=20)
-    log.close()
-    drop()
+    # Like the shared server's database, under another name (never the shared one).
+    with scratch_database(tmp, "strict") as database_url:
+        env = demo_env(tmp, database_url, SHEQU_DEMO_PASSWORD=PASSWORD, SHEQU_REQUIRE_TOTP="1")
+        seeded_demo_site(env)
+        web = functools.partial(web_command, "127.0.0.1", workers=1, threads=4)
+        with running_server(web, env, tmp / "server.log") as server:
+            yield server.url
 
 
 @pytest.fixture

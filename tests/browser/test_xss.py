@@ -7,12 +7,9 @@ admin (search URL, link, input), and the (persona, path, action) views that show
 edit text through their own pages can add a field with their own `write` function.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 import pytest
 
-from tests.browser.conftest import login
+from tests.support.browser import View, XssField, admin_write, login, new_page
 
 PAYLOADS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
 FLAGSHIP = "321181001001"
@@ -29,23 +26,6 @@ def hover_every_shape(page):
         " e.dispatchEvent(new MouseEvent(t, {bubbles: true, clientX: 400, clientY: 300})) })",
     )
     page.wait_for_timeout(300)
-
-
-@dataclass
-class View:
-    persona: str | None  # None = anonymous
-    path: str
-    action: Callable | None = None
-    shows_text: bool = True  # the payload must be visible as text (proves the view shows it)
-
-
-@dataclass
-class XssField:
-    name: str
-    changelist: str  # admin search URL that finds the object
-    link: str | None  # text of the link to the object's change form (None: first result)
-    input: str  # the form field
-    views: list[View] = field(default_factory=list)
 
 
 FIELDS = [
@@ -85,31 +65,6 @@ FIELDS = [
         [View("property", "/"), View("admin", "/admin/geo/estate/")],
     ),
 ]
-
-
-def new_page(browser, live_url):
-    context = browser.new_context(base_url=live_url, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    page.dialogs = []
-    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-    return page
-
-
-def admin_write(page, xss_field: XssField, value: str) -> str:
-    """Set the field through the admin; return the value it had."""
-    page.goto(xss_field.changelist)
-    if xss_field.link is None:
-        page.locator("#result_list tbody th a").first.click()
-    else:
-        page.get_by_role("link", name=xss_field.link, exact=True).first.click()
-    page.wait_for_selector(xss_field.input)
-    old = page.input_value(xss_field.input)
-    page.fill(xss_field.input, value)
-    page.click("input[name=_save]")
-    page.wait_for_load_state()
-    assert page.locator(".errornote, .errorlist").count() == 0, page.content()[:2000]
-    return old
 
 
 def assert_inert(page, payload: str, where: str, *, shows_text: bool = True):

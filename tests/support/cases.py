@@ -1,9 +1,11 @@
-"""Helpers and fixtures for the closed-loop tests (imported by tests/test_cases_*.py)."""
+"""Helpers for the closed-loop tests (report, drive a case, photos, points in a grid) and the
+`categories` fixture (registered for every test module by tests/conftest.py)."""
 
 import io
 
 import pytest
 import shapely
+from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from shequ.cases import services
@@ -39,8 +41,6 @@ def photo_bytes(fmt: str = "JPEG", size=(80, 60), colour=(200, 40, 40), exif: bo
 
 
 def upload(name: str = "photo.jpg", data: bytes | None = None, content_type="image/jpeg"):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     return SimpleUploadedFile(name, data if data is not None else photo_bytes(), content_type)
 
 

@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FOLDER = Path("shared") / "open311" / "georeport-v2-schema"
 BASE = "/open311/v2/"
 KEY = "test-open311-key-1"

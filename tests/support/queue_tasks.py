@@ -47,6 +47,6 @@ def tick() -> None:
     _append(os.environ["SHEQU_TEST_TICK_FILE"], f"{time.time():.3f} {os.getpid()}")
 
 
-# `worker --import tests.queue_tasks` registers the periodic job used by the two-worker test.
+# `worker --import tests.support.queue_tasks` registers the periodic job used by the two-worker test.
 if os.environ.get("SHEQU_TEST_TICK_FILE"):
     schedule.register("tests.tick", tick, every=timedelta(seconds=1))
