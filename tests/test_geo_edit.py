@@ -159,16 +159,17 @@ class TestPages:
         building.refresh_from_db()
         assert building.name != "x"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="property staff hold geo.view_building, but _building_or_404 scopes by region "
-        "only (no company_field), so their own company's buildings are 404",
-    )
     def test_property_staff_see_their_company_building(self, client_as, persona):
         building = self._company_building(persona)
         response = client_as("property").get(f"/geo/buildings/{building.pk}/")
         assert response.status_code == 200
         assert "/edit/" not in response.content.decode()
+
+    def test_property_staff_do_not_see_other_buildings(self, client_as, persona):
+        company = persona("property").assignments.get().property_company
+        other = Building.objects.exclude(estate__property_company=company).order_by("code").first()
+        assert other is not None
+        assert client_as("property").get(f"/geo/buildings/{other.pk}/").status_code == 404
 
     def test_edit_building_page_saves_through_the_service(self, client_as, world):
         building = _building(world["grid_a"])

@@ -114,7 +114,14 @@ def _grid_or_404(user, perm: str, code: str) -> Region:
 
 
 def _building_or_404(user, perm: str, pk: int) -> Building:
-    return get_scoped_or_404(Building.objects.select_related("grid", "estate"), user, perm, pk=pk)
+    """A building in the user's region scope, or of the property company they work for."""
+    return get_scoped_or_404(
+        Building.objects.select_related("grid", "estate"),
+        user,
+        perm,
+        company_field="estate__property_company",
+        pk=pk,
+    )
 
 
 @login_required
