@@ -265,10 +265,13 @@ class Claim(models.Model):
     @property
     def code_failures(self) -> int:
         """Wrong check-in/check-out codes the volunteer typed for this task (core.checkin)."""
+        user_id = self.person.user_id
+        if user_id is None:  # no login, so no code typed
+            return 0
         rows = CheckinCodeFailure.objects.filter(
             checkin_code__subject_type=Task._meta.label_lower,
             checkin_code__subject_id=self.task_id,
-            user_id=self.person.user_id,
+            user_id=user_id,
         )
         return sum(rows.values_list("failures", flat=True))
 

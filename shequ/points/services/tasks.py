@@ -13,7 +13,7 @@ SHEQU_POINTS_HOURS_MINIMUM_MINUTES, at most the task's hours — a check-out min
 check-in does not earn the task's full hours. The points stay the task's points.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -22,12 +22,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import AnyUser, User
 from shequ.core.audit import audit_record
 from shequ.core.checkin import checkin_code_verify, checkin_codes_issue
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.models import CheckinPurpose
 from shequ.core.regions import Level, level_of
 from shequ.core.scoping import has_perm, require_perm
+from shequ.geo.models import Building
+from shequ.people.models import Person
 from shequ.points import clock, ledger
 from shequ.points import permissions as P
 from shequ.points.choices import (
@@ -56,11 +59,13 @@ CHECKOUT_LATE = timedelta(hours=3)  # check-out closes three hours after the end
 MAX_QUOTA = 500
 
 
-def _task_error(message, code) -> ConflictError:
+def _task_error(message: str, code: str) -> ConflictError:
     return ConflictError(message, code=code)
 
 
-def _validate_window(starts_at, ends_at) -> None:
+def _validate_window(
+    starts_at: datetime | None, ends_at: datetime | None
+) -> tuple[datetime, datetime]:
     if starts_at is None or ends_at is None:
         raise InvalidInput(_("请填写开始和结束时间。"), code="invalid_window")
     if ends_at <= starts_at:
@@ -73,6 +78,7 @@ def _validate_window(starts_at, ends_at) -> None:
         )
     if ends_at - starts_at > timedelta(days=31):
         raise InvalidInput(_("任务时间跨度不能超过31天。"), code="invalid_window")
+    return starts_at, ends_at
 
 
 def _issue_codes(task: Task) -> None:
@@ -90,7 +96,16 @@ def _issue_codes(task: Task) -> None:
     )
 
 
-def _validate_common(*, title, category, quota, points, hours, point_kind, region_code):
+def _validate_common(
+    *,
+    title: str,
+    category: str,
+    quota: int | str,
+    points: int | str,
+    hours: Decimal | int | str,
+    point_kind: str,
+    region_code: str,
+) -> tuple[str, int, int, Decimal]:
     title = check_text(title, field="title", label=_("标题"), max_length=100)
     if category not in TaskCategory.values:
         raise InvalidInput(_("请选择任务类别。"), code="invalid_category")
@@ -113,24 +128,24 @@ def _validate_common(*, title, category, quota, points, hours, point_kind, regio
 @transaction.atomic
 def task_create(
     *,
-    actor,
+    actor: User,
     kind: str,
     title: str,
     category: str,
     region_code: str,
-    starts_at,
-    ends_at,
-    quota,
-    points_per_person,
-    hours_per_person=0,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    quota: int | str,
+    points_per_person: int | str,
+    hours_per_person: Decimal | int | str = 0,
     point_kind: str = PointKind.VOLUNTEER,
     description: str = "",
     address: str = "",
-    building=None,
-    lat=None,
-    lng=None,
+    building: Building | None = None,
+    lat: float | None = None,
+    lng: float | None = None,
     funding_account: Account | None = None,
-    beneficiary=None,
+    beneficiary: Person | None = None,
     publish: bool = False,
 ) -> Task:
     """Staff create a 微心愿 or 志愿任务 funded from a pool (optionally publishing it at once)."""
@@ -150,7 +165,7 @@ def task_create(
         point_kind=point_kind,
         region_code=region_code,
     )
-    _validate_window(starts_at, ends_at)
+    starts_at, ends_at = _validate_window(starts_at, ends_at)
     if funding_account is None:
         funding_account = ledger.pool_account(region_code[:12], point_kind)
     if (
@@ -200,16 +215,16 @@ def task_create(
 @transaction.atomic
 def help_request_create(
     *,
-    actor,
+    actor: User,
     title: str,
     category: str = TaskCategory.NEIGHBOUR,
     description: str = "",
     address: str = "",
-    starts_at,
-    ends_at,
-    points,
-    hours=0,
-    quota=1,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    points: int | str,
+    hours: Decimal | int | str = 0,
+    quota: int | str = 1,
 ) -> Task:
     """A resident asks for help (互助): the reward is escrowed from their own balance."""
     person = require_person(actor)
@@ -224,7 +239,7 @@ def help_request_create(
     )
     if quota > 5:
         raise InvalidInput(_("求助最多招募5人。"), code="invalid_quota")
-    _validate_window(starts_at, ends_at)
+    starts_at, ends_at = _validate_window(starts_at, ends_at)
     task = Task.objects.create(
         kind=TaskKind.HELP,
         title=title,
@@ -253,28 +268,29 @@ def help_request_create(
     return task
 
 
-def _is_owner(actor, task: Task) -> bool:
+def _is_owner(actor: AnyUser | None, task: Task) -> bool:
     """The resident who asked for help (or the beneficiary of a wish)."""
-    if task.beneficiary_id is None:
+    beneficiary = task.beneficiary
+    if beneficiary is None or actor is None:
         return False
-    return task.beneficiary.user_id is not None and task.beneficiary.user_id == actor.pk
+    return beneficiary.user_id is not None and beneficiary.user_id == actor.pk
 
 
-def _require_manage(actor, task: Task, perm: str = P.MANAGE_TASKS) -> None:
+def _require_manage(actor: User, task: Task, perm: str = P.MANAGE_TASKS) -> None:
     if task.kind == TaskKind.HELP and _is_owner(actor, task):
         return
     require_perm(actor, perm, task.region_code)
 
 
 @transaction.atomic
-def task_publish(*, actor, task: Task) -> Task:
+def task_publish(*, actor: User, task: Task) -> Task:
     _require_manage(actor, task)
     if task.ends_at <= clock.now():
         raise _task_error(_("任务结束时间已过，不能发布。"), "task_expired")
     return _publish(actor=actor, task=task)
 
 
-def _publish(*, actor, task: Task) -> Task:
+def _publish(*, actor: User, task: Task) -> Task:
     if (
         Task.objects.filter(pk=task.pk, status=TaskStatus.DRAFT).update(
             status=TaskStatus.PUBLISHED, published_at=clock.now()
@@ -295,7 +311,7 @@ def _publish(*, actor, task: Task) -> Task:
     return task
 
 
-def _return_escrow(*, actor, task: Task, reason: str) -> int:
+def _return_escrow(*, actor: User, task: Task, reason: str) -> int:
     escrow = ledger.escrow_account(task)
     locked = ledger.lock_accounts([escrow, task.funding_account])
     left = locked[escrow.pk].balance
@@ -312,7 +328,7 @@ def _return_escrow(*, actor, task: Task, reason: str) -> int:
 
 
 @transaction.atomic
-def task_cancel(*, actor, task: Task, reason: str) -> Task:
+def task_cancel(*, actor: User, task: Task, reason: str) -> Task:
     """Cancel (from draft to in progress); escrow goes back to where it came from."""
     task.refresh_from_db()
     _require_manage(actor, task)
@@ -341,7 +357,7 @@ def task_cancel(*, actor, task: Task, reason: str) -> Task:
 
 
 @transaction.atomic
-def task_complete(*, actor, task: Task) -> Task:
+def task_complete(*, actor: User, task: Task) -> Task:
     """Close a task: unconfirmed claims become 未完成, the escrow left goes back."""
     task.refresh_from_db()
     _require_manage(actor, task)
@@ -369,7 +385,7 @@ def task_complete(*, actor, task: Task) -> Task:
 # Claims
 
 
-def _check_can_claim(actor, person, task: Task, existing: Claim | None) -> None:
+def _check_can_claim(actor: User, person: Person, task: Task, existing: Claim | None) -> None:
     if task.publisher_id == actor.pk or task.beneficiary_id == person.pk:
         raise _task_error(_("不能认领自己发布的任务。"), "own_task")
     if not person.region_code.startswith(task.region_code[:12]):
@@ -385,7 +401,7 @@ def _check_can_claim(actor, person, task: Task, existing: Claim | None) -> None:
 
 
 @transaction.atomic
-def task_claim(*, actor, task: Task) -> Claim:
+def task_claim(*, actor: User, task: Task) -> Claim:
     """Claim a task: one claim per (task, person), never one's own task, within the quota."""
     person = require_person(actor)
     task.refresh_from_db()
@@ -426,7 +442,7 @@ def task_claim(*, actor, task: Task) -> Claim:
 
 
 @transaction.atomic
-def claim_withdraw(*, actor, claim: Claim) -> Claim:
+def claim_withdraw(*, actor: User, claim: Claim) -> Claim:
     person = require_person(actor)
     claim.refresh_from_db()
     if claim.person_id != person.pk:
@@ -442,7 +458,7 @@ def claim_withdraw(*, actor, claim: Claim) -> Claim:
     return claim
 
 
-def claim_check(*, actor, task: Task, code: str) -> Claim:
+def claim_check(*, actor: User, task: Task, code: str) -> Claim:
     """On-site check-in (then check-out) with the code the publisher shows. The code, its
     window and the guess limit are core.checkin's (wrong_code, outside_window,
     too_many_code_failures)."""
@@ -482,7 +498,7 @@ def claim_check(*, actor, task: Task, code: str) -> Claim:
     return claim
 
 
-def served_hours(task: Task, checked_in_at, checked_out_at) -> Decimal:
+def served_hours(task: Task, checked_in_at: datetime, checked_out_at: datetime) -> Decimal:
     """Hours to credit for a check-in and check-out: the time between them rounded down to the
     configured unit, at least the configured minimum, never more than the task's hours."""
     unit = settings.SHEQU_POINTS_HOURS_UNIT_MINUTES
@@ -493,11 +509,12 @@ def served_hours(task: Task, checked_in_at, checked_out_at) -> Decimal:
     return min(hours, task.hours_per_person)
 
 
-def claim_confirm(*, actor, claim: Claim) -> Claim:
+def claim_confirm(*, actor: User, claim: Claim) -> Claim:
     """Confirm a completion (信用): staff after a verified check-in/out, or the beneficiary."""
     claim.refresh_from_db()
     task = claim.task
     by_beneficiary = _is_owner(actor, task)
+    allowed: tuple[ClaimStatus, ...]
     if by_beneficiary:
         allowed = ACTIVE_CLAIM_STATUSES
     else:
@@ -527,7 +544,14 @@ def claim_confirm(*, actor, claim: Claim) -> Claim:
     )
 
 
-def claim_grant_honour(*, actor, claim: Claim, points, hours, reason: str) -> Claim:
+def claim_grant_honour(
+    *,
+    actor: User,
+    claim: Claim,
+    points: int | str,
+    hours: Decimal | int | str,
+    reason: str,
+) -> Claim:
     """荣誉 points by staff: a reason, capped at the task's points and hours, audited."""
     claim.refresh_from_db()
     task = claim.task
@@ -562,7 +586,16 @@ def claim_grant_honour(*, actor, claim: Claim, points, hours, reason: str) -> Cl
 
 
 @transaction.atomic
-def _credit(*, actor, claim, allowed, record_type, points, hours, reason) -> Claim:
+def _credit(
+    *,
+    actor: User,
+    claim: Claim,
+    allowed: tuple[ClaimStatus, ...],
+    record_type: str,
+    points: int,
+    hours: Decimal,
+    reason: str,
+) -> Claim:
     """Confirm the claim and credit it through participation credit (source "points.claim"),
     paid from the task's escrow."""
     task = Task.objects.get(pk=claim.task_id)
@@ -597,5 +630,5 @@ def _credit(*, actor, claim, allowed, record_type, points, hours, reason) -> Cla
     return claim
 
 
-def can_confirm(user, task: Task) -> bool:
+def can_confirm(user: AnyUser | None, task: Task) -> bool:
     return _is_owner(user, task) or has_perm(user, P.CONFIRM, task.region_code)
