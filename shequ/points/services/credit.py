@@ -1,7 +1,7 @@
 """Participation credit: the one service that credits points and/or volunteer hours for taking
 part in something, once per (source, person).
 
-Who calls it: the points platform's own task claims (`tasks._credit`, source "points.claim"),
+Who calls it: the points platform's own task claims (`tasks.claims._credit`, source "points.claim"),
 and every app that rewards participation — 月月谈 meetings, activities, 三会一课, care visits —
 each with a source type it registers here (`register_credit_source`) in its AppConfig.ready().
 The caller decides *whether* the person earned it (attendance verified, permission checked);
