@@ -11,8 +11,10 @@ the registry's seeder has landed.
 """
 
 import contextlib
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -24,6 +26,7 @@ from shequ.demo import danyang
 from shequ.demo.names import person_name
 from shequ.demo.seeding import SeedContext
 from shequ.geo.models import Region
+from shequ.people.models import Person
 from shequ.points import clock, demo_bulk, ledger, services
 from shequ.points.choices import (
     ClaimStatus,
@@ -125,7 +128,11 @@ def _fallback_person(rng, grid: str, used: set[str], *, name=None, user=None, pa
         sequence = rng.randrange(0, 500) * 2 + (1 if gender == "M" else 0)
         number = make_id_number("321181", birth, sequence)
         hashed = hash_for("people.person", "id_number", number)
-        if hashed not in used and not Person.objects.filter(id_number_hash=hashed).exists():
+        if (
+            hashed is not None
+            and hashed not in used
+            and not Person.objects.filter(id_number_hash=hashed).exists()
+        ):
             used.add(hashed)
             break
     return Person.objects.create(
@@ -177,6 +184,12 @@ def _people(ctx, rng, grids):
     return resident, volunteers, party
 
 
+def _login(person: Person) -> User:
+    """A seeded volunteer's login (every volunteer the seeder makes has one)."""
+    assert person.user is not None
+    return person.user
+
+
 def _merchant_user():
     from shequ.accounts.services import user_create
 
@@ -221,7 +234,7 @@ class _History:
         ]
         if not days:
             return
-        events = []
+        events: list[tuple[date, Callable[..., None], tuple[Any, ...]]] = []
         for _ in range(7):
             events.append((rng.choice(days), self._task, (rng.choice(TASKS), PointKind.VOLUNTEER)))
         if self.party and first.month % 3 == 0:
@@ -275,10 +288,12 @@ class _History:
             fate = rng.random()
             if fate < 0.8:
                 with clock.at(start + timedelta(minutes=rng.randint(0, 10))):
-                    services.claim_check(actor=claim.person.user, task=task, code=task.checkin_code)
+                    services.claim_check(
+                        actor=_login(claim.person), task=task, code=task.checkin_code
+                    )
                 with clock.at(end - timedelta(minutes=rng.randint(0, 10))):
                     services.claim_check(
-                        actor=claim.person.user, task=task, code=task.checkout_code
+                        actor=_login(claim.person), task=task, code=task.checkout_code
                     )
                 with clock.at(end + timedelta(hours=1)):
                     services.claim_confirm(actor=actor, claim=claim)
@@ -542,6 +557,7 @@ def _spread(ctx, rng, *, flagship: str, city_user) -> None:
         for a in Assignment.objects.filter(
             role=Role.GRID_WORKER, region__level="grid", user__username__startswith="gw"
         ).select_related("region", "user")
+        if a.region is not None  # region__level="grid": always
     }
     adults = today.replace(year=today.year - 18)
     candidates: dict[str, list] = {}
@@ -665,10 +681,12 @@ def _spread(ctx, rng, *, flagship: str, city_user) -> None:
                 claims = [services.task_claim(actor=p.user, task=task) for p in joiners]
             for claim in claims:
                 with clock.at(start + timedelta(minutes=rng.randint(0, 10))):
-                    services.claim_check(actor=claim.person.user, task=task, code=task.checkin_code)
+                    services.claim_check(
+                        actor=_login(claim.person), task=task, code=task.checkin_code
+                    )
                 with clock.at(end - timedelta(minutes=rng.randint(0, 10))):
                     services.claim_check(
-                        actor=claim.person.user, task=task, code=task.checkout_code
+                        actor=_login(claim.person), task=task, code=task.checkout_code
                     )
                 with clock.at(end + timedelta(hours=1)):
                     services.claim_confirm(actor=actor, claim=claim)
@@ -733,10 +751,10 @@ def _current(ctx, rng, *, grids, staff, grid_staff, people, items):
     claims = [services.task_claim(actor=p.user, task=in_progress) for p in volunteers[2:5]]
     for claim in claims:
         services.claim_check(
-            actor=claim.person.user, task=in_progress, code=in_progress.checkin_code
+            actor=_login(claim.person), task=in_progress, code=in_progress.checkin_code
         )
     services.claim_check(
-        actor=claims[0].person.user, task=in_progress, code=in_progress.checkout_code
+        actor=_login(claims[0].person), task=in_progress, code=in_progress.checkout_code
     )
     with clock.at(now - timedelta(hours=6)):
         done = make("小区绿化补种", "environment", 8, "2", now - timedelta(hours=5), 2, quota=2)

@@ -204,7 +204,7 @@ def seed_ledger(
     townships = dict(
         Region.objects.filter(code__in=communities).values_list("code", "parent__name")
     )
-    seen = defaultdict(int)
+    seen: defaultdict[str, int] = defaultdict(int)
     for name in names.values():
         seen[name] += 1
     # Store names are unique: a village name that recurs in two townships gets its township.
@@ -212,7 +212,7 @@ def seed_ledger(
         code: f"{name}爱心超市" if seen[name] == 1 else f"{name}爱心超市（{townships[code]}）"
         for code, name in names.items()
     }
-    repeated = defaultdict(int)
+    repeated: defaultdict[str, int] = defaultdict(int)
     for name in store_names.values():
         repeated[name] += 1
     store_names = {
@@ -221,12 +221,12 @@ def seed_ledger(
 
     # --- accounts: a pool and a store per community, one account per volunteer -------------
     issuer = ledger.issuer_account(PointKind.VOLUNTEER)
-    pools = {}
+    found: dict[str, Account | None] = {}
     for code in communities:
         existing = Account.objects.filter(
             kind=AccountKind.POOL, region_code=code, point_kind=PointKind.VOLUNTEER
         ).first()
-        pools[code] = existing
+        found[code] = existing
     Account.objects.bulk_create(
         [
             Account(
@@ -235,7 +235,7 @@ def seed_ledger(
                 name=f"{names.get(code, code)}积分池",
                 region_code=code,
             )
-            for code, account in pools.items()
+            for code, account in found.items()
             if account is None
         ],
         batch_size=2000,
@@ -262,7 +262,7 @@ def seed_ledger(
         ],
         batch_size=2000,
     )
-    stores = {}
+    stores: dict[str, Store] = {}
     for store in Store.objects.filter(region_code__in=communities).order_by("region_code", "id"):
         stores.setdefault(store.region_code, store)
     have_account = set(
@@ -327,7 +327,9 @@ def seed_ledger(
     reward_cum = _cumulative([1.0] * len(REWARDS))
     item_cum = _cumulative(ITEM_WEIGHTS)
     events = []  # (moment, volunteer index, is_reward, choice index)
-    planned = defaultdict(int)  # (community, quarter) -> reward points
+    planned: defaultdict[tuple[str, tuple[int, int]], int] = defaultdict(
+        int
+    )  # (community, quarter) -> reward points
     n_vol = len(volunteers)
     for _ in range(count):
         who = min(n_vol - 1, int(n_vol * rng.random() ** 2.2))
@@ -384,9 +386,9 @@ def seed_ledger(
                 fund(code, amount, when, f"季度积分注资：{funder[1]}", funder)
         person, _masked, grid = volunteers[who]
         code = grid[:12]
-        account = resident_accounts[person]
+        account_id = resident_accounts[person]
         if not is_reward:
-            balance = balances[account]
+            balance = balances[account_id]
             name, price = ITEMS[choice]
             if price > balance:
                 affordable = [item for item in ITEMS if item[1] <= balance]
@@ -399,7 +401,7 @@ def seed_ledger(
                     f"爱心超市兑换：{name}",
                     grid,
                     moment,
-                    account,
+                    account_id,
                     store_accounts[code],
                 )
                 continue
@@ -410,7 +412,7 @@ def seed_ledger(
         if balances[pool] < points:
             top_up = max(100, math.ceil(points / 100) * 100)
             fund(code, top_up, moment, f"追加注资：{FUNDERS[3][1]}", FUNDERS[3])
-        post(TransferKind.REWARD, points, f"志愿服务：{title}", grid, moment, pool, account)
+        post(TransferKind.REWARD, points, f"志愿服务：{title}", grid, moment, pool, account_id)
     writer.close()
 
     FundingRecord.objects.bulk_create(

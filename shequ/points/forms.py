@@ -86,7 +86,9 @@ class TaskForm(forms.Form):
 
     def __init__(self, *args, regions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["region_code"].choices = list(regions)
+        region = self.fields["region_code"]
+        assert isinstance(region, forms.ChoiceField)
+        region.choices = list(regions)
 
 
 class HonourForm(forms.Form):

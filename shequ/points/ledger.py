@@ -11,16 +11,19 @@ key, a reason, entries that cannot be changed, balances that cannot go below zer
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import Actor
 from shequ.core.errors import ConflictError, InvalidInput, ServiceError
+from shequ.people.models import Person
 from shequ.points import clock
 from shequ.points.choices import AccountKind, PointKind
-from shequ.points.models import Account, Entry, Store, Transfer
+from shequ.points.models import Account, Entry, Merchant, Store, Task, Transfer
 
 
 class InsufficientPoints(ServiceError):
@@ -34,7 +37,7 @@ class DuplicateTransfer(ConflictError):
     code = "duplicate_transfer"
 
 
-def check_amount(value, *, field: str = "amount", allow_zero: bool = False) -> int:
+def check_amount(value: object, *, field: str = "amount", allow_zero: bool = False) -> int:
     """A whole, positive number of points — or a clear InvalidInput."""
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, str) and value.strip().lstrip("+").isdigit():
@@ -65,7 +68,7 @@ def check_reason(reason: str | None) -> str:
 # Accounts
 
 
-def _get_or_create(lookup: dict, defaults: dict) -> Account:
+def _get_or_create(lookup: dict[str, Any], defaults: dict[str, Any]) -> Account:
     account = Account.objects.filter(**lookup).first()
     if account is not None:
         return account
@@ -76,7 +79,7 @@ def _get_or_create(lookup: dict, defaults: dict) -> Account:
         return Account.objects.get(**lookup)
 
 
-def resident_account(person, point_kind: str = PointKind.VOLUNTEER) -> Account:
+def resident_account(person: Person, point_kind: str = PointKind.VOLUNTEER) -> Account:
     return _get_or_create(
         {"kind": AccountKind.RESIDENT, "person": person, "point_kind": point_kind},
         {"name": person.masked_name, "region_code": person.region_code},
@@ -101,7 +104,7 @@ def store_account(store: Store, point_kind: str = PointKind.VOLUNTEER) -> Accoun
     )
 
 
-def merchant_account(merchant, point_kind: str = PointKind.VOLUNTEER) -> Account:
+def merchant_account(merchant: Merchant, point_kind: str = PointKind.VOLUNTEER) -> Account:
     return _get_or_create(
         {"kind": AccountKind.MERCHANT, "merchant": merchant, "point_kind": point_kind},
         {"name": merchant.name, "region_code": merchant.region_code},
@@ -115,7 +118,7 @@ def issuer_account(point_kind: str = PointKind.VOLUNTEER) -> Account:
     )
 
 
-def escrow_account(task) -> Account:
+def escrow_account(task: Task) -> Account:
     return _get_or_create(
         {"kind": AccountKind.ESCROW, "task": task},
         {
@@ -148,7 +151,7 @@ def transfer_post(
     kind: str,
     reason: str,
     legs: Sequence[tuple[Account, int]],
-    actor=None,
+    actor: Actor = None,
     region_code: str = "",
 ) -> Transfer:
     """Post one transfer. Raises InvalidInput, InsufficientPoints or DuplicateTransfer; on any
@@ -157,18 +160,18 @@ def transfer_post(
     key = (key or "").strip()
     if not key or len(key) > 200:
         raise InvalidInput(_("转账缺少幂等键。"), code="invalid_key")
-    legs = [Leg(account, amount) for account, amount in legs]
-    if len(legs) < 2:
+    steps = [Leg(account, amount) for account, amount in legs]
+    if len(steps) < 2:
         raise InvalidInput(_("一笔转账至少有两条分录。"), code="invalid_transfer")
-    for leg in legs:
+    for leg in steps:
         if isinstance(leg.amount, bool) or not isinstance(leg.amount, int) or leg.amount == 0:
             raise InvalidInput(_("分录金额必须是非零整数。"), code="invalid_amount")
-    if sum(leg.amount for leg in legs) != 0:
+    if sum(leg.amount for leg in steps) != 0:
         raise InvalidInput(_("分录合计必须为零。"), code="unbalanced_transfer")
-    point_kinds = {leg.account.point_kind for leg in legs}
+    point_kinds = {leg.account.point_kind for leg in steps}
     if len(point_kinds) != 1:
         raise InvalidInput(_("一笔转账只能使用一种积分。"), code="mixed_point_kinds")
-    amount = sum(leg.amount for leg in legs if leg.amount > 0)
+    amount = sum(leg.amount for leg in steps if leg.amount > 0)
     at = clock.now()
 
     # Per account (in primary-key order, so two transfers never wait on each other in a cycle):
@@ -176,7 +179,7 @@ def transfer_post(
     # checked one after another, as they are written).
     deltas: dict[int, int] = {}
     dips: dict[int, int] = {}
-    for leg in legs:
+    for leg in steps:
         pk = leg.account.pk
         deltas[pk] = deltas.get(pk, 0) + leg.amount
         dips[pk] = min(dips.get(pk, 0), deltas[pk])
@@ -198,7 +201,7 @@ def transfer_post(
             before[pk] = balance - deltas[pk]
         running = dict(before)
         entries = []
-        for leg in legs:
+        for leg in steps:
             running[leg.account.pk] += leg.amount
             entries.append(
                 Entry(
@@ -217,8 +220,8 @@ def transfer_post(
                 point_kind=point_kinds.pop(),
                 amount=amount,
                 reason=reason,
-                region_code=region_code or legs[0].account.region_code,
-                actor=actor if getattr(actor, "is_authenticated", False) else None,
+                region_code=region_code or steps[0].account.region_code,
+                actor=actor if actor is not None and actor.is_authenticated else None,
                 created_at=at,
             )
         except IntegrityError:
@@ -342,7 +345,7 @@ def _transfer_violations() -> list[Violation]:
     return violations
 
 
-def ledger_totals() -> dict:
+def ledger_totals() -> dict[str, int]:
     """Counts and the grand total (always 0 when the ledger is exact)."""
     totals = Entry.objects.aggregate(entries=Count("id"), total=Sum("amount"))
     return {

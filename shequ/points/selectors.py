@@ -2,16 +2,21 @@
 recognition (one's own 星级 by thresholds, units compared — never a ranking of people, 国办函〔2026〕
 12号) and the volunteer-service certificate. Scoped lists go through core.scoping."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from shequ.core.actors import AnyUser, User
 from shequ.core.scoping import has_perm, scoped
+from shequ.geo.models import Region
+from shequ.people.models import Person
 from shequ.points import clock
 from shequ.points import permissions as P
 from shequ.points.choices import (
@@ -43,7 +48,7 @@ from shequ.points.services.merchants import month_bounds
 # Tasks
 
 
-def task_square(person, *, tab: str = "near", limit: int = 50) -> list[Task]:
+def task_square(person: Person, *, tab: str = "near", limit: int = 50) -> list[Task]:
     """Open tasks of the resident's community: their own grid first ("near"), or newest first."""
     community = person.region_code[:12]
     qs = Task.objects.filter(
@@ -64,7 +69,7 @@ def task_square(person, *, tab: str = "near", limit: int = 50) -> list[Task]:
     return list(qs[:limit])
 
 
-def visible_task(user, pk: int) -> Task | None:
+def visible_task(user: AnyUser, pk: int) -> Task | None:
     """A task the user may open: staff in scope, or residents of its community (open tasks and
     tasks they claimed or asked for)."""
     task = (
@@ -86,7 +91,7 @@ def visible_task(user, pk: int) -> Task | None:
     return None
 
 
-def staff_tasks(user, *, status: str = "", q: str = ""):
+def staff_tasks(user: AnyUser, *, status: str = "", q: str = "") -> QuerySet[Task]:
     qs = scoped(Task.objects.all(), user, P.VIEW).order_by("-starts_at", "-id")
     if status in TaskStatus.values:
         qs = qs.filter(status=status)
@@ -95,7 +100,7 @@ def staff_tasks(user, *, status: str = "", q: str = ""):
     return qs
 
 
-def pending_confirmations(user, *, limit: int = 50) -> list[Claim]:
+def pending_confirmations(user: AnyUser, *, limit: int = 50) -> list[Claim]:
     claims = scoped(
         Claim.objects.filter(status=ClaimStatus.CHECKED_OUT).select_related("task", "person"),
         user,
@@ -109,7 +114,7 @@ def task_claims(task: Task) -> list[Claim]:
     return list(task.claims.select_related("person", "confirmed_by").order_by("claimed_at", "id"))
 
 
-def my_claims(person) -> list[Claim]:
+def my_claims(person: Person) -> list[Claim]:
     return list(
         Claim.objects.filter(person=person)
         .select_related("task")
@@ -117,7 +122,7 @@ def my_claims(person) -> list[Claim]:
     )
 
 
-def my_help_requests(person) -> list[Task]:
+def my_help_requests(person: Person) -> list[Task]:
     return list(
         Task.objects.filter(kind=TaskKind.HELP, beneficiary=person).order_by("-created_at")[:50]
     )
@@ -134,7 +139,7 @@ class Balances:
     hours: Decimal = Decimal("0")
 
 
-def balances(person) -> Balances:
+def balances(person: Person) -> Balances:
     result = Balances()
     for kind, balance in Account.objects.filter(
         kind=AccountKind.RESIDENT, person=person
@@ -146,7 +151,7 @@ def balances(person) -> Balances:
     return result
 
 
-def history(person, *, before: int | None = None, limit: int = 20) -> list[Entry]:
+def history(person: Person, *, before: int | None = None, limit: int = 20) -> list[Entry]:
     """The person's entries, newest first (keyset paging on the entry id)."""
     qs = Entry.objects.filter(
         account__kind=AccountKind.RESIDENT, account__person=person
@@ -160,7 +165,7 @@ def history(person, *, before: int | None = None, limit: int = 20) -> list[Entry
 # Store
 
 
-def store_for(person) -> Store | None:
+def store_for(person: Person) -> Store | None:
     return (
         Store.objects.filter(is_active=True, region_code=person.region_code[:12])
         .order_by("id")
@@ -168,7 +173,7 @@ def store_for(person) -> Store | None:
     )
 
 
-def visible_store_item(user, pk) -> StoreItem | None:
+def visible_store_item(user: AnyUser, pk: int | str) -> StoreItem | None:
     """An item of a store the user may see: their own community's store (residents) or one in
     their scope (staff). Else None — a 404, never "another community's store", which would
     tell that the item exists."""
@@ -184,7 +189,7 @@ def visible_store_item(user, pk) -> StoreItem | None:
     return None
 
 
-def confirmable_claim(user, pk) -> Claim | None:
+def confirmable_claim(user: AnyUser, pk: int | str) -> Claim | None:
     """A claim the user may confirm: as the task's beneficiary, or as staff with the confirm
     permission at the task's place. Else None (404)."""
     claim = (
@@ -212,7 +217,7 @@ def store_items(store: Store, *, active_only: bool = True) -> list[StoreItem]:
     return list(qs.order_by("price", "name"))
 
 
-def month_used(person, store: Store) -> dict[int, int]:
+def month_used(person: Person, store: Store) -> dict[int, int]:
     """Quantity of each item the person redeemed this month (cancelled orders excluded)."""
     from shequ.points.services.common import month_start
 
@@ -225,15 +230,17 @@ def month_used(person, store: Store) -> dict[int, int]:
     return {row["item_id"]: row["n"] for row in rows}
 
 
-def my_orders(person) -> list[Order]:
+def my_orders(person: Person) -> list[Order]:
     return list(Order.objects.filter(person=person).select_related("item", "store")[:100])
 
 
-def staff_stores(user):
+def staff_stores(user: AnyUser) -> QuerySet[Store]:
     return scoped(Store.objects.all(), user, P.MANAGE_STORE).order_by("region_code", "name")
 
 
-def staff_orders(user, store: Store, *, status: str = OrderStatus.PENDING, limit: int = 100):
+def staff_orders(
+    user: AnyUser, store: Store, *, status: str = OrderStatus.PENDING, limit: int = 100
+) -> list[Order]:
     qs = scoped(
         Order.objects.filter(store=store).select_related("item", "person", "picked_up_by"),
         user,
@@ -244,7 +251,7 @@ def staff_orders(user, store: Store, *, status: str = OrderStatus.PENDING, limit
     return list(qs.order_by("-created_at", "-id")[:limit])
 
 
-def reconciliation(store: Store) -> dict:
+def reconciliation(store: Store) -> dict[str, Any]:
     """账物相符: per item, stock in − handed out − awaiting pickup = stock on the shelf; and the
     store's points balance = the points of orders not cancelled."""
     items = list(store.items.order_by("name"))
@@ -254,7 +261,7 @@ def reconciliation(store: Store) -> dict:
         .annotate(n=Sum("quantity"))
         .values_list("item_id", "n")
     )
-    by_status: dict[tuple[int, str], dict] = {}
+    by_status: dict[tuple[int, str], Mapping[str, Any]] = {}
     for row in (
         Order.objects.filter(store=store)
         .values("item_id", "status")
@@ -315,14 +322,16 @@ def reconciliation(store: Store) -> dict:
 # Merchants
 
 
-def merchants_for(user):
+def merchants_for(user: AnyUser) -> QuerySet[Merchant]:
     return scoped(Merchant.objects.all(), user, P.MANAGE_MERCHANTS).order_by("name")
 
 
-def settlement_report(user, month: date, point_kind: str = PointKind.VOLUNTEER) -> list[dict]:
+def settlement_report(
+    user: AnyUser, month: date, point_kind: str = PointKind.VOLUNTEER
+) -> list[dict[str, Any]]:
     start, end = month_bounds(month)
     merchants = list(merchants_for(user))
-    totals = {
+    totals: dict[int, Mapping[str, Any]] = {
         row["merchant_id"]: row
         for row in MerchantPayment.objects.filter(
             merchant__in=merchants, point_kind=point_kind, created_at__gte=start, created_at__lt=end
@@ -348,7 +357,7 @@ def settlement_report(user, month: date, point_kind: str = PointKind.VOLUNTEER) 
     ]
 
 
-def till_merchants(user) -> list[Merchant]:
+def till_merchants(user: User) -> list[Merchant]:
     if user.is_superuser:
         return list(Merchant.objects.filter(is_active=True))
     return list(user.points_merchants.filter(is_active=True))
@@ -374,7 +383,7 @@ def parse_month(value: str | None) -> date:
 STAR_NAMES = ("", "一星", "二星", "三星", "四星", "五星")
 
 
-def star_level(hours) -> dict:
+def star_level(hours: Decimal | int | None) -> dict[str, Any]:
     """星级 from one person's own cumulative hours against SHEQU_POINTS_STAR_HOURS (thresholds,
     never a ranking): the stars reached, the next threshold and the hours still to go."""
     thresholds = [Decimal(t) for t in settings.SHEQU_POINTS_STAR_HOURS]
@@ -388,7 +397,7 @@ def star_level(hours) -> dict:
         "next": following,
         "next_name": STAR_NAMES[stars + 1] if following is not None else "",
         "to_next": (following - hours) if following is not None else None,
-        "progress": int(min(100, hours * 100 / following)) if following else 100,
+        "progress": int(min(Decimal(100), hours * 100 / following)) if following else 100,
         "thresholds": [
             {"name": STAR_NAMES[i + 1], "hours": t, "reached": hours >= t}
             for i, t in enumerate(thresholds)
@@ -396,7 +405,7 @@ def star_level(hours) -> dict:
     }
 
 
-def my_recognition(person) -> dict:
+def my_recognition(person: Person) -> dict[str, Any]:
     """One person's own volunteer record: totals, this year's figures and the 星级."""
     records = VolunteerRecord.objects.filter(person=person)
     total = records.aggregate(hours=Sum("hours"), points=Sum("points"), services=Count("id"))
@@ -414,13 +423,10 @@ def my_recognition(person) -> dict:
     }
 
 
-def unit_comparison(prefixes: list[str], year: int) -> list[dict]:
+def unit_comparison(prefixes: list[str], year: int) -> list[dict[str, Any]]:
     """Volunteer service by community/village (units, not people) under the given region-code
     prefixes in one year: volunteers, services, hours, points and volunteers per 1,000
     registered residents. Ordered by region code — a table of units, not a ranking."""
-    from shequ.geo.models import Region
-    from shequ.people.models import Person
-
     start, end = date(year, 1, 1), date(year, 12, 31)
     in_scope, regions = Q(), Q()
     for prefix in {p[:12] for p in prefixes}:  # a grid's staff see their whole community's row
@@ -437,7 +443,7 @@ def unit_comparison(prefixes: list[str], year: int) -> list[dict]:
             points=Sum("points"),
         )
     )
-    figures = {row["unit"]: row for row in rows}
+    figures: dict[str, Mapping[str, Any]] = {row["unit"]: row for row in rows}
     units = Region.objects.filter(regions, level="community").order_by("code")
     residents = dict(
         Person.objects.filter(in_scope, status="active")
@@ -472,7 +478,7 @@ def unit_comparison(prefixes: list[str], year: int) -> list[dict]:
     return result
 
 
-def certificate(person, start: date, end: date) -> dict:
+def certificate(person: Person, start: date, end: date) -> dict[str, Any]:
     """志愿服务记录证明: each record in the period (tasks, meetings … — the record's own title)
     with who recorded it (谁记录谁证明)."""
     records = list(
@@ -496,7 +502,7 @@ def default_period() -> tuple[date, date]:
     return date(today.year, 1, 1), today
 
 
-def parse_date(value, default: date) -> date:
+def parse_date(value: object, default: date) -> date:
     try:
         return date.fromisoformat(str(value))
     except (TypeError, ValueError):
@@ -507,13 +513,13 @@ def parse_date(value, default: date) -> date:
 # Reports
 
 
-def pools_for(user):
+def pools_for(user: AnyUser) -> QuerySet[Account]:
     return scoped(Account.objects.filter(kind=AccountKind.POOL), user, P.REPORTS).order_by(
         "region_code", "point_kind"
     )
 
 
-def report_summary(user) -> dict:
+def report_summary(user: AnyUser) -> dict[str, Any]:
     """Scope-wide figures for the staff report page."""
     tasks = scoped(Task.objects.all(), user, P.REPORTS)
     records = scoped(VolunteerRecord.objects.all(), user, P.REPORTS)
@@ -536,7 +542,7 @@ def report_summary(user) -> dict:
     }
 
 
-def community_accounts(user, *, q: str = "") -> list[Account]:
+def community_accounts(user: AnyUser, *, q: str = "") -> list[Account]:
     """Resident accounts in scope (for adjustments), masked names; at most 50."""
     qs = scoped(
         Account.objects.filter(kind=AccountKind.RESIDENT).select_related("person"),

@@ -2,24 +2,27 @@
 
 import uuid
 from datetime import date, datetime, time
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import Actor, User
 from shequ.core.audit import audit_record
 from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.regions import Level, level_of
 from shequ.core.scoping import require_perm
+from shequ.people.models import Person
 from shequ.points import clock, ledger
 from shequ.points import permissions as P
 from shequ.points.choices import AccountKind, FunderKind, PointKind, TransferKind
-from shequ.points.models import Account, Entry, FundingRecord
+from shequ.points.models import Account, Entry, FundingRecord, Transfer
 from shequ.points.services.common import check_text, rules_for
 
 
-def _key(prefix: str, actor, request_key: str | None) -> str:
+def _key(prefix: str, actor: Actor, request_key: str | None) -> str:
     """A transfer key: the caller's request key (a retried form) or a fresh one."""
     if request_key:
         return f"{prefix}:{getattr(actor, 'pk', 0)}:{request_key}"[:200]
@@ -29,12 +32,12 @@ def _key(prefix: str, actor, request_key: str | None) -> str:
 @transaction.atomic
 def pool_fund(
     *,
-    actor,
+    actor: User,
     pool: Account,
     funder_kind: str,
     funder_name: str,
-    amount,
-    yuan=None,
+    amount: int | str,
+    yuan: Decimal | None = None,
     note: str = "",
     request_key: str | None = None,
 ) -> FundingRecord:
@@ -76,7 +79,9 @@ def pool_fund(
 
 
 @transaction.atomic
-def pool_allocate(*, actor, source: Account, target: Account, amount, reason: str) -> None:
+def pool_allocate(
+    *, actor: User, source: Account, target: Account, amount: int | str, reason: str
+) -> None:
     """A township pool hands points down to one of its communities' pools (区–街–社)."""
     if source.kind != AccountKind.POOL or target.kind != AccountKind.POOL:
         raise InvalidInput(_("只能在积分池之间划拨。"), code="not_a_pool")
@@ -96,13 +101,13 @@ def pool_allocate(*, actor, source: Account, target: Account, amount, reason: st
 @transaction.atomic
 def account_adjust(
     *,
-    actor,
-    person,
-    amount,
+    actor: User,
+    person: Person,
+    amount: int | str,
     reason: str,
     point_kind: str = PointKind.VOLUNTEER,
     request_key: str | None = None,
-):
+) -> Transfer:
     """A staff adjustment of a resident's balance against the community pool: signed amount,
     a reason, capped by the rules, audited."""
     require_perm(actor, P.ADJUST, person.region_code)
@@ -149,7 +154,7 @@ def expiry_cutoff(year: int) -> datetime:
     return timezone.make_aware(datetime.combine(date(year - 1, 1, 1), time.min))
 
 
-def points_expire(*, year: int, actor=None) -> dict:
+def points_expire(*, year: int, actor: Actor = None) -> dict[str, int]:
     """Yearly expiry (where the rules enable it): unspent points earned before the previous
     year go back to the community pool. Spending uses the oldest points first, so what expires
     is the balance minus everything credited since the cutoff. Idempotent per (year, account).

@@ -3,33 +3,35 @@
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import AnyUser
 from shequ.core.errors import ConflictError, InvalidInput, NotFoundError
+from shequ.people.models import Person
 from shequ.points import clock
 from shequ.points.models import PointsRule
 
 
-def person_of(user):
+def person_of(user: AnyUser | None) -> Person | None:
     """The resident-registry Person linked to a login, or None.
 
     A minimal selector of our own: the registry's selectors live on its branch (people app).
     """
-    if not getattr(user, "is_authenticated", False):
+    if user is None or not user.is_authenticated:
         return None
-    cached = getattr(user, "_points_person", False)
+    cached: Any = getattr(user, "_points_person", False)  # Person | None once looked up
     if cached is False:
-        from shequ.people.models import Person
-
         cached = Person.objects.filter(user=user).first()
-        user._points_person = cached
+        setattr(user, "_points_person", cached)  # noqa: B010 - a cache, not a field of User
     return cached
 
 
-def require_person(user):
+def require_person(user: AnyUser | None) -> Person:
     person = person_of(user)
     if person is None:
         raise NotFoundError(
@@ -67,7 +69,7 @@ def digits(n: int) -> str:
     return "".join(str(secrets.randbelow(10)) for _ in range(n))
 
 
-def cas(queryset, expected: int = 1, **changes) -> None:
+def cas(queryset: QuerySet[Any], expected: int = 1, **changes: Any) -> None:
     """Compare-and-set: `queryset` selects the row in its old state; fail unless it matched."""
     if queryset.update(**changes) != expected:
         raise ConflictError(_("数据已被他人修改，请刷新后重试。"), code="stale_state")
@@ -83,7 +85,9 @@ def day_start(moment: datetime | None = None) -> datetime:
     return timezone.make_aware(datetime.combine(local.date(), time.min))
 
 
-def check_text(value, *, field: str, label: str, max_length: int, required: bool = True) -> str:
+def check_text(
+    value: str | None, *, field: str, label: str, max_length: int, required: bool = True
+) -> str:
     text = (value or "").strip()
     if required and not text:
         raise InvalidInput(
@@ -99,4 +103,4 @@ def check_text(value, *, field: str, label: str, max_length: int, required: bool
 
 
 def city_code() -> str:
-    return settings.SHEQU_CITY_CODE
+    return str(settings.SHEQU_CITY_CODE)

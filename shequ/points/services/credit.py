@@ -1,7 +1,7 @@
 """Participation credit: the one service that credits points and/or volunteer hours for taking
 part in something, once per (source, person).
 
-Who calls it: the points platform's own task claims (`tasks._credit`, source "points.claim"),
+Who calls it: the points platform's own task claims (`tasks.claims._credit`, source "points.claim"),
 and every app that rewards participation — 月月谈 meetings, activities, 三会一课, care visits —
 each with a source type it registers here (`register_credit_source`) in its AppConfig.ready().
 The caller decides *whether* the person earned it (attendance verified, permission checked);
@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import cast
 
 from django.db import transaction
 from django.db.models import Sum
@@ -40,8 +41,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shequ.core.actors import User
 from shequ.core.audit import audit_record
 from shequ.core.errors import InvalidInput
+from shequ.people.models import Person
 from shequ.points import clock, ledger
 from shequ.points.choices import AccountKind, PointKind, RecordType, TransferKind
 from shequ.points.models import Account, Claim, VolunteerRecord
@@ -49,7 +52,8 @@ from shequ.points.services.common import check_text, day_start, rules_for
 
 CLAIM_SOURCE = "points.claim"
 _SOURCE_TYPE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-_SOURCE_TYPE_MAX = VolunteerRecord._meta.get_field("source_type").max_length
+# A CharField always has a max_length; the stubs type every Field's as optional.
+_SOURCE_TYPE_MAX = cast(int, VolunteerRecord._meta.get_field("source_type").max_length)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,7 +109,7 @@ register_credit_source(CLAIM_SOURCE, label=gettext_lazy("完成任务"))
 # Checks
 
 
-def check_hours(value, *, field: str = "hours") -> Decimal:
+def check_hours(value: object, *, field: str = "hours") -> Decimal:
     """0 to 24 hours in half hours — or a clear InvalidInput."""
     try:
         hours = Decimal(str(value if value not in (None, "") else "0"))
@@ -139,7 +143,7 @@ def _check_funding(funded_from: Account, *, point_kind: str, region_code: str) -
         raise InvalidInput(_("积分池不属于活动所在的社区或镇/街道。"), code="invalid_funding")
 
 
-def existing_credit(source_type: str, source_id: int, person) -> VolunteerRecord | None:
+def existing_credit(source_type: str, source_id: int, person: Person) -> VolunteerRecord | None:
     return VolunteerRecord.objects.filter(
         source_type=source_type, source_id=source_id, person=person
     ).first()
@@ -152,13 +156,13 @@ def existing_credit(source_type: str, source_id: int, person) -> VolunteerRecord
 @transaction.atomic
 def participation_credit(
     *,
-    actor,
+    actor: User,
     source_type: str,
     source_id: int,
-    person,
+    person: Person,
     title: str,
-    points: int,
-    hours,
+    points: int | str,
+    hours: Decimal | int | str,
     point_kind: str = PointKind.VOLUNTEER,
     reason: str = "",
     record_type: str = RecordType.CREDIT,
@@ -212,7 +216,7 @@ def participation_credit(
         return record
 
     account = ledger.resident_account(person, point_kind)
-    funding = None
+    funding: Account | None = None
     if points:
         funding = funded_from or ledger.pool_account(region_code[:12], point_kind)
     # One person's credits queue here: the daily-cap sum below and the check for a concurrent
@@ -235,7 +239,7 @@ def participation_credit(
         awarded = max(0, min(points, rules.per_task_cap, rules.daily_cap - today))
     honour = record_type == RecordType.HONOUR
     transfer = None
-    if awarded:
+    if awarded and funding is not None:  # points were asked for, so there is funding
         balance = locked[funding.pk].balance
         if balance < awarded:
             raise ledger.InsufficientPoints(

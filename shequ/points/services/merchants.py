@@ -3,12 +3,14 @@ and the monthly settlement that takes the month's points out of circulation."""
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import User
 from shequ.core.audit import audit_record
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.scoping import require_perm
@@ -23,7 +25,7 @@ MAX_PAYMENT = 2000
 
 
 @transaction.atomic
-def paycode_issue(*, actor, point_kind: str = PointKind.VOLUNTEER) -> PayCode:
+def paycode_issue(*, actor: User, point_kind: str = PointKind.VOLUNTEER) -> PayCode:
     """A fresh 8-digit code valid for five minutes; earlier active codes are revoked."""
     person = require_person(actor)
     if point_kind not in PointKind.values:
@@ -50,7 +52,7 @@ def paycode_issue(*, actor, point_kind: str = PointKind.VOLUNTEER) -> PayCode:
     raise ConflictError(_("付款码生成失败，请重试。"), code="paycode_busy")
 
 
-def _require_operator(actor, merchant: Merchant) -> None:
+def _require_operator(actor: User, merchant: Merchant) -> None:
     if actor.is_superuser:
         return
     if not merchant.operators.filter(pk=actor.pk).exists():
@@ -59,7 +61,7 @@ def _require_operator(actor, merchant: Merchant) -> None:
 
 @transaction.atomic
 def merchant_redeem(
-    *, actor, merchant: Merchant, code: str, points, description: str = ""
+    *, actor: User, merchant: Merchant, code: str, points: int | str, description: str = ""
 ) -> MerchantPayment:
     """The merchant's cashier redeems a resident's pay code: points move to the merchant."""
     _require_operator(actor, merchant)
@@ -130,7 +132,9 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
     )
 
 
-def month_totals(merchant: Merchant, month: date, point_kind: str = PointKind.VOLUNTEER) -> dict:
+def month_totals(
+    merchant: Merchant, month: date, point_kind: str = PointKind.VOLUNTEER
+) -> dict[str, Any]:
     start, end = month_bounds(month)
     totals = MerchantPayment.objects.filter(
         merchant=merchant, point_kind=point_kind, created_at__gte=start, created_at__lt=end
@@ -144,7 +148,7 @@ def month_totals(merchant: Merchant, month: date, point_kind: str = PointKind.VO
 
 @transaction.atomic
 def merchant_settle(
-    *, actor, merchant: Merchant, month: date, point_kind: str = PointKind.VOLUNTEER
+    *, actor: User, merchant: Merchant, month: date, point_kind: str = PointKind.VOLUNTEER
 ) -> MerchantSettlement:
     """Settle a past month: record it once and retire its points to the issuer account."""
     require_perm(actor, P.MANAGE_MERCHANTS, merchant.region_code)

@@ -9,16 +9,20 @@ cannot deadlock, and the rows every resident of the store shares (item, store ac
 only for the last few statements before commit.
 """
 
+from decimal import Decimal
 from io import BytesIO
 
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
+from shequ.core.actors import AnyUser, User
 from shequ.core.audit import audit_record
 from shequ.core.errors import ConflictError, InvalidInput, PermissionDeniedError
 from shequ.core.scoping import has_perm, require_perm
+from shequ.people.models import Person
 from shequ.points import clock, ledger
 from shequ.points import permissions as P
 from shequ.points.choices import OrderStatus, PointKind, StockSource, TransferKind
@@ -29,20 +33,18 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_QUANTITY = 20
 
 
-def _photo(upload) -> ContentFile:
+def _photo(upload: UploadedFile) -> ContentFile:
     """Check an uploaded photo is an image and re-encode it (drops EXIF, bounds the size)."""
     from PIL import Image, UnidentifiedImageError
 
-    if upload.size > MAX_PHOTO_BYTES:
+    if (upload.size or 0) > MAX_PHOTO_BYTES:
         raise InvalidInput(
             _("图片不能超过5MB。"), code="photo_too_large", details={"field": "photo"}
         )
     try:
-        image = Image.open(upload)
-        image.verify()
+        Image.open(upload).verify()
         upload.seek(0)
-        image = Image.open(upload)
-        image = image.convert("RGB")
+        image = Image.open(upload).convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError):
         raise InvalidInput(
             _("图片格式无法识别（支持 JPEG、PNG）。"),
@@ -58,17 +60,17 @@ def _photo(upload) -> ContentFile:
 @transaction.atomic
 def store_item_create(
     *,
-    actor,
+    actor: User,
     store: Store,
     name: str,
-    price,
-    monthly_limit=2,
+    price: int | str,
+    monthly_limit: int | str = 2,
     category: str = "",
     description: str = "",
-    value_yuan=None,
-    initial_stock=0,
+    value_yuan: Decimal | None = None,
+    initial_stock: int | str = 0,
     donor: str = "",
-    photo=None,
+    photo: UploadedFile | None = None,
 ) -> StoreItem:
     require_perm(actor, P.MANAGE_STORE, store.region_code)
     name = check_text(name, field="name", label=_("名称"), max_length=100)
@@ -105,7 +107,7 @@ def store_item_create(
     return item
 
 
-def _limit(value) -> int:
+def _limit(value: int | str) -> int:
     limit = ledger.check_amount(value, field="monthly_limit")
     if limit > MAX_QUANTITY:
         raise InvalidInput(
@@ -116,10 +118,16 @@ def _limit(value) -> int:
 
 @transaction.atomic
 def store_item_update(
-    *, actor, item: StoreItem, price=None, monthly_limit=None, is_active=None, photo=None
+    *,
+    actor: User,
+    item: StoreItem,
+    price: int | str | None = None,
+    monthly_limit: int | str | None = None,
+    is_active: bool | None = None,
+    photo: UploadedFile | None = None,
 ) -> StoreItem:
     require_perm(actor, P.MANAGE_STORE, item.store.region_code)
-    changes = {}
+    changes: dict[str, int | bool] = {}
     if price is not None:
         changes["price"] = ledger.check_amount(price, field="price")
     if monthly_limit is not None:
@@ -145,12 +153,12 @@ def store_item_update(
 @transaction.atomic
 def stock_in(
     *,
-    actor,
+    actor: User,
     item: StoreItem,
-    quantity,
+    quantity: int | str,
     source: str,
     donor: str = "",
-    unit_value=None,
+    unit_value: Decimal | None = None,
     note: str = "",
 ) -> StockIn:
     """入库: a purchase, or goods donated by a co-building unit (the donor is required)."""
@@ -188,9 +196,9 @@ class _Duplicate(Exception):
 
 def order_redeem(
     *,
-    actor,
+    actor: User,
     item: StoreItem,
-    quantity=1,
+    quantity: int | str = 1,
     point_kind: str = PointKind.VOLUNTEER,
     request_key: str = "",
 ) -> Order:
@@ -220,7 +228,15 @@ def order_redeem(
 
 
 @transaction.atomic
-def _redeem(person, item, store, quantity, point_kind, request_key, actor) -> Order:
+def _redeem(
+    person: Person,
+    item: StoreItem,
+    store: Store,
+    quantity: int,
+    point_kind: str,
+    request_key: str,
+    actor: User,
+) -> Order:
     payer = ledger.resident_account(person, point_kind)
     payee = ledger.store_account(store, point_kind)
     # The resident's own account row first: one redemption (or cancellation) per person at a
@@ -286,7 +302,7 @@ def _redeem(person, item, store, quantity, point_kind, request_key, actor) -> Or
 
 
 @transaction.atomic
-def order_pickup(*, actor, store: Store, code: str) -> Order:
+def order_pickup(*, actor: User, store: Store, code: str) -> Order:
     """Staff hand the goods over against the pickup code the resident shows."""
     require_perm(actor, P.MANAGE_STORE, store.region_code)
     code = (code or "").strip()
@@ -301,12 +317,12 @@ def order_pickup(*, actor, store: Store, code: str) -> Order:
 
 
 @transaction.atomic
-def order_confirm_pickup(*, actor, order: Order) -> Order:
+def order_confirm_pickup(*, actor: User, order: Order) -> Order:
     require_perm(actor, P.MANAGE_STORE, order.region_code)
     return _pickup(actor, order)
 
 
-def _pickup(actor, order: Order) -> Order:
+def _pickup(actor: User, order: Order) -> Order:
     changed = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
         status=OrderStatus.PICKED_UP, picked_up_at=clock.now(), picked_up_by=actor
     )
@@ -320,7 +336,7 @@ def _pickup(actor, order: Order) -> Order:
 
 
 @transaction.atomic
-def order_cancel(*, actor, order: Order, reason: str = "") -> Order:
+def order_cancel(*, actor: User, order: Order, reason: str = "") -> Order:
     """Cancel a pending order: the points and the stock go back."""
     is_owner = order.person.user_id is not None and order.person.user_id == actor.pk
     if not is_owner:
@@ -365,5 +381,5 @@ def order_cancel(*, actor, order: Order, reason: str = "") -> Order:
     return order
 
 
-def can_manage_store(user, store: Store) -> bool:
+def can_manage_store(user: AnyUser | None, store: Store) -> bool:
     return has_perm(user, P.MANAGE_STORE, store.region_code)

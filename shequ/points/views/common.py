@@ -2,16 +2,29 @@
 
 import uuid
 from collections.abc import Callable
+from typing import overload
 
 from django.contrib import messages
+from django.http import HttpRequest
 from django.shortcuts import redirect
 
 from shequ.core.errors import ServiceError
 from shequ.points.services import person_of
 
 
-def run(request, action: Callable[[], object], *, success: str = "", back: str = "") -> object:
-    """Call a service; on a ServiceError show its message. Returns the result or None."""
+@overload
+def run(
+    request: HttpRequest, action: Callable[[], None], *, success: str = "", back: str = ""
+) -> bool: ...
+@overload
+def run[T](
+    request: HttpRequest, action: Callable[[], T], *, success: str = "", back: str = ""
+) -> T | None: ...
+def run(
+    request: HttpRequest, action: Callable[[], object], *, success: str = "", back: str = ""
+) -> object:
+    """Call a service; on a ServiceError show its message. Returns the result (True for a
+    service that returns nothing) or None."""
     try:
         result = action()
     except ServiceError as error:

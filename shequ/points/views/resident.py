@@ -220,8 +220,9 @@ def store(request, person):
     items = selectors.store_items(shop) if shop else []
     used = selectors.month_used(person, shop) if shop else {}
     for item in items:
-        item.used = used.get(item.pk, 0)
-        item.left = max(0, item.monthly_limit - item.used)
+        # Read by the template only; not fields of the model.
+        item.used = used.get(item.pk, 0)  # type: ignore[attr-defined]
+        item.left = max(0, item.monthly_limit - item.used)  # type: ignore[attr-defined]
     return render(
         request,
         "points/store.html",
@@ -277,7 +278,8 @@ def item_photo(request, pk):
 def orders(request, person):
     rows = selectors.my_orders(person)
     for order in rows:
-        order.qr = qr_data_uri(order.pickup_code, scale=4) if order.status == "pending" else ""
+        qr = qr_data_uri(order.pickup_code, scale=4) if order.status == "pending" else ""
+        order.qr = qr  # type: ignore[attr-defined]  # read by the template only
     return render(request, "points/orders.html", {"orders": rows})
 
 

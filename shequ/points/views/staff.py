@@ -65,7 +65,12 @@ def _region_choices(user) -> list[tuple[str, str]]:
     )
     regions = regions.select_related("parent").order_by("code")[:300]
     return [
-        (r.code, f"{r.parent.name} · {r.name}" if r.level == Level.GRID else r.name)
+        (
+            r.code,
+            f"{r.parent.name} · {r.name}"
+            if r.level == Level.GRID and r.parent is not None
+            else r.name,
+        )
         for r in regions
     ]
 
@@ -552,11 +557,14 @@ def adjust(request):
             field="person__region_code",
             pk=data["account"],
         )
+        person = account.person
+        if person is None:  # a resident account always has its person (a constraint)
+            raise Http404
         run(
             request,
             lambda: services.account_adjust(
                 actor=request.user,
-                person=account.person,
+                person=person,
                 amount=data["amount"],
                 reason=data["reason"],
                 point_kind=account.point_kind,
