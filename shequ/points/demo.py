@@ -11,21 +11,26 @@ the registry's seeder has landed.
 """
 
 import contextlib
+import time as timer
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from shequ.accounts.models import Assignment, User
+from shequ.accounts.services import user_create
+from shequ.core.crypto import hash_for
 from shequ.core.errors import ConflictError
+from shequ.core.idnumbers import make_id_number
 from shequ.core.roles import Role
 from shequ.demo import danyang
 from shequ.demo.names import person_name
 from shequ.demo.seeding import SeedContext
-from shequ.geo.models import Region
+from shequ.geo.models import Building, Region
 from shequ.people.models import Person
 from shequ.points import clock, demo_bulk, ledger, services
 from shequ.points.choices import (
@@ -36,7 +41,8 @@ from shequ.points.choices import (
     TaskKind,
     TaskStatus,
 )
-from shequ.points.models import Claim, Entry, Merchant, PointsRule, Store, Task
+from shequ.points.demo_images import item_picture
+from shequ.points.models import Claim, Entry, Merchant, Order, PointsRule, Store, Task, Transfer
 
 SEED_ORDER = 50
 VOLUNTEERS = 40
@@ -118,9 +124,6 @@ def _flagship(ctx: SeedContext) -> tuple[str, list[str]]:
 
 def _fallback_person(rng, grid: str, used: set[str], *, name=None, user=None, party=False):
     """Create one Person through the registry's models (fallback while its seeder is absent)."""
-    from shequ.core.crypto import hash_for
-    from shequ.core.idnumbers import make_id_number
-    from shequ.people.models import Person
 
     while True:
         birth = date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 50))
@@ -149,7 +152,6 @@ def _fallback_person(rng, grid: str, used: set[str], *, name=None, user=None, pa
 
 def _people(ctx, rng, grids):
     """(resident Person, volunteer Persons, party-member Persons) — each with a login."""
-    from shequ.people.models import Person
 
     resident_user = User.objects.get(username="resident")
     resident = Person.objects.filter(user=resident_user).first()
@@ -191,7 +193,6 @@ def _login(person: Person) -> User:
 
 
 def _merchant_user():
-    from shequ.accounts.services import user_create
 
     user = User.objects.filter(username="merchant").first()
     if user is None:
@@ -381,7 +382,6 @@ class _History:
 
 
 def _address(grid: str) -> str:
-    from shequ.geo.models import Building
 
     building = Building.objects.filter(region_code=grid).order_by("code").first()
     return building.address if building else ""
@@ -526,9 +526,6 @@ def seed(ctx: SeedContext) -> None:
 
 
 def _picture(name: str, category: str):
-    from django.core.files.base import ContentFile
-
-    from shequ.points.demo_images import item_picture
 
     return ContentFile(item_picture(name, category), name="item.jpg")
 
@@ -540,9 +537,6 @@ def _spread(ctx, rng, *, flagship: str, city_user) -> None:
     through its township, and SPREAD_TASKS tasks over the past year are attended in full and
     confirmed by the grid's worker; each township's first community opens a small 爱心超市
     (pictures included) where its volunteers redeem now and then. All through the services."""
-    import time as timer
-
-    from shequ.people.models import Person
 
     started = timer.perf_counter()
     today = timezone.localdate()
@@ -787,7 +781,6 @@ def _current(ctx, rng, *, grids, staff, grid_staff, people, items):
 
 
 def DIGEST():
-    from shequ.points.models import Entry, Order, Transfer
 
     yield (
         "points.tasks",

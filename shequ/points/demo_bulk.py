@@ -33,6 +33,8 @@ from django.db import connection
 from django.utils import timezone
 
 from shequ.core.masking import mask_name
+from shequ.geo.models import Region
+from shequ.people.models import Person
 from shequ.points import ledger
 from shequ.points.choices import AccountKind, FunderKind, PointKind, TransferKind
 from shequ.points.models import Account, Entry, FundingRecord, Store, Transfer
@@ -170,8 +172,6 @@ def seed_ledger(
     Residents, pools and stores of regions whose code starts with one of `exclude_prefixes`
     (the flagship community, whose history the services write) are left alone.
     """
-    from shequ.geo.models import Region
-    from shequ.people.models import Person
 
     started = time.perf_counter()
     excluded = tuple(exclude_prefixes)

@@ -3,11 +3,11 @@
 from django.tasks import task
 
 from shequ.points import clock
+from shequ.points.services import points_expire
 
 
 @task
 def expire_points_job() -> dict:
     """Daily: run this year's expiry (idempotent per account, so a daily run is harmless)."""
-    from shequ.points.services import points_expire
 
     return points_expire(year=clock.today().year)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from shequ.core.actors import Actor
 from shequ.core.errors import ConflictError, InvalidInput, ServiceError
+from shequ.geo.models import Region
 from shequ.people.models import Person
 from shequ.points import clock
 from shequ.points.choices import AccountKind, PointKind
@@ -88,7 +89,6 @@ def resident_account(person: Person, point_kind: str = PointKind.VOLUNTEER) -> A
 
 def pool_account(region_code: str, point_kind: str = PointKind.VOLUNTEER) -> Account:
     """The pool of a community (12 digits) or township (9 digits)."""
-    from shequ.geo.models import Region
 
     name = Region.objects.filter(code=region_code).values_list("name", flat=True).first()
     return _get_or_create(

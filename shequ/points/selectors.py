@@ -41,7 +41,7 @@ from shequ.points.models import (
     Task,
     VolunteerRecord,
 )
-from shequ.points.services.common import person_of
+from shequ.points.services.common import month_start, person_of
 from shequ.points.services.merchants import month_bounds
 
 # ---------------------------------------------------------------------------------------------
@@ -219,7 +219,6 @@ def store_items(store: Store, *, active_only: bool = True) -> list[StoreItem]:
 
 def month_used(person: Person, store: Store) -> dict[int, int]:
     """Quantity of each item the person redeemed this month (cancelled orders excluded)."""
-    from shequ.points.services.common import month_start
 
     rows = (
         Order.objects.filter(person=person, store=store, created_at__gte=month_start())

@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
 
 from shequ.core.actors import AnyUser, User
 from shequ.core.audit import audit_record
@@ -35,7 +36,6 @@ MAX_QUANTITY = 20
 
 def _photo(upload: UploadedFile) -> ContentFile:
     """Check an uploaded photo is an image and re-encode it (drops EXIF, bounds the size)."""
-    from PIL import Image, UnidentifiedImageError
 
     if (upload.size or 0) > MAX_PHOTO_BYTES:
         raise InvalidInput(

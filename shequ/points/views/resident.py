@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from shequ.core.checkin import checkin_qr
 from shequ.core.models import CheckinPurpose
 from shequ.core.qr import qr_data_uri
-from shequ.core.scoping import EVERYTHING, has_perm, scope_codes
+from shequ.core.scoping import EVERYTHING, has_perm, scope_codes, user_assignments
 from shequ.points import clock, selectors, services
 from shequ.points import permissions as P
 from shequ.points.choices import ClaimStatus, PointKind, TaskKind, TaskStatus
@@ -374,7 +374,6 @@ def recognition(request):
 
 def _resident_grid(user) -> str:
     """The grid of a resident's assignment (when the login has no registry record yet)."""
-    from shequ.core.scoping import user_assignments
 
     return next((a.scope_code for a in user_assignments(user) if a.role == "resident"), "")
 

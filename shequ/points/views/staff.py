@@ -20,6 +20,7 @@ from shequ.core.scoping import (
     scoped,
 )
 from shequ.geo.models import Region
+from shequ.people.models import Person
 from shequ.points import clock, ledger, selectors, services
 from shequ.points import permissions as P
 from shequ.points.choices import AccountKind, ClaimStatus, OrderStatus, TaskStatus
@@ -213,7 +214,6 @@ def claim_honour(request, pk):
 @login_required
 def person_certificate(request, pk):
     """A person's 志愿服务记录证明, printed by staff (audited: it shows the full name)."""
-    from shequ.people.models import Person
 
     require_page_perm(request.user, P.VIEW)
     person = get_scoped_or_404(Person.objects.all(), request.user, P.VIEW, pk=pk)
