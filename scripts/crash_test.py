@@ -46,6 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+from shapely.geometry import shape
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 PASSWORD = "crash-test-password"
@@ -120,8 +123,6 @@ class CaseTarget(Target):
         me = http_json(base_url, "GET", "/api/v1/auth/me", headers=self.headers())
         grid = next(a["scope_code"] for a in me["assignments"] if a["role"] == "resident")
         grids = http_json(base_url, "GET", "/api/v1/geo/grids.geojson", headers=self.headers())
-        from shapely.geometry import shape
-
         feature = next(f for f in grids["features"] if f["properties"]["code"] == grid)
         point = shape(feature["geometry"]).representative_point()
         self.context["lat"], self.context["lng"] = point.y, point.x
@@ -230,8 +231,6 @@ class Stack:
         outer = os.environ.get("DATABASE_URL", "")
         if not outer.startswith(("postgres://", "postgresql://")):
             outer = "postgres://postgres@127.0.0.1:5432/postgres"
-        import psycopg
-
         parts = urlsplit(outer)
         name = f"shequ_crash_{os.getpid()}"
         admin = urlunsplit(parts._replace(path="/postgres"))

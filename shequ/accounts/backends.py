@@ -3,6 +3,7 @@
 from django.contrib.auth.backends import ModelBackend
 
 from shequ.accounts.models import User
+from shequ.accounts.services import user_find_by_mobile
 from shequ.core.roles import perms_of
 from shequ.core.scoping import user_assignments
 
@@ -16,8 +17,6 @@ class UsernameOrMobileBackend(ModelBackend):
         username = username.strip()
         user = User.objects.filter(username__iexact=username).first()
         if user is None and any(ch.isdigit() for ch in username):
-            from shequ.accounts.services import user_find_by_mobile
-
             user = user_find_by_mobile(username)
         if user is None:
             User().set_password(password)  # same work as a real check: no timing oracle

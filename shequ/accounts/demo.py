@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 
 from shequ.accounts.models import Assignment, User
+from shequ.accounts.services import user_create, user_sync_admin_access
 from shequ.core.regions import Level
 from shequ.core.roles import Role
 from shequ.demo.names import person_name
@@ -34,8 +35,6 @@ def demo_accounts_table() -> list[tuple[str, str, str]]:
 
 
 def seed(ctx: SeedContext) -> None:
-    from shequ.accounts.services import user_create, user_sync_admin_access
-
     rng = ctx.rng("accounts")
     regions = {r.code: r for r in Region.objects.exclude(level=Level.GRID)}
     grids = {r.code: r for r in Region.objects.filter(level=Level.GRID)}

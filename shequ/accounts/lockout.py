@@ -9,6 +9,9 @@ from django.shortcuts import render
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 
+from shequ.accounts.models import User
+from shequ.accounts.services import user_find_by_mobile
+from shequ.core.audit import audit_record
 from shequ.core.durable import durable_write
 
 LOCKOUT_MINUTES = 15
@@ -22,8 +25,6 @@ def lockout_username(request, credentials) -> str:
         raw = request.POST.get("username", "")
     name = (raw or "").replace("\x00", "").strip().lower()
     if name and any(ch.isdigit() for ch in name):
-        from shequ.accounts.services import user_find_by_mobile
-
         user = user_find_by_mobile(name)
         if user is not None:
             return user.username.lower()
@@ -37,9 +38,6 @@ def lockout_username(request, credentials) -> str:
 def audit_lockout(sender, request=None, username=None, **kwargs) -> None:
     """An account is (still) locked: the refused login goes to the audit log. Sent by axes
     inside its failure handler, which is a durable write, so no rollback undoes the row."""
-    from shequ.accounts.models import User
-    from shequ.core.audit import audit_record
-
     user = User.objects.filter(username__iexact=username or "").first()
     audit_record(
         actor=None,
@@ -67,7 +65,7 @@ def lockout_response(request, original_response=None, credentials=None):
             json_dumps_params={"ensure_ascii": False},
         )
     else:
-        from shequ.web.views import LoginForm
+        from shequ.web.views import LoginForm  # noqa: PLC0415 - upward: web's login form
 
         form = LoginForm(request)
         response = render(

@@ -20,7 +20,7 @@ from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.phones import normalize_mobile
 from shequ.core.regions import Level
 from shequ.core.roles import REGION_ROLES, Role
-from shequ.core.scoping import forget_assignments
+from shequ.core.scoping import forget_assignments, user_roles
 
 TOKEN_PREFIX = "sq_"
 
@@ -43,8 +43,6 @@ ADMIN_ROLES = frozenset({Role.COMMUNITY_STAFF, Role.TOWNSHIP_OFFICER, Role.CITY_
 
 def may_use_admin(user: AnyUser | None) -> bool:
     """Whether `user` may open the Django admin: superusers, and holders of an admin role."""
-    from shequ.core.scoping import user_roles
-
     if user is None or not (user.is_active and user.is_authenticated):
         return False
     if user.is_superuser:

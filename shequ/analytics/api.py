@@ -25,8 +25,10 @@ from shequ.analytics.filters import (
     period_dates,
 )
 from shequ.analytics.selectors import cockpit_indicators, region_warnings
+from shequ.cases.models import Category
 from shequ.core.errors import InvalidInput
 from shequ.core.scoping import require_page_perm
+from shequ.geo.models import Region
 
 API_PREFIX = "/analytics/"
 # Parsed by filters.parse_date (400 `invalid_date`/`invalid_period`), documented as a date.
@@ -96,9 +98,6 @@ class AcknowledgeIn(BaseModel):
 
 
 def _names(group_by: str | None, keys: list[str]) -> dict[str, str]:
-    from shequ.cases.models import Category
-    from shequ.geo.models import Region
-
     if group_by in ("township", "community", "grid"):
         return dict(Region.objects.filter(code__in=keys).values_list("code", "name"))
     if group_by == "category":

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from shequ.analytics.definitions import MAP_INDICATORS
 from shequ.cases.indicators import GROUPINGS
+from shequ.cases.models import Category
 from shequ.core.actors import AnyUser
 from shequ.core.errors import InvalidInput
 from shequ.core.scoping import EVERYTHING, Everything, scope_codes
@@ -115,8 +116,6 @@ def check_indicator(key: str) -> str:
 
 
 def check_category(code: str | None) -> str | None:
-    from shequ.cases.models import Category
-
     if not code:
         return None
     if not (len(code) <= 8 and Category.objects.filter(code=code).exists()):

@@ -2,10 +2,10 @@
 
 from django.tasks import task
 
+from shequ.analytics.services import warnings_refresh
+
 
 @task
 def warnings_task() -> dict:
     """Run the early-warning rules (registered with core.schedule as "analytics.warnings")."""
-    from shequ.analytics.services import warnings_refresh
-
     return warnings_refresh()

@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.cases.models import Case, CaseEvent, Category, CategoryAttribute
 from shequ.core.admin import ScopedAdminMixin, ServiceAdminMixin
+from shequ.core.deadlines import deadlines_sweep
+from shequ.core.scoping import has_perm
 
 
 class AttributeInline(admin.TabularInline):
@@ -113,13 +115,9 @@ class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return False
 
     def has_view_permission(self, request, obj=None):
-        from shequ.core.scoping import has_perm
-
         return request.user.is_superuser or has_perm(request.user, "cases.view_case")
 
     @admin.action(description=_("立即执行一次时限巡检"))
     def run_sla_sweep(self, request, queryset):
-        from shequ.core.deadlines import deadlines_sweep
-
         result = deadlines_sweep()
         self.message_user(request, str(result.as_dict()), messages.INFO)

@@ -6,6 +6,7 @@ step now running (`step_*`), which the SLA sweep reads through small partial ind
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -37,8 +38,6 @@ OPEN = sorted(s.value for s in OPEN_STATUSES)  # sorted: a stable migration
 
 
 def validate_ladder(value: str) -> None:
-    from django.core.exceptions import ValidationError
-
     levels = [part.strip() for part in value.split(",") if part.strip()]
     if not levels or any(level not in LADDER_LEVELS for level in levels):
         raise ValidationError(
@@ -428,6 +427,13 @@ class Case(models.Model):
     def description_is_masked(self) -> bool:
         """Numbers in the description were masked; the original is in the vault."""
         return bool(self.description_original)
+
+    def ladder_position(self) -> tuple[int, int]:
+        """(current rung, rungs) of the case on its category's escalation ladder."""
+        ladder = self.category.ladder
+        base = self.handler_type if self.handler_type in ladder else None
+        start = ladder.index(base) if base else 0
+        return start + self.escalation_level, len(ladder)
 
     def live_sla_level(self, now=None) -> str:
         """The colour now (the sweep stores it once a minute; pages show it live)."""

@@ -258,11 +258,7 @@ def available_actions(user, case: Case, now=None) -> list[str]:
         ):
             continue
         if action == Action.ESCALATE:
-            # Selectors read and do not import the services package (cases/apps.py imports this
-            # module in ready(); the services would pull notifications and geo in with it).
-            from shequ.cases.services._common import ladder_position
-
-            position, length = ladder_position(case)
+            position, length = case.ladder_position()
             if position + 1 >= length:
                 continue
         if action in (Action.RATE, Action.VISIT):

@@ -25,10 +25,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.cases.access import HANDLER_ROLE
+from shequ.accounts.models import Assignment
+from shequ.cases.access import HANDLER_ROLE, LEVEL_ROLE
 from shequ.cases.models import Case, CaseEvent
+from shequ.cases.services.transitions import cases_escalate_due
 from shequ.cases.workflow import HandlerType, SlaLevel
 from shequ.core.roles import Role
+from shequ.notifications.services import notify_bulk
 
 logger = logging.getLogger("shequ.cases.sla")
 CHUNK = 2000
@@ -68,8 +71,6 @@ FIELDS = (
 
 def _recipients(rows: list[dict], *, with_dispatchers: bool) -> dict[int, list[int]]:
     """case id → user ids: the handler (or the whole unit), plus the community when asked."""
-    from shequ.accounts.models import Assignment
-
     region_keys: set[tuple[str, str]] = set()
     companies: set[int] = set()
     for row in rows:
@@ -117,9 +118,6 @@ LEVEL_LENGTH = {"grid": 15, "community": 12, "township": 9, "city": 6}
 
 def _level_recipients(messages: list[dict]) -> dict[tuple[str, int], list[int]]:
     """(level, case id) → the people of that ladder level responsible for the case's place."""
-    from shequ.accounts.models import Assignment
-    from shequ.cases.access import LEVEL_ROLE
-
     codes: set[str] = set()
     companies: set[int] = set()
     for m in messages:
@@ -180,8 +178,6 @@ def _mark(ids: list[int], old: list[str], new: str, extra: dict) -> list[dict]:
 
 def sla_sweep(*, now=None) -> SweepResult:
     """One pass of the SLA sweep at `now` (default: the current time)."""
-    from shequ.notifications.services import notify_bulk
-
     started = time.perf_counter()
     now = now or timezone.now()
     result = SweepResult()
@@ -265,8 +261,6 @@ def sla_sweep(*, now=None) -> SweepResult:
         )
 
     # Escalation: overdue by the grace → one rung up (the rule of case_escalate, in bulk).
-    from shequ.cases.services.transitions import cases_escalate_due
-
     escalated, messages = cases_escalate_due(now=now)
     result.escalated = escalated
     if messages:

@@ -2,18 +2,17 @@
 
 from django.tasks import task
 
+from shequ.cases.evidence import drafts_purge
+from shequ.cases.services.feedback import cases_remind_unrated
+
 
 @task
 def rating_reminder_task() -> int:
     """提醒评价 three days after closure (registered as "cases.rating_reminder", hourly)."""
-    from shequ.cases.services.feedback import cases_remind_unrated
-
     return cases_remind_unrated()
 
 
 @task
 def purge_draft_photos_task() -> int:
     """Hourly: remove the kept photos of 随手拍 forms never resubmitted ("cases.purge_drafts")."""
-    from shequ.cases.evidence import drafts_purge
-
     return drafts_purge()

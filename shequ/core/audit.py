@@ -1,9 +1,13 @@
 """Writing to the audit log. Callers pass already-masked representations, never plaintext PII."""
 
+from datetime import datetime, time
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.actors import Actor
@@ -17,6 +21,8 @@ from shequ.core.audit_labels import (
 from shequ.core.durable import durable_write
 from shequ.core.http import client_ip_or_none
 from shequ.core.models import AuditEvent
+from shequ.core.regions import is_region_code
+from shequ.core.scoping import prefix_q, scoped
 
 
 def audit_record(
@@ -84,8 +90,6 @@ def action_label(action: str) -> str:
 
 def _group_label(app: str) -> str:
     """An app's heading: ours above, else the app's own verbose name."""
-    from django.apps import apps
-
     if app in GROUP_LABELS:
         return str(GROUP_LABELS[app])
     try:
@@ -112,9 +116,6 @@ def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _model_field_label(object_type: str, name: str) -> str | None:
-    from django.apps import apps
-    from django.core.exceptions import FieldDoesNotExist
-
     try:
         model = apps.get_model(object_type)
     except (LookupError, ValueError):
@@ -166,8 +167,6 @@ def detail_items(event: AuditEvent) -> list[tuple[str, str]]:
 def object_type_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """The kinds of audited objects by their Chinese names (the audit filter), grouped by app:
     every model of the project's apps."""
-    from django.apps import apps
-
     groups: dict[str, list[tuple[str, str]]] = {}
     for model in apps.get_models():
         app = model._meta.app_label
@@ -183,8 +182,6 @@ def object_type_choices() -> list[tuple[str, list[tuple[str, str]]]]:
 
 def object_type_label(object_type: str) -> str:
     """ "people.person" → 居民; an export's action name → its label."""
-    from django.apps import apps
-
     if not object_type:
         return ""
     try:
@@ -214,13 +211,6 @@ def audit_search(
     after: int | None = None,
 ) -> dict:
     """The audit log as the auditor sees it: inside their scope, newest first, keyset paged."""
-    from datetime import datetime, time
-
-    from django.utils import timezone
-
-    from shequ.core.regions import is_region_code
-    from shequ.core.scoping import prefix_q, scoped
-
     qs = scoped(AuditEvent.objects.all(), user, "core.search_audit")
     if actor:
         qs = qs.filter(actor_name=actor)

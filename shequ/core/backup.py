@@ -19,6 +19,7 @@ import subprocess
 from datetime import datetime
 from pathlib import Path
 
+import psycopg
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, connections
@@ -101,8 +102,6 @@ def backup(path: Path | None = None) -> Path:
             target.close()
     elif connection.vendor == "postgresql":
         data = base.with_suffix(".pgdump")
-        import psycopg
-
         params = {
             "dbname": db["NAME"],
             "host": db.get("HOST") or None,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 
@@ -212,8 +213,6 @@ def registered_encrypted_fields() -> list[EncryptedFieldSpec]:
 
 @functools.cache
 def _field_context(spec: EncryptedFieldSpec) -> str:
-    from django.apps import apps
-
     return apps.get_model(spec.model)._meta.get_field(spec.field).context
 
 

@@ -10,6 +10,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from shequ.core.scoping import has_perm, user_roles
+
 PILLARS: list[tuple[str, Promise]] = [
     ("grid", _("网格治理")),
     ("party", _("智慧党建")),
@@ -48,8 +50,6 @@ def register(*entries: NavEntry) -> None:
 
 def entries_for(user) -> list[dict]:
     """Pillars with the entries this user may open, in display order; empty pillars omitted."""
-    from shequ.core.scoping import has_perm, user_roles
-
     roles = user_roles(user)
     visible: dict[str, list[dict]] = {}
     for entry in sorted(_entries, key=lambda e: (e.order, str(e.label))):

@@ -16,6 +16,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from shequ.core.actors import AnyUser
 from shequ.core.errors import PermissionDeniedError
@@ -144,8 +145,6 @@ def require_perm(
 ) -> None:
     """Raise PermissionDeniedError (403) unless `has_perm` holds."""
     if not has_perm(user, perm, region_code, **kwargs):
-        from django.utils.translation import gettext as _
-
         raise PermissionDeniedError(_("您没有执行此操作的权限。"), code="forbidden")
 
 

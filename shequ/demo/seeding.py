@@ -14,6 +14,9 @@ from typing import Any
 from django.apps import apps
 from django.db import transaction
 
+from shequ.accounts.models import Assignment, User
+from shequ.geo.models import Building, Estate, House, Region
+
 SCALES = ("small", "medium", "city")  # medium: city geography, one tenth of the volume
 
 
@@ -63,9 +66,6 @@ def run(ctx: SeedContext, only: set[str] | None = None) -> SeedContext:
 def digest_querysets():
     """(label, rows) pairs that together identify the seeded data; apps may add theirs with a
     module-level DIGEST function in their demo.py returning more pairs."""
-    from shequ.accounts.models import Assignment, User
-    from shequ.geo.models import Building, Estate, House, Region
-
     yield (
         "regions",
         Region.objects.order_by("code").values_list(

@@ -21,6 +21,7 @@ from shequ.core.errors import InvalidInput
 from shequ.core.models import VersionStamp
 from shequ.core.regions import Level
 from shequ.geo.coords import Crs, to_wgs84
+from shequ.geo.models import Region
 
 NEAR_BOUNDARY_METRES = 30.0
 CHECK_SECONDS = 2.0
@@ -72,8 +73,6 @@ class GridIndex:
 
     @classmethod
     def build(cls, version: int) -> "GridIndex":
-        from shequ.geo.models import Region
-
         rows = list(
             Region.objects.filter(level=Level.GRID, polygon__isnull=False)
             .order_by("code")

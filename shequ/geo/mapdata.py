@@ -22,6 +22,7 @@ from shequ.core.errors import InvalidInput
 from shequ.core.regions import CODE_LENGTHS, Level
 from shequ.core.roles import Role, role_grants
 from shequ.core.scoping import EVERYTHING, has_perm, prefix_q, scope_q, user_assignments
+from shequ.geo.locate import get_index
 from shequ.geo.models import Building, Estate, Region
 
 OWN_GRID_PERM = "geo.map_own_grid"  # residents: the public features of their own grid
@@ -92,7 +93,7 @@ def my_house(user) -> dict | None:
     """The user's own house from the registry link (Person.user), for the 'home' marker."""
     if not getattr(user, "is_authenticated", False) or not apps.is_installed("shequ.people"):
         return None
-    from shequ.people.models import Person
+    from shequ.people.models import Person  # noqa: PLC0415 - upward, behind is_installed
 
     person = (
         Person.objects.filter(user=user, house__isnull=False)
@@ -260,8 +261,6 @@ def features_scope_q(user, perm: str, *, company_field: str | None) -> Q | objec
 
 def _grids_near(west, south, east, north) -> list[str]:
     """Codes of the grids whose polygons meet the box (the in-memory index of `locate`)."""
-    from shequ.geo.locate import get_index
-
     index = get_index()
     m = GRID_SEARCH_MARGIN_DEGREES
     x0, y0 = index.projection.xy(south - m, west - m)

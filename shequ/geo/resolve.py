@@ -14,10 +14,13 @@ in two places outside `within` is reported as ambiguous.
 import re
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.db.models import Avg, F, Value
 from django.db.models.functions import Length
 from django.utils.translation import gettext as _
 
+from shequ.core.crypto import lookup_hashes
+from shequ.core.errors import InvalidInput
 from shequ.geo.models import Building, Estate
 
 DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
@@ -180,11 +183,9 @@ def _place(estate: Estate, building: Building | None, typed: str) -> ResolvedPla
 
 def home_building(user) -> Building | None:
     """The building of the user's own house (the registry's Person.user link), if any."""
-    from django.apps import apps
-
     if not getattr(user, "is_authenticated", False) or not apps.is_installed("shequ.people"):
         return None
-    from shequ.people.models import Person
+    from shequ.people.models import Person  # noqa: PLC0415 - upward, behind is_installed
 
     person = (
         Person.objects.filter(user=user, house__isnull=False)
@@ -198,13 +199,9 @@ def home_building_of_caller(phone: str, *, within: str) -> Building | None:
     """The building of the registered resident with this mobile number inside `within` (the
     hotline caller's own house), when exactly one building matches. A keyed-hash lookup: the
     number is never compared or stored in plaintext."""
-    from django.apps import apps
-
     if not phone or not within or not apps.is_installed("shequ.people"):
         return None
-    from shequ.core.crypto import lookup_hashes
-    from shequ.core.errors import InvalidInput
-    from shequ.people.models import Person
+    from shequ.people.models import Person  # noqa: PLC0415 - upward, behind is_installed
 
     try:
         hashes = lookup_hashes("people.person", "mobile", phone)

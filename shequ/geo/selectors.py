@@ -2,21 +2,21 @@
 
 from typing import Any
 
+from django.apps import apps
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Substr
+from django.utils.translation import gettext as _
 
 from shequ.accounts.models import Assignment
 from shequ.core.actors import AnyUser
 from shequ.core.errors import InvalidInput
 from shequ.core.regions import CODE_LENGTHS, Level, child_level, is_region_code
 from shequ.core.roles import Role
-from shequ.core.scoping import prefix_q
-from shequ.geo.models import Building, House, Region
+from shequ.core.scoping import has_perm, prefix_q, scoped
+from shequ.geo.models import Building, Estate, House, Region
 
 
 def parse_region_code(code: str, *, field: str = "within") -> str:
-    from django.utils.translation import gettext as _
-
     if not is_region_code(code):
         raise InvalidInput(
             _("区划代码无效：应为 6、9、12 或 15 位数字。"),
@@ -116,11 +116,9 @@ def region_children_with_counts(region: Region) -> list[dict]:
 
 def _people_counts(prefix: str, length: int) -> dict[str, int] | None:
     """Residents per child region, when the registry app is installed (None otherwise)."""
-    from django.apps import apps
-
     if not apps.is_installed("shequ.people"):
         return None
-    from shequ.people.selectors import people_counts_by_prefix
+    from shequ.people.selectors import people_counts_by_prefix  # noqa: PLC0415 - upward, behind is_installed
 
     return people_counts_by_prefix(prefix, length)
 
@@ -164,9 +162,6 @@ def building_room_grid(building: Building) -> dict:
 
 def grid_buildings(user: AnyUser, grid: Region) -> dict[str, Any]:
     """The estates and buildings of one grid the user may see, with what they may change."""
-    from shequ.core.scoping import has_perm, scoped
-    from shequ.geo.models import Estate
-
     return {
         "estates": list(
             scoped(Estate.objects.filter(grid=grid), user, "geo.view_estate").order_by("name")

@@ -5,6 +5,8 @@ SHEQU_DEMO_OPEN311_KEY), with a limit high enough for load tests and permission 
 from django.conf import settings
 
 from shequ.demo.seeding import SeedContext
+from shequ.open311.keys import api_key_create, hash_key
+from shequ.open311.models import ApiKey
 
 SEED_ORDER = 60
 DEMO_KEY_NAME = "demo"
@@ -17,9 +19,6 @@ def demo_key() -> str:
 
 def ensure_demo_key():
     """Create the demo key if missing (idempotent); returns the key row."""
-    from shequ.open311.keys import api_key_create, hash_key
-    from shequ.open311.models import ApiKey
-
     existing = ApiKey.objects.filter(key_hash=hash_key(demo_key())).first()
     if existing is not None:
         return existing

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from shequ.core import ratelimit
 from shequ.core.errors import ServiceError
 from shequ.core.params import EARLIEST_DATE, LATEST_DATE
-from shequ.open311 import keys, openapi, representation, selectors, services
+from shequ.open311 import docs, keys, openapi, representation, selectors, services
 from shequ.open311.formats import (
     FORMATS,
     Open311Error,
@@ -340,6 +340,4 @@ def openapi_json(request):
 
 def page(request):
     """/open311/: what the endpoint offers, with a curl example for every call."""
-    from shequ.open311 import docs
-
     return render(request, "open311/page.html", docs.page_context(request))

@@ -1,6 +1,7 @@
 """Admin: operators see every task with its errors (tracebacks) and can retry failed ones."""
 
 from django.contrib import admin, messages
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from shequ.core.errors import ServiceError
@@ -20,8 +21,6 @@ class QueuedTaskAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("错误记录"))
     def errors_text(self, obj):
-        from django.utils.html import format_html_join
-
         return format_html_join(
             "", "<pre>{}</pre>", ((error.get("traceback", ""),) for error in obj.errors)
         )

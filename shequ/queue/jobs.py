@@ -7,22 +7,20 @@ from django.tasks import task
 from django.utils import timezone
 
 from shequ.core import schedule
+from shequ.core.idempotency import purge_expired
+from shequ.queue.models import PeriodicRun
+from shequ.queue.selectors import queue_backend
 
 
 @task
 def purge_idempotency_records() -> int:
     """Forget Idempotency-Key records older than SHEQU_IDEMPOTENCY_HOURS."""
-    from shequ.core.idempotency import purge_expired
-
     return purge_expired()
 
 
 @task
 def purge_queue() -> int:
     """Delete finished tasks (successful after 7 days, failed after 30) and old periodic runs."""
-    from shequ.queue.models import PeriodicRun
-    from shequ.queue.selectors import queue_backend
-
     now = timezone.now()
     deleted = PeriodicRun.objects.filter(claimed_at__lt=now - timedelta(days=7)).delete()[0]
     backend = queue_backend()

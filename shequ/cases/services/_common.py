@@ -153,16 +153,8 @@ def no_clock() -> dict:
     }
 
 
-def ladder_position(case: Case) -> tuple[int, int]:
-    """(current rung, rungs) of the case on its category's escalation ladder."""
-    ladder = case.category.ladder
-    base = case.handler_type if case.handler_type in ladder else None
-    start = ladder.index(base) if base else 0
-    return start + case.escalation_level, len(ladder)
-
-
 def clock_for(case: Case, step: str, start, *, due=None) -> dict:
-    position, length = ladder_position(case)
+    position, length = case.ladder_position()
     return step_clock(
         case.category, step, start, due=due, ladder_position=position, ladder_length=length
     )

@@ -311,8 +311,9 @@ def read_rows(
     A row repeating the header (pasted pages) is skipped with a warning; a second, different
     header (another table below the first) refuses the file. `progress(done, estimate)` is
     called while reading (the sheet's declared size is only an estimate in read-only mode)."""
-    # Imported here: openpyxl takes a second or more to import and only an import needs it.
-    from openpyxl import load_workbook
+    # Imported here: openpyxl takes a second or more to import, and people.services imports this
+    # module, so at the top it would be loaded by django.setup() in every process (the worker too).
+    from openpyxl import load_workbook  # noqa: PLC0415 - openpyxl takes a second to import
 
     synonyms = (extra_headers or {}) | SYNONYMS  # the standard titles win
     try:

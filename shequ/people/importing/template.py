@@ -148,10 +148,10 @@ def _explanations(lists: dict[str, list[str]]) -> dict[str, tuple[str, str, str,
 def import_template() -> bytes:
     """The template as xlsx bytes."""
     # Imported here: openpyxl takes a second or more to import; only the download needs it.
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter, quote_sheetname
-    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl import Workbook  # noqa: PLC0415 - openpyxl takes a second to import
+    from openpyxl.styles import Alignment, Font, PatternFill  # noqa: PLC0415 - as above
+    from openpyxl.utils import get_column_letter, quote_sheetname  # noqa: PLC0415 - as above
+    from openpyxl.worksheet.datavalidation import DataValidation  # noqa: PLC0415 - as above
 
     lists = _lists()
     explanations = _explanations(lists)

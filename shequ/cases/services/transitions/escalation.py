@@ -15,7 +15,6 @@ from shequ.cases.services._common import (
     apply_transition,
     case_title,
     check_transition,
-    ladder_position,
     level_user_ids,
     tell,
     unit_user_ids,
@@ -60,7 +59,7 @@ def _escalation(case: Case, now) -> tuple[str, dict] | None:
     """The escalation rule: the next rung of the category's ladder and the changes it makes
     (supervised; the next escalation one grace later while a higher rung exists), or None at
     the top. Shared by case_escalate and the sweep's bulk path."""
-    position, length = ladder_position(case)
+    position, length = case.ladder_position()
     if position + 1 >= length:
         return None
     level = case.category.ladder[position + 1]
