@@ -15,11 +15,10 @@ from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.http import QueryDict
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from shequ.cases.models import Case, CaseEvent
-from shequ.cases.services import case_report
+from shequ.cases.models import Case
+from shequ.cases.services import case_note_add, case_report
 from shequ.cases.services._common import actor_identity
 from shequ.cases.workflow import Channel
 from shequ.core.errors import ServiceError
@@ -267,17 +266,12 @@ def update_create(*, key: ApiKey, form: QueryDict) -> dict[str, Any]:
     if case is None:
         raise Open311Error(404, _("未找到服务请求 %(id)s。") % {"id": request_id[:40]})
     name, role = actor_identity(None, case, key.client)
-    event = CaseEvent.objects.create(
+    event = case_note_add(
         case=case,
-        at=timezone.now(),
         action=UPDATE_ACTION,
-        from_status=case.status,
-        to_status=case.status,
-        actor=None,
         actor_name=name,
         actor_role=role,
         note=description,
-        public=True,
         data={"client_status": status, "media_url": media_url, "external_id": external_id},
     )
     return {"update_id": str(event.pk)}

@@ -4,7 +4,7 @@ Pages, the JSON API, Open311, admin actions and commands call the same functions
 `case_apply` maps an action name (the API's `{"action": …}`) to its service.
 """
 
-from shequ.cases.services.feedback import case_rate, case_visit
+from shequ.cases.services.feedback import case_note_add, case_rate, case_visit
 from shequ.cases.services.privacy import (
     case_reveal_contact_phone,
     case_reveal_description,
@@ -92,6 +92,7 @@ __all__ = [
     "case_follow",
     "case_handle",
     "case_merge",
+    "case_note_add",
     "case_rate",
     "case_register",
     "case_reopen",

@@ -1,4 +1,5 @@
-"""After closure: the reporter's rating, and staff 回访 (return visits) for phone cases."""
+"""After closure: the reporter's rating, and staff 回访 (return visits) for phone cases; and notes
+from outside systems on a case's timeline (Open311 servicerequestupdates)."""
 
 import datetime as dt
 
@@ -8,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.cases import access
-from shequ.cases.models import Case, CaseRating
+from shequ.cases.models import Case, CaseEvent, CaseRating
 from shequ.cases.services._common import (
     apply_transition,
     case_title,
@@ -174,3 +175,33 @@ def cases_remind_unrated(*, now=None, chunk: int = 500) -> int:
     if not messages:
         return 0
     return notify_bulk(messages, channels=resident_channels())
+
+
+def case_note_add(
+    *,
+    case: Case,
+    action: str,
+    actor_name: str,
+    actor_role: str,
+    note: str,
+    data: dict | None = None,
+    public: bool = True,
+) -> CaseEvent:
+    """A note from an outside system (an Open311 client's servicerequestupdate) on the case's
+    timeline. It never changes the case's status — only the transitions do; the caller checks
+    the client's right and validates the text. The case row is locked so the note's
+    from/to status is the status it was written against."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    return CaseEvent.objects.create(
+        case=locked,
+        at=timezone.now(),
+        action=action,
+        from_status=locked.status,
+        to_status=locked.status,
+        actor=None,
+        actor_name=actor_name,
+        actor_role=actor_role,
+        note=note,
+        public=public,
+        data=data or {},
+    )
