@@ -32,7 +32,7 @@ from shequ.core.scoping import (
     user_assignments,
 )
 
-HANDLER_ROLE = {
+HANDLER_ROLE: dict[str, Role] = {
     HandlerType.GRID: Role.GRID_WORKER,
     HandlerType.COMMUNITY: Role.COMMUNITY_STAFF,
     HandlerType.TOWNSHIP: Role.TOWNSHIP_OFFICER,
@@ -73,7 +73,7 @@ def sensitive_groups() -> set[str]:
 
 
 def is_sensitive(category: Category) -> bool:
-    group = category.parent.code if category.parent_id else category.code
+    group = category.parent.code if category.parent is not None else category.code
     return group in sensitive_groups()
 
 

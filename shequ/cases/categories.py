@@ -13,6 +13,8 @@ changes made in the admin; data migrations call it with the historical models.
 category's extra attributes (Open311 shapes) for `case_report`.
 """
 
+from typing import Any
+
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -81,7 +83,9 @@ DETAIL = {"code": "detail", "name": "详细说明", "datatype": "text", "require
 #   keywords, attributes, extra)])
 # One line per 小类 reads as a table; the formatter would explode it.
 # fmt: off
-CATEGORY_TREE = [
+# (code, name, keywords, leaves); a leaf is (code, name, handler, priority, photo, limit, unit,
+# keywords, attributes, extra steps).
+CATEGORY_TREE: list[tuple[str, str, str, list[tuple[Any, ...]]]] = [
     (
         "01",
         "市容环境",

@@ -14,10 +14,11 @@ import hashlib
 import io
 import secrets
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core import signing
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +27,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from shequ.core.errors import InvalidInput
 
 MAX_BYTES = 10 * 1024 * 1024
+# What `check_photo` takes: an uploaded file (or any file object) or its bytes.
+type Upload = File | bytes | bytearray
 MAX_PIXELS = 40_000_000
 MAX_PHOTOS = 9
 MAX_SIDE = 2560
@@ -52,7 +55,7 @@ def photo_error(message: str, index: int | None = None, code: str = "invalid_pho
     return InvalidInput(message, code=code, details=[{"field": field, "message": message}])
 
 
-def _read(upload) -> bytes:
+def _read(upload: Upload) -> bytes:
     if isinstance(upload, bytes | bytearray):
         return bytes(upload)
     size = getattr(upload, "size", None)
@@ -64,7 +67,7 @@ def _read(upload) -> bytes:
     return data
 
 
-def check_photo(upload, index: int | None = None) -> CheckedPhoto:
+def check_photo(upload: Upload, index: int | None = None) -> CheckedPhoto:
     """Validate one upload (a Django UploadedFile, a file object or bytes) and re-encode it."""
     name = getattr(upload, "name", "") or ""
     try:
@@ -85,7 +88,7 @@ def check_photo(upload, index: int | None = None) -> CheckedPhoto:
             probe = Image.open(io.BytesIO(raw))
             kind = probe.format
             probe.verify()
-            image = Image.open(io.BytesIO(raw))
+            image: Image.Image = Image.open(io.BytesIO(raw))
             if image.width * image.height > MAX_PIXELS:
                 raise Image.DecompressionBombError("too many pixels")
             image.load()
@@ -144,7 +147,7 @@ def _encode(image, png: bool) -> bytes:
     return buffer.getvalue()
 
 
-def check_photos(uploads) -> list[CheckedPhoto]:
+def check_photos(uploads: Iterable[Upload]) -> list[CheckedPhoto]:
     uploads = list(uploads or [])
     if len(uploads) > MAX_PHOTOS:
         raise photo_error(

@@ -35,7 +35,9 @@ A rate whose denominator is 0 is None (shown as "—"), never 0 or 100 %.
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any, cast
 
 from django.db.models import Avg, Count, F, Q
 from django.db.models.functions import Substr, TruncDay, TruncMonth, TruncWeek
@@ -176,23 +178,32 @@ def indicators(
         "basically_satisfied": Count("id", filter=closed & Q(satisfaction=Satisfaction.BASIC)),
         "unsatisfied": Count("id", filter=closed & Q(satisfaction=Satisfaction.UNSATISFIED)),
     }
+    report_rows: dict[str | None, dict[str, Any]]
+    cohort_rows: dict[str | None, dict[str, Any]]
     if group_by is None:
         report_rows = {None: reported.aggregate(**report_aggregates)}
         cohort_rows = {None: cohort.aggregate(**cohort_aggregates)}
     else:
         report_rows = {
             _key_text(row.pop("k")): row
-            for row in reported.annotate(k=_key_expression(group_by, "reported_at"))
-            .values("k")
-            .annotate(**report_aggregates)
-            .order_by()
+            # The stubs type these rows as a TypedDict, whose keys cannot be popped.
+            for row in cast(
+                Iterable[dict[str, Any]],
+                reported.annotate(k=_key_expression(group_by, "reported_at"))
+                .values("k")
+                .annotate(**report_aggregates)
+                .order_by(),
+            )
         }
         cohort_rows = {
             _key_text(row.pop("k")): row
-            for row in cohort.annotate(k=_key_expression(group_by, "registered_at"))
-            .values("k")
-            .annotate(**cohort_aggregates)
-            .order_by()
+            for row in cast(
+                Iterable[dict[str, Any]],
+                cohort.annotate(k=_key_expression(group_by, "registered_at"))
+                .values("k")
+                .annotate(**cohort_aggregates)
+                .order_by(),
+            )
         }
     keys = sorted(set(report_rows) | set(cohort_rows), key=lambda k: (k is None, k or ""))
     results = [_combine(key, report_rows.get(key), cohort_rows.get(key)) for key in keys]

@@ -147,7 +147,7 @@ class Category(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.parent.name} · {self.name}" if self.parent_id else self.name
+        return f"{self.parent.name} · {self.name}" if self.parent is not None else self.name
 
 
 class AttributeType(models.TextChoices):
@@ -489,9 +489,9 @@ class CaseEvent(AppendOnlyModel):
     @property
     def action_label(self) -> str:
         try:
-            return Action(self.action).label
+            return str(Action(self.action).label)
         except ValueError:
-            return SYSTEM_EVENT_LABELS.get(self.action, self.action)
+            return str(SYSTEM_EVENT_LABELS.get(self.action, self.action))
 
 
 SYSTEM_EVENT_LABELS = {

@@ -85,6 +85,7 @@ def nearest_managed_building(place: Place) -> Building | None:
     """The nearest building of the grid within 50 m whose estate has a property company."""
     if place.lat is None:
         return None
+    assert place.lng is not None  # a point has both coordinates
     box = PROPERTY_SEARCH_METRES / 111000 * 1.5
     candidates = Building.objects.filter(
         region_code=place.grid_code,
@@ -105,7 +106,7 @@ def route(handler_type: str, place: Place) -> Route:
     if handler_type == HandlerType.PROPERTY:
         building = place.building or nearest_managed_building(place)
         company_id = None
-        if building is not None and building.estate_id:
+        if building is not None and building.estate is not None:
             company_id = building.estate.property_company_id
         if company_id:
             return Route(HandlerType.PROPERTY, "", company_id)

@@ -4,7 +4,9 @@ helper (`access.visible_cases` → `core.scoping.scoped`)."""
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
@@ -31,18 +33,19 @@ from shequ.cases.workflow import (
     RatingSource,
     Status,
 )
+from shequ.core.actors import AnyUser, User
 from shequ.core.masking import mask_free_text
 from shequ.core.scoping import prefix_q, scoped
 
 LIST_RELATED = ("category", "category__parent")
 
 
-def _base(user) -> QuerySet:
+def _base(user: AnyUser) -> QuerySet[Case]:
     return access.visible_cases(user, Case.objects.select_related(*LIST_RELATED))
 
 
 def case_search(
-    user,
+    user: User,
     *,
     status: str | list[str] | None = None,
     category: str | None = None,
@@ -51,10 +54,10 @@ def case_search(
     overdue: bool | None = None,
     mine: bool = False,
     assigned: bool = False,
-    reported_from=None,
-    reported_to=None,
+    reported_from: dt.datetime | dt.date | None = None,
+    reported_to: dt.datetime | dt.date | None = None,
     q: str | None = None,
-) -> QuerySet:
+) -> QuerySet[Case]:
     """Cases the user may see, filtered (the API's GET /cases and the staff case list)."""
     qs = _base(user)
     if status:
@@ -86,7 +89,7 @@ def case_search(
     return qs.order_by("-reported_at", "-id")
 
 
-def inbox(user) -> QuerySet:
+def inbox(user: User) -> QuerySet[Case]:
     """A handler's to-do list: cases dispatched to their unit and not yet taken, plus the ones
     they took; soonest due first (the overdue on top)."""
     unit = access.handler_unit_q(user)
@@ -112,7 +115,7 @@ BOARD_TABS = {
 }
 
 
-def board(user, tab: str, *, category: str | None = None) -> QuerySet:
+def board(user: AnyUser, tab: str, *, category: str | None = None) -> QuerySet[Case]:
     """The dispatch board of community/township/city staff."""
     qs = scoped(Case.objects.select_related(*LIST_RELATED), user, "cases.dispatch").filter(
         BOARD_TABS[tab]
@@ -125,7 +128,7 @@ def board(user, tab: str, *, category: str | None = None) -> QuerySet:
     return qs.order_by(*order)
 
 
-def board_counts(user) -> dict[str, int]:
+def board_counts(user: AnyUser) -> dict[str, int]:
     """How many cases each board tab holds (one query)."""
     now = timezone.now()
     qs = scoped(Case.objects.all(), user, "cases.dispatch")
@@ -136,10 +139,10 @@ def board_counts(user) -> dict[str, int]:
     return qs.aggregate(**aggregates)
 
 
-def open_by_category(user) -> list[dict]:
+def open_by_category(user: AnyUser) -> list[dict[str, Any]]:
     """Open cases per 大类 in the user's dispatch scope (the board's "by category")."""
     now = timezone.now()
-    return list(
+    rows = (
         scoped(Case.objects.all(), user, "cases.dispatch")
         .filter(status__in=list(OPEN_STATUSES))
         .values("category__parent__code", "category__parent__name")
@@ -149,9 +152,11 @@ def open_by_category(user) -> list[dict]:
         )
         .order_by("category__parent__code")
     )
+    # The stubs type these rows as a TypedDict; callers take them as plain dicts.
+    return list(cast(Iterable[dict[str, Any]], rows))
 
 
-def verification_queue(user) -> QuerySet:
+def verification_queue(user: User) -> QuerySet[Case]:
     """Handled cases awaiting a check, except those the user handled themselves."""
     return (
         scoped(Case.objects.select_related(*LIST_RELATED), user, "cases.verify")
@@ -161,7 +166,7 @@ def verification_queue(user) -> QuerySet:
     )
 
 
-def visit_queue(user) -> QuerySet:
+def visit_queue(user: AnyUser) -> QuerySet[Case]:
     """回访: closed cases that came in by phone, hotline or at the desk (the reporter has no
     account to rate with) and have no 回访 result for this round yet — oldest closure first."""
     visited = CaseRating.objects.filter(
@@ -175,7 +180,7 @@ def visit_queue(user) -> QuerySet:
     )
 
 
-def my_cases(user) -> QuerySet:
+def my_cases(user: User) -> QuerySet[Case]:
     """A resident's cases: reported by them or followed (我也遇到)."""
     followed = CaseFollow.objects.filter(user=user).values("case_id")
     return (
@@ -189,14 +194,14 @@ def my_cases(user) -> QuerySet:
 class CaseView:
     case: Case
     limited: bool  # a follower's view: the public fields only (no grid, names, contact…)
-    events: list
-    photos_by_event: dict
+    events: list[CaseEvent]
+    photos_by_event: dict[int | None, list[CasePhoto]]
     actions: list[str]
     can_reveal_contact: bool
     hide_place: bool = False  # a follower of a sensitive case: no location, grid or unit
 
 
-def case_for_user(user, pk) -> CaseView:
+def case_for_user(user: User, pk: int | str) -> CaseView:
     """One case with its timeline, as far as `user` may see it (else 404)."""
     qs = Case.objects.select_related(
         "category", "category__parent", "handler", "reporter", "handler_company", "merged_into"
@@ -206,22 +211,23 @@ def case_for_user(user, pk) -> CaseView:
         case = access.get_case_or_404(user, pk, qs)
     except Http404:
         # A follower sees what the public sees (Open311's fields), never more.
-        case = qs.filter(pk=pk, follows__user=user).first() if str(pk).isdigit() else None
-        if case is None:
+        followed = qs.filter(pk=pk, follows__user=user).first() if str(pk).isdigit() else None
+        if followed is None:
             raise
+        case = followed
         limited = True
-    events = CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "id")
+    event_qs = CaseEvent.objects.filter(case=case).select_related("actor").order_by("at", "id")
     staff = not limited and access.sees_as_staff(user, case)
     if not staff:
-        events = events.filter(public=True)
-    events = list(events)
+        event_qs = event_qs.filter(public=True)
+    events = list(event_qs)
     hide_place = limited and access.is_sensitive(case.category)
     if limited:
         # The public text of a note (phone and ID numbers masked); none for a sensitive case,
         # whose notes may name the household. Never saved: the objects are only read.
         for event in events:
             event.note = "" if hide_place else mask_free_text(event.note) or ""
-    photos_by_event: dict = {}
+    photos_by_event: dict[int | None, list[CasePhoto]] = {}
     if not limited:
         for photo in CasePhoto.objects.filter(case=case).order_by("created_at", "id"):
             photos_by_event.setdefault(photo.event_id, []).append(photo)
@@ -238,7 +244,7 @@ def case_for_user(user, pk) -> CaseView:
     )
 
 
-def available_actions(user, case: Case, now=None) -> list[str]:
+def available_actions(user: AnyUser, case: Case, now: dt.datetime | None = None) -> list[str]:
     """Actions `user` may take on `case` now (status table + permission + state rules)."""
     now = now or timezone.now()
     result = []
@@ -282,14 +288,20 @@ class Duplicate:
     followers: int
 
 
-def _distance_m(lat1, lng1, lat2, lng2) -> float:
+def _distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     k = math.pi / 180
     x = (lng2 - lng1) * k * math.cos((lat1 + lat2) / 2 * k)
     return 6371000 * math.hypot(x, (lat2 - lat1) * k)
 
 
 def duplicate_candidates(
-    *, category: Category, lat: float, lng: float, now=None, limit: int = 5, user=None
+    *,
+    category: Category,
+    lat: float,
+    lng: float,
+    now: dt.datetime | None = None,
+    limit: int = 5,
+    user: AnyUser | None = None,
 ) -> list[Duplicate]:
     """Open cases of the same category within the category's radius (50 m) and days (7),
     nearest first. Returns no personal data: residents see these before filing. With `user`,
@@ -309,6 +321,7 @@ def duplicate_candidates(
     ).values("id", "status", "lat", "lng", "reported_at", "follower_count")
     found = []
     for row in rows:
+        assert row["lat"] is not None and row["lng"] is not None  # the range excludes NULL
         distance = _distance_m(lat, lng, row["lat"], row["lng"])
         if distance <= radius:
             found.append(

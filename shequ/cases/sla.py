@@ -264,11 +264,11 @@ def sla_sweep(*, now=None) -> SweepResult:
     escalated, messages = cases_escalate_due(now=now)
     result.escalated = escalated
     if messages:
-        recipients = _level_recipients(messages)
+        level_recipients = _level_recipients(messages)
         result.notifications += notify_bulk(
             [
                 {
-                    "recipients": recipients[(m["level"], m["case"].pk)],
+                    "recipients": level_recipients[(m["level"], m["case"].pk)],
                     "kind": "case_escalated",
                     "title": m["title"],
                     "url": reverse("case-detail", args=[m["case"].pk]),

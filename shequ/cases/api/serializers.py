@@ -116,7 +116,7 @@ def case_item(case: Case, now) -> dict:
         "category": {
             "code": category.code,
             "name": category.name,
-            "group": category.parent.name if category.parent_id else None,
+            "group": category.parent.name if category.parent is not None else None,
         },
         "channel": case.channel,
         "priority": case.priority,
@@ -158,8 +158,10 @@ def detail(view: selectors.CaseView) -> dict:
         lng=None if hide else case.lng,
         address="" if limited else case.address,
         handler_unit_code="" if hide else case.handler_unit_code,
-        handler_company=case.handler_company.name if case.handler_company_id and not hide else None,
-        handler_name=None if limited or not case.handler_id else case.handler.display_name,
+        handler_company=(
+            case.handler_company.name if not hide and case.handler_company is not None else None
+        ),
+        handler_name=None if limited or case.handler is None else case.handler.display_name,
         registered_at=case.registered_at,
         dispatched_at=case.dispatched_at,
         accepted_at=case.accepted_at,
@@ -173,7 +175,7 @@ def detail(view: selectors.CaseView) -> dict:
         reopen_count=case.reopen_count,
         satisfaction=case.satisfaction,
         follower_count=case.follower_count,
-        merged_into=case.merged_into.code if case.merged_into_id else None,
+        merged_into=case.merged_into.code if case.merged_into is not None else None,
         source_ref="" if limited else case.source_ref,
         contact_name="" if limited else case.masked_contact_name,
         contact_phone="" if limited else case.masked_contact_phone,

@@ -21,6 +21,7 @@ def work_for_the_demo_grid_worker(actors: Actors) -> None:
     if assignment is None or not actors.resident:
         return
     user, grid = assignment.user, assignment.region
+    assert grid is not None  # a grid worker's assignment names its grid
     missing = DEMO_INBOX_MINIMUM - selectors.inbox(user).count()
     category = (
         Category.objects.filter(

@@ -42,7 +42,7 @@ class Actors:
     grid_workers: dict[str, tuple[int, str]]
     community_staff: dict[str, tuple[int, str]]
     township_officers: dict[str, tuple[int, str]]
-    property_staff: dict[int, tuple[int, str]]
+    property_staff: dict[int | None, tuple[int, str]]
     resident: tuple[int, str] | None
     resident_grid: str
 

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import math
 import zoneinfo
+from collections.abc import Sequence
 
 from django.conf import settings
 
@@ -40,6 +41,7 @@ class SimulatorBase:
         for month in range(1, 13):
             weights = []
             for leaf in leaves:
+                assert leaf.parent is not None  # leaves only (parent__isnull=False)
                 group = leaf.parent.code
                 weight = GROUP_WEIGHT.get(group, 5) / sum(
                     1 for c in leaves if c.parent_id == leaf.parent_id
@@ -66,7 +68,8 @@ class SimulatorBase:
         self.actors = world.actors()
         self._day_seq: dict[dt.date, int] = {}
         self._order_seq: dict[dt.date, int] = {}
-        self._open_by_key: dict[tuple[str, int], tuple[int, dt.datetime]] = {}
+        # (grid, leaf id) → (code, reported at) of the last open case: the target of a merge.
+        self._open_by_key: dict[tuple[str, int], tuple[str, dt.datetime]] = {}
         self.daily = self.cal.daily_seconds
 
     def _flagship_grids(self) -> list[str]:
@@ -76,7 +79,7 @@ class SimulatorBase:
 
     # --- sampling ---------------------------------------------------------------------------
 
-    def _pick(self, cumulative: list[float]) -> int:
+    def _pick(self, cumulative: Sequence[float]) -> int:
         return bisect.bisect_right(cumulative, self.rng.random() * cumulative[-1])
 
     def _after(self, moment: dt.datetime, amount: float, unit: str) -> dt.datetime:

@@ -3,6 +3,7 @@
 
 import datetime as dt
 import itertools
+from typing import Any
 
 from shequ.cases.demo.patterns import CHANNELS, DETAILS, PLACES, RECENT_BURST, Place, SimCase
 from shequ.cases.demo.sampling import SimulatorBase
@@ -67,6 +68,7 @@ class Simulator(SimulatorBase):
             if company is None:
                 handler_type = HandlerType.COMMUNITY
         unit = "" if company else grid[: UNIT_CODE_LENGTH[HandlerType(handler_type)]]
+        assert leaf.parent is not None  # self.leaves holds 小类 only
         group = leaf.parent.code
         reporter = None
         if (
@@ -94,7 +96,7 @@ class Simulator(SimulatorBase):
                 )
             elif attribute.required:
                 attributes[attribute.code] = "—"
-        case = {
+        case: dict[str, Any] = {
             "code": self._code(reported.date()),
             "category_id": leaf.pk,
             "channel": channel,
@@ -373,7 +375,8 @@ class Simulator(SimulatorBase):
                 break
             user_id, name, role = (
                 (self.actors.resident[0], "刘*", "resident")
-                if kind == "reporter" and case["reporter_id"]
+                # reporter_id is only ever the demo resident's (simulate), so resident is set.
+                if kind == "reporter" and case["reporter_id"] and self.actors.resident
                 else (
                     (None, "居民", "resident")
                     if kind == "reporter"

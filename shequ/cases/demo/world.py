@@ -43,8 +43,11 @@ def flagship_grids() -> list[str]:
 def actors() -> Actors:
     """Who acts on the simulated cases: the first grid worker of each grid, the community staff
     (the demo account `community` first), township officers, property staff, the demo resident."""
-    grid_workers, community, township, company = {}, {}, {}, {}
-    resident = None
+    grid_workers: dict[str, tuple[int, str]] = {}
+    community: dict[str, tuple[int, str]] = {}
+    township: dict[str, tuple[int, str]] = {}
+    company: dict[int | None, tuple[int, str]] = {}
+    resident: tuple[int, str] | None = None
     resident_grid = ""
     for role, code, company_id, user_id, full_name, username in (
         Assignment.objects.filter(is_active=True)

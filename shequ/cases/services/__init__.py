@@ -4,6 +4,10 @@ Pages, the JSON API, Open311, admin actions and commands call the same functions
 `case_apply` maps an action name (the API's `{"action": …}`) to its service.
 """
 
+from collections.abc import Callable
+from typing import Any
+
+from shequ.cases.models import Case
 from shequ.cases.services.feedback import case_note_add, case_rate, case_visit
 from shequ.cases.services.privacy import (
     case_reveal_contact_phone,
@@ -34,8 +38,9 @@ from shequ.cases.services.transitions import (
     case_void,
 )
 from shequ.cases.workflow import Action
+from shequ.core.actors import AnyUser
 
-SERVICES = {
+SERVICES: dict[Action, Callable[..., Case]] = {
     Action.REGISTER: case_register,
     Action.VOID: case_void,
     Action.DISPATCH: case_dispatch,
@@ -74,7 +79,7 @@ PARAMETERS = {
 }
 
 
-def case_apply(action: str, *, case, actor, **params):
+def case_apply(action: str, *, case: Case, actor: AnyUser | None, **params: Any) -> Case:
     """Run the service of `action` with the parameters it accepts (others are ignored)."""
     action = Action(action)
     accepted = {k: v for k, v in params.items() if k in PARAMETERS[action] and v is not None}

@@ -1,7 +1,9 @@
 """What every transition shares: the compare-and-set, the timeline row, the step clock,
 who gets told. Only the services in this package change a case's state."""
 
-from collections.abc import Callable, Iterable
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -31,6 +33,7 @@ from shequ.cases.workflow import (
     SlaLevel,
     Status,
 )
+from shequ.core.actors import User
 from shequ.core.calendar import get_calendar
 from shequ.core.errors import ConflictError, InvalidInput
 from shequ.core.masking import mask_free_text, mask_name
@@ -47,7 +50,7 @@ def field_errors(errors: list[dict], message: str | None = None) -> InvalidInput
     )
 
 
-def require_text(value, field: str, message: str, max_length: int = 2000) -> str:
+def require_text(value: str | None, field: str, message: str, max_length: int = 2000) -> str:
     text = (value or "").strip()
     if not text:
         raise field_errors([{"field": field, "message": message}], message)
@@ -72,7 +75,9 @@ def check_allowed(case: Case, action: str) -> None:
         raise not_allowed(action, case.status)
 
 
-def check_transition(actor, case: Case, action: str, *, system_allowed: bool = False) -> None:
+def check_transition(
+    actor: User | None, case: Case, action: str, *, system_allowed: bool = False
+) -> None:
     """The role (403), the status table (409), then the rules about this case (403)."""
     if actor is None:
         if not system_allowed:
@@ -84,7 +89,9 @@ def check_transition(actor, case: Case, action: str, *, system_allowed: bool = F
     check_rules(actor, case, action)
 
 
-def actor_identity(actor, case: Case | None = None, client: str = "") -> tuple[str, str]:
+def actor_identity(
+    actor: User | None, case: Case | None = None, client: str = ""
+) -> tuple[str, str]:
     """(name, role) written on the timeline. Residents appear masked; machines by client id."""
     if actor is None:
         return (client or SYSTEM_NAME), ("client" if client else "system")
@@ -111,12 +118,12 @@ def actor_identity(actor, case: Case | None = None, client: str = "") -> tuple[s
 def step_clock(
     category: Category,
     step: str,
-    start,
+    start: dt.datetime,
     *,
-    due=None,
+    due: dt.datetime | None = None,
     ladder_position: int | None = None,
     ladder_length: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The fields of a step's clock: due by the category's limit, yellow at 80 %, escalation
     after the grace (when a higher ladder level exists)."""
     calendar = get_calendar()
@@ -142,7 +149,7 @@ def step_clock(
     }
 
 
-def no_clock() -> dict:
+def no_clock() -> dict[str, Any]:
     return {
         "step": "",
         "step_started_at": None,
@@ -153,7 +160,9 @@ def no_clock() -> dict:
     }
 
 
-def clock_for(case: Case, step: str, start, *, due=None) -> dict:
+def clock_for(
+    case: Case, step: str, start: dt.datetime, *, due: dt.datetime | None = None
+) -> dict[str, Any]:
     position, length = case.ladder_position()
     return step_clock(
         case.category, step, start, due=due, ladder_position=position, ladder_length=length
@@ -163,15 +172,15 @@ def clock_for(case: Case, step: str, start, *, due=None) -> dict:
 def apply_transition(
     case: Case,
     action: str,
-    actor,
+    actor: User | None,
     *,
-    changes: dict,
-    now=None,
+    changes: dict[str, Any],
+    now: dt.datetime | None = None,
     note: str = "",
     public: bool = True,
-    data: dict | None = None,
-    cas: dict | None = None,
-    photos: list | None = None,
+    data: dict[str, Any] | None = None,
+    cas: dict[str, Any] | None = None,
+    photos: list[evidence.CheckedPhoto] | None = None,
     photo_kind: str = "",
     after_commit: Callable[[Case], None] | None = None,
     client: str = "",
@@ -239,8 +248,8 @@ def store_photos(
     case: Case,
     event: CaseEvent,
     kind: str,
-    actor,
-    now,
+    actor: User | None,
+    now: dt.datetime,
     stored: list[str],
 ) -> None:
     """Store checked photos (evidence.store) and their rows on a timeline event — the one photo
@@ -272,7 +281,7 @@ def case_url(case: Case) -> str:
     return reverse("case-detail", args=[case.pk])
 
 
-def _users_of(q) -> list[int]:
+def _users_of(q: Q | None) -> list[int]:
     if q is None:
         return []
     return list(
@@ -302,14 +311,14 @@ def level_user_ids(level: str, case: Case) -> list[int]:
 
 
 def tell(
-    user_ids,
+    user_ids: Iterable[int | None],
     kind: str,
     title: str,
     case: Case,
     body: str = "",
     sms: bool = False,
     *,
-    channels=None,
+    channels: Sequence[str] | None = None,
     image_url: str = "",
 ) -> None:
     notify(

@@ -20,12 +20,13 @@ from shequ.cases.services._common import (
 )
 from shequ.cases.services.transitions import case_reopen
 from shequ.cases.workflow import Action, RatingSource, Satisfaction, Status
+from shequ.core.actors import User
 from shequ.core.errors import ConflictError
 from shequ.notifications.models import Notification
 from shequ.notifications.services import notify_bulk
 
 
-def _rating(value) -> str:
+def _rating(value: str) -> str:
     if value not in Satisfaction.values:
         message = _("请选择满意、基本满意或不满意。")
         raise field_errors([{"field": "rating", "message": message}], message)
@@ -33,7 +34,13 @@ def _rating(value) -> str:
 
 
 def case_rate(
-    *, case: Case, actor, rating: str = "", comment: str = "", reopen: bool = False, now=None
+    *,
+    case: Case,
+    actor: User,
+    rating: str = "",
+    comment: str = "",
+    reopen: bool = False,
+    now: dt.datetime | None = None,
 ) -> Case:
     """评价: the reporter rates the closed case once per round; 不满意 may reopen it (once,
     within 7 days)."""
@@ -76,12 +83,12 @@ def case_rate(
 def case_visit(
     *,
     case: Case,
-    actor,
+    actor: User,
     rating: str = "",
     contacted: bool = True,
     resolved: bool = True,
     note: str = "",
-    now=None,
+    now: dt.datetime | None = None,
 ) -> Case:
     """回访: staff record the result of calling back the reporter (phone/hotline cases)."""
     access.check_role(actor, case, Action.VISIT)
@@ -127,7 +134,7 @@ RATING_REMINDER_HORIZON = dt.timedelta(days=30)
 RATING_REMINDER_KIND = "case_rating_reminder"
 
 
-def cases_remind_unrated(*, now=None, chunk: int = 500) -> int:
+def cases_remind_unrated(*, now: dt.datetime | None = None, chunk: int = 500) -> int:
     """提醒评价: one reminder to the reporter of a case closed 3 days ago and still unrated
     (this round); idempotent, so the hourly job may run any number of times. Returns how many
     reminders were sent."""

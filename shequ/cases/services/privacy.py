@@ -7,10 +7,12 @@ their scope (handle, dispatch, 回访) may read it for a stated reason; every re
 row `cases.reveal_description`, every refusal `cases.reveal_description_refused`.
 """
 
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from shequ.cases import access
 from shequ.cases.models import Case
+from shequ.core.actors import AnyUser, User
 from shequ.core.audit import audit_record, audit_refusal
 from shequ.core.errors import InvalidInput, NotFoundError, PermissionDeniedError
 from shequ.core.scoping import has_perm
@@ -18,7 +20,7 @@ from shequ.core.scoping import has_perm
 REVEAL_PERMS = ("cases.handle", "cases.dispatch", "cases.visit")
 
 
-def may_reveal_description(actor, case: Case) -> bool:
+def may_reveal_description(actor: AnyUser | None, case: Case) -> bool:
     """Staff who see the case through their scope and work on it (not its reporter)."""
     if not access.sees_as_staff(actor, case):
         return False
@@ -32,7 +34,9 @@ def may_reveal_description(actor, case: Case) -> bool:
     )
 
 
-def case_reveal_description(*, actor, case: Case, reason: str, request=None) -> str:
+def case_reveal_description(
+    *, actor: User, case: Case, reason: str, request: HttpRequest | None = None
+) -> str:
     """The description in full (numbers unmasked), for a stated reason; audited.
 
     Raises PermissionDeniedError (403, the refusal is audited) and InvalidInput (400
@@ -64,7 +68,9 @@ def case_reveal_description(*, actor, case: Case, reason: str, request=None) -> 
     return case.description_original or case.description
 
 
-def case_reveal_contact_phone(*, actor, case: Case, reason: str, request=None) -> str:
+def case_reveal_contact_phone(
+    *, actor: User, case: Case, reason: str, request: HttpRequest | None = None
+) -> str:
     """The caller's phone number in full, for staff who call back (回访) in the case's scope,
     for a stated reason; audited as `cases.reveal_contact_phone`.
 

@@ -5,11 +5,15 @@ photos (`store_photos`, the same step as every transition's) → automatic regis
 `resolve_category` is re-exported from `shequ.cases.categories` for old callers."""
 
 import datetime as dt
+import random
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,6 +47,7 @@ from shequ.cases.workflow import (
     Step,
 )
 from shequ.core import ratelimit
+from shequ.core.actors import AnyUser, User
 from shequ.core.crypto import blind_index
 from shequ.core.errors import ConflictError, InvalidInput, NotFoundError
 from shequ.core.masking import mask_free_text
@@ -69,14 +74,14 @@ CHANNEL_PERMS = {
 }
 
 
-def new_case_code(now=None, rng=None) -> str:
+def new_case_code(now: dt.datetime | None = None, rng: random.Random | None = None) -> str:
     """YYMMDD + six characters, e.g. 261127K7Q2MX (unique; no 0/O/1/I confusion)."""
     now = timezone.localtime(now or timezone.now())
     choice = rng.choice if rng is not None else secrets.choice
     return f"{now:%y%m%d}" + "".join(choice(CODE_ALPHABET) for _ in range(6))
 
 
-def _resolve_building(value) -> Building | None:
+def _resolve_building(value: Building | int | str | None) -> Building | None:
     if value in (None, ""):
         return None
     if isinstance(value, Building):
@@ -89,8 +94,12 @@ def _resolve_building(value) -> Building | None:
 
 
 def _place_from_address(
-    actor, reporter, channel, address, contact_phone=""
-) -> tuple[routing.Place | None, dict]:
+    actor: User | None,
+    reporter: User | None,
+    channel: Channel,
+    address: str,
+    contact_phone: str = "",
+) -> tuple[routing.Place | None, dict[str, Any]]:
     """No point and no building: the place the typed address names (小区 + 幢 + 单元), the
     reporter's own estate (a hotline caller's: found by their number in the registry) standing
     in for "3幢"; else a field error saying what to add."""
@@ -142,7 +151,7 @@ def _place_from_address(
     )
 
 
-def reporting_channel(user) -> str:
+def reporting_channel(user: AnyUser) -> str:
     """The channel of a report filed on the product's own page: 巡查 for a grid worker (or any
     handler), 居民 for a resident, API for anyone else."""
     roles = user_roles(user)
@@ -153,7 +162,7 @@ def reporting_channel(user) -> str:
     return Channel.PATROL if has_perm(user, "cases.handle") else Channel.API
 
 
-def report_rate_check(*, actor, request) -> None:
+def report_rate_check(*, actor: User, request: HttpRequest) -> None:
     """Residents' own reports are rate limited (setting SHEQU_RATE_LIMITS["report"]); staff
     entry — any staff role, the hotline desk included — is not. Raises RateLimited (429)."""
     if actor.is_superuser or user_roles(actor) - {Role.RESIDENT, Role.PARTNER_CONTACT}:
@@ -177,17 +186,17 @@ class _Report:
 
 def case_report(
     *,
-    actor,
-    category,
+    actor: User | None,
+    category: Category | str | None,
     description: str,
     channel: str = Channel.RESIDENT,
-    lat=None,
-    lng=None,
+    lat: float | str | None = None,
+    lng: float | str | None = None,
     crs: str = "wgs84",
-    building=None,
+    building: Building | int | str | None = None,
     address: str = "",
-    attributes: dict | None = None,
-    photos=(),
+    attributes: dict[str, Any] | None = None,
+    photos: Iterable[evidence.Upload] = (),
     source_ref: str = "",
     contact_name: str = "",
     contact_phone: str = "",
@@ -195,7 +204,7 @@ def case_report(
     device_id: str = "",
     media_url: str = "",
     priority: str | None = None,
-    reporter=None,
+    reporter: User | None = None,
     now: dt.datetime | None = None,
 ) -> Case:
     """Report a case (信息收集) through any channel; the case code, grid and handler are set here.
@@ -276,23 +285,23 @@ def case_report(
 
 def _validate_report(
     *,
-    actor,
-    category,
-    description,
-    channel,
-    lat,
-    lng,
-    crs,
-    building,
-    address,
-    attributes,
-    photos,
-    source_ref,
-    contact_name,
-    contact_phone,
-    client,
-    priority,
-    reporter,
+    actor: User | None,
+    category: Category | str | None,
+    description: str,
+    channel: str,
+    lat: float | str | None,
+    lng: float | str | None,
+    crs: str,
+    building: Building | int | str | None,
+    address: str,
+    attributes: dict[str, Any] | None,
+    photos: Iterable[evidence.Upload],
+    source_ref: str,
+    contact_name: str,
+    contact_phone: str,
+    client: str,
+    priority: str | None,
+    reporter: User | None,
 ) -> _Report:
     """Who may report through the channel, every field error at once (400), then the scope of
     the place (403) and a source work-order number already used (409)."""
@@ -382,6 +391,8 @@ def _validate_report(
         errors.append({"field": "address", "message": _("地点描述不能超过 200 字。")})
     if errors:
         raise field_errors(errors)
+    # Without a field error both are known: every path that leaves them None adds one.
+    assert category_obj is not None and place is not None
 
     if actor is not None and channel in STAFF_ENTRY_CHANNELS | {Channel.PATROL}:
         perm = CHANNEL_PERMS[channel]
@@ -404,20 +415,21 @@ def _validate_report(
 def _build_case(
     report: _Report,
     *,
-    actor,
-    reporter,
-    client,
-    device_id,
-    media_url,
-    contact_name,
-    priority,
-    now,
+    actor: User | None,
+    reporter: User | None,
+    client: str,
+    device_id: str,
+    media_url: str,
+    contact_name: str,
+    priority: str | None,
+    now: dt.datetime,
 ) -> Case:
     """The unsaved case: code, route to the handling unit, the description masked at rest (the
     original encrypted beside it), the register step's clock."""
     place, category, text, channel = report.place, report.category, report.text, report.channel
     route = routing.route(category.handler_type, place)
     masked_text = mask_free_text(text)  # at rest masked; the original encrypted beside it
+    assert masked_text is not None  # the text is not empty (validated)
     if reporter is None and actor is not None and channel not in STAFF_ENTRY_CHANNELS:
         reporter = actor
     phone = report.phone
@@ -494,7 +506,7 @@ def _tell_neighbours(case: Case) -> None:
 
 
 @transaction.atomic
-def case_follow(*, case: Case, actor) -> CaseFollow:
+def case_follow(*, case: Case, actor: User) -> CaseFollow:
     """我也遇到: follow an open case (instead of reporting a duplicate); idempotent.
 
     Only a case in `access.followable_cases` (else 404, like any lookup outside the scope)."""

@@ -4,12 +4,15 @@ Used through `shequ.cases.services` by the pages, the API, Open311 and `case_rep
 register + dispatch.
 """
 
+import datetime as dt
+from typing import Any
+
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shequ.cases import routing
 from shequ.cases.categories import resolve_category
-from shequ.cases.models import Case
+from shequ.cases.models import Case, Category
 from shequ.cases.services._common import (
     apply_transition,
     case_title,
@@ -31,17 +34,24 @@ from shequ.cases.workflow import (
     Status,
     Step,
 )
+from shequ.core.actors import User
 from shequ.property.models import PropertyCompany
 
 
 def case_register(
-    *, case: Case, actor, note: str = "", category=None, priority: str | None = None, now=None
+    *,
+    case: Case,
+    actor: User | None,
+    note: str = "",
+    category: Category | str | None = None,
+    priority: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Case:
     """立案: accept the report as a case (optionally correcting its category and priority)."""
     check_transition(actor, case, Action.REGISTER, system_allowed=True)
     now = now or timezone.now()
-    changes: dict = {"registered_at": now}
-    data: dict = {}
+    changes: dict[str, Any] = {"registered_at": now}
+    data: dict[str, Any] = {}
     if category is not None:
         new_category = resolve_category(category)
         if new_category is None:
@@ -71,13 +81,15 @@ def case_register(
     )
 
 
-def case_void(*, case: Case, actor, reason: str = "", now=None) -> Case:
+def case_void(
+    *, case: Case, actor: User | None, reason: str = "", now: dt.datetime | None = None
+) -> Case:
     """作废: the report is not a case (no problem, out of scope, a test…) — with a reason."""
     check_transition(actor, case, Action.VOID, system_allowed=True)
     reason = require_text(reason, "reason", _("作废须填写理由。"), 500)
     now = now or timezone.now()
 
-    def after(c):
+    def after(c: Case) -> None:
         tell_reporter_and_followers(
             c,
             "case_voided",
@@ -96,7 +108,12 @@ def case_void(*, case: Case, actor, reason: str = "", now=None) -> Case:
     )
 
 
-def _route_for_dispatch(case: Case, handler_type, handler_unit_code, handler_company) -> dict:
+def _route_for_dispatch(
+    case: Case,
+    handler_type: str | None,
+    handler_unit_code: str | None,
+    handler_company: PropertyCompany | int | str | None,
+) -> dict[str, Any]:
     if handler_type in (None, ""):
         place = routing.Place(
             grid_code=case.region_code, lat=case.lat, lng=case.lng, building=case.building
@@ -110,7 +127,9 @@ def _route_for_dispatch(case: Case, handler_type, handler_unit_code, handler_com
     if handler_type not in HandlerType.values:
         raise field_errors([{"field": "handler_type", "message": _("处置主体无效。")}])
     if handler_type == HandlerType.PROPERTY:
-        company_id = getattr(handler_company, "pk", handler_company)
+        company_id: int | str | None = (
+            handler_company.pk if isinstance(handler_company, PropertyCompany) else handler_company
+        )
         if not company_id:
             raise field_errors([{"field": "handler_company", "message": _("请选择物业公司。")}])
         if not PropertyCompany.objects.filter(pk=company_id).exists():
@@ -131,12 +150,12 @@ def _route_for_dispatch(case: Case, handler_type, handler_unit_code, handler_com
 def case_dispatch(
     *,
     case: Case,
-    actor,
+    actor: User | None,
     handler_type: str | None = None,
     handler_unit_code: str | None = None,
-    handler_company=None,
+    handler_company: PropertyCompany | int | str | None = None,
     note: str = "",
-    now=None,
+    now: dt.datetime | None = None,
 ) -> Case:
     """派遣: send the case to the handling unit. The first dispatch starts the handling clock
     (due by the category's limit on the working calendar); a re-dispatch (改派) keeps it."""
@@ -156,16 +175,20 @@ def case_dispatch(
         changes["dispatched_at"] = now
         changes.update(clock_for(probe, Step.HANDLE, now))
         changes["due_at"] = changes["step_due_at"]
+        due_at = changes["due_at"]
     else:
+        # A re-dispatch: the case was dispatched before, so both are set.
+        assert case.dispatched_at is not None and case.due_at is not None
         changes.update(clock_for(probe, Step.HANDLE, case.dispatched_at, due=case.due_at))
+        due_at = case.due_at
     data = {
         "handler_type": changes["handler_type"],
         "handler_unit_code": changes["handler_unit_code"],
         "handler_company": changes["handler_company_id"],
-        "due_at": changes["due_at"].isoformat() if first else case.due_at.isoformat(),
+        "due_at": due_at.isoformat(),
     }
 
-    def after(c):
+    def after(c: Case) -> None:
         urgent = c.priority != Priority.NORMAL
         tell(
             unit_user_ids(c),
@@ -189,7 +212,7 @@ def case_dispatch(
     )
 
 
-def case_accept(*, case: Case, actor, now=None) -> Case:
+def case_accept(*, case: Case, actor: User, now: dt.datetime | None = None) -> Case:
     """接单: someone of the handling unit takes the case. Two at once: one wins, one gets 409."""
     check_transition(actor, case, Action.ACCEPT)
     now = now or timezone.now()
@@ -198,7 +221,9 @@ def case_accept(*, case: Case, actor, now=None) -> Case:
     )
 
 
-def case_return(*, case: Case, actor, reason: str = "", now=None) -> Case:
+def case_return(
+    *, case: Case, actor: User, reason: str = "", now: dt.datetime | None = None
+) -> Case:
     """退回: "not ours" — back to the dispatcher for re-dispatch (the old clock stops)."""
     check_transition(actor, case, Action.RETURN)
     reason = require_text(reason, "reason", _("退回须说明理由。"), 500)
@@ -213,7 +238,7 @@ def case_return(*, case: Case, actor, reason: str = "", now=None) -> Case:
         **clock_for(case, Step.DISPATCH, now),
     }
 
-    def after(c):
+    def after(c: Case) -> None:
         tell(
             dispatcher_ids(c),
             "case_returned",

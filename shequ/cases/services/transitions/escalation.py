@@ -2,6 +2,9 @@
 in bulk for the SLA sweep (`cases_escalate_due`, called by `shequ.cases.sla`), with one rule.
 """
 
+import datetime as dt
+from typing import Any
+
 from django.db import transaction
 from django.db.models import Case as When_
 from django.db.models import DateTimeField, F, Value, When
@@ -23,17 +26,20 @@ from shequ.cases.workflow import (
     Action,
     SlaLevel,
 )
+from shequ.core.actors import User
 from shequ.core.calendar import get_calendar
 from shequ.core.errors import ConflictError
 
 
-def case_supervise(*, case: Case, actor, note: str = "", now=None) -> Case:
+def case_supervise(
+    *, case: Case, actor: User, note: str = "", now: dt.datetime | None = None
+) -> Case:
     """督办: flag the case for supervision (also automatic when it runs late)."""
     check_transition(actor, case, Action.SUPERVISE)
     if case.supervised:
         raise ConflictError(_("该案件已在督办中。"), code="already_supervised")
 
-    def after(c):
+    def after(c: Case) -> None:
         tell(
             [c.handler_id] if c.handler_id else unit_user_ids(c),
             "case_supervised",
@@ -55,7 +61,7 @@ def case_supervise(*, case: Case, actor, note: str = "", now=None) -> Case:
     )
 
 
-def _escalation(case: Case, now) -> tuple[str, dict] | None:
+def _escalation(case: Case, now: dt.datetime) -> tuple[str, dict[str, Any]] | None:
     """The escalation rule: the next rung of the category's ladder and the changes it makes
     (supervised; the next escalation one grace later while a higher rung exists), or None at
     the top. Shared by case_escalate and the sweep's bulk path."""
@@ -76,7 +82,9 @@ def _escalation(case: Case, now) -> tuple[str, dict] | None:
     }
 
 
-def case_escalate(*, case: Case, actor=None, note: str = "", now=None) -> Case:
+def case_escalate(
+    *, case: Case, actor: User | None = None, note: str = "", now: dt.datetime | None = None
+) -> Case:
     """升级: one rung up the category's ladder (grid → community → township → city). The new
     level is told and the case is supervised. Staff with dispatch rights may do it by hand; the
     SLA sweep escalates overdue cases in bulk with the same rule (`cases_escalate_due`)."""
@@ -87,7 +95,7 @@ def case_escalate(*, case: Case, actor=None, note: str = "", now=None) -> Case:
         raise ConflictError(_("已升级至最高层级。"), code="ladder_top")
     level, changes = step
 
-    def after(c):
+    def after(c: Case) -> None:
         tell(
             level_user_ids(level, c),
             "case_escalated",
@@ -111,7 +119,9 @@ def case_escalate(*, case: Case, actor=None, note: str = "", now=None) -> Case:
     )
 
 
-def cases_escalate_due(*, now=None, chunk: int = 500) -> tuple[int, list[dict]]:
+def cases_escalate_due(
+    *, now: dt.datetime | None = None, chunk: int = 500
+) -> tuple[int, list[dict]]:
     """Escalate every case whose escalation time has come, by the rule of `case_escalate`, in
     bulk: per chunk one locking read, one UPDATE and one insert of timeline rows (rows another
     sweep holds are skipped). Returns (escalated, notification messages for the new levels)."""
@@ -130,10 +140,14 @@ def cases_escalate_due(*, now=None, chunk: int = 500) -> tuple[int, list[dict]]:
                 .select_related("category")
                 .filter(pk__in=ids[start : start + chunk], escalate_at__lte=now)
             )
-            tops, steps = [], []
+            tops: list[tuple[Case, None]] = []
+            steps: list[tuple[Case, tuple[str, dict[str, Any]]]] = []
             for case in cases:
                 step = _escalation(case, now)
-                (tops if step is None else steps).append((case, step))
+                if step is None:
+                    tops.append((case, step))
+                else:
+                    steps.append((case, step))
             if tops:
                 Case.objects.filter(pk__in=[c.pk for c, _ in tops]).update(escalate_at=None)
             if not steps:
@@ -183,4 +197,4 @@ def cases_escalate_due(*, now=None, chunk: int = 500) -> tuple[int, list[dict]]:
 
 
 def sla_level_label(level: str) -> str:
-    return SlaLevel(level).label
+    return str(SlaLevel(level).label)

@@ -3,6 +3,8 @@ its check. Used through `shequ.cases.services` (pages, API, Open311) and by `cas
 """
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
@@ -31,11 +33,19 @@ from shequ.cases.workflow import (
     PhotoKind,
     Step,
 )
+from shequ.core.actors import User
 from shequ.core.calendar import get_calendar
 from shequ.core.errors import ConflictError
 
 
-def case_handle(*, case: Case, actor, note: str = "", photos=(), now=None) -> Case:
+def case_handle(
+    *,
+    case: Case,
+    actor: User,
+    note: str = "",
+    photos: Iterable[evidence.Upload] = (),
+    now: dt.datetime | None = None,
+) -> Case:
     """处理反馈: the handler records what was done, with an "after" photo (required when the
     category requires photos). Stops the handling clock; starts the verification clock."""
     check_transition(actor, case, Action.HANDLE)
@@ -45,6 +55,7 @@ def case_handle(*, case: Case, actor, note: str = "", photos=(), now=None) -> Ca
         message = _("请上传处置后的现场照片。")
         raise field_errors([{"field": "photos", "message": message}], message)
     now = now or timezone.now()
+    assert case.dispatched_at is not None  # handling follows a dispatch
     seconds = get_calendar().working_seconds_between(case.dispatched_at, now)
     changes = {
         "handled_at": now,
@@ -54,7 +65,7 @@ def case_handle(*, case: Case, actor, note: str = "", photos=(), now=None) -> Ca
         **clock_for(case, Step.VERIFY, now),
     }
 
-    def after(c):
+    def after(c: Case) -> None:
         ids = [i for i in dispatcher_ids(c) if i != c.handler_id]
         tell(ids, "case_handled", _("案件待核查：%(title)s") % {"title": case_title(c)}, c)
         tell_reporter_and_followers(
@@ -77,13 +88,20 @@ def case_handle(*, case: Case, actor, note: str = "", photos=(), now=None) -> Ca
     )
 
 
-def case_verify(*, case: Case, actor, note: str = "", photos=(), now=None) -> Case:
+def case_verify(
+    *,
+    case: Case,
+    actor: User,
+    note: str = "",
+    photos: Iterable[evidence.Upload] = (),
+    now: dt.datetime | None = None,
+) -> Case:
     """核查结案: someone other than the handler checks on site and closes the case."""
     check_transition(actor, case, Action.VERIFY)
     checked = evidence.check_photos(photos)
     now = now or timezone.now()
 
-    def after(c):
+    def after(c: Case) -> None:
         tell_reporter_and_followers(
             c,
             "case_closed",
@@ -105,17 +123,18 @@ def case_verify(*, case: Case, actor, note: str = "", photos=(), now=None) -> Ca
     )
 
 
-def case_rework(*, case: Case, actor, note: str = "", now=None) -> Case:
+def case_rework(*, case: Case, actor: User, note: str = "", now: dt.datetime | None = None) -> Case:
     """返工: the check failed; back to the handler, deadline unchanged."""
     check_transition(actor, case, Action.REWORK)
     note = require_text(note, "note", _("返工须说明原因。"))
     now = now or timezone.now()
+    assert case.dispatched_at is not None  # the case was dispatched and handled
     changes = {
         "rework_count": F("rework_count") + 1,
         **clock_for(case, Step.HANDLE, case.dispatched_at, due=case.due_at),
     }
 
-    def after(c):
+    def after(c: Case) -> None:
         tell(
             [c.handler_id],
             "case_rework",
@@ -130,13 +149,20 @@ def case_rework(*, case: Case, actor, note: str = "", now=None) -> Case:
     )
 
 
-def case_request_extension(*, case: Case, actor, amount=None, reason: str = "", now=None) -> Case:
+def case_request_extension(
+    *,
+    case: Case,
+    actor: User,
+    amount: int | str | None = None,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> Case:
     """申请延期: the handling party asks for more time (in the category's handling unit)."""
     check_transition(actor, case, Action.EXTEND)
     reason = require_text(reason, "reason", _("申请延期须说明理由。"), 500)
     limit = case.category.handle_limit
     try:
-        amount = int(amount)
+        amount = int(amount) if amount is not None else 0
     except (TypeError, ValueError):
         amount = 0
     maximum = max(limit, 1) * 3
@@ -150,7 +176,7 @@ def case_request_extension(*, case: Case, actor, amount=None, reason: str = "", 
         raise ConflictError(_("已有待审批的延期申请。"), code="extension_pending")
     now = now or timezone.now()
 
-    def after(c):
+    def after(c: Case) -> None:
         tell(
             dispatcher_ids(c),
             "case_extension",
@@ -173,7 +199,13 @@ def case_request_extension(*, case: Case, actor, amount=None, reason: str = "", 
 
 
 def case_approve_extension(
-    *, case: Case, actor, approved: bool = True, amount=None, note: str = "", now=None
+    *,
+    case: Case,
+    actor: User,
+    approved: bool = True,
+    amount: int | str | None = None,
+    note: str = "",
+    now: dt.datetime | None = None,
 ) -> Case:
     """审批延期: approve (the due time moves by the amount, on the working calendar) or refuse."""
     check_transition(actor, case, Action.APPROVE_EXTENSION)
@@ -181,8 +213,8 @@ def case_approve_extension(
         raise ConflictError(_("没有待审批的延期申请。"), code="no_extension_pending")
     now = now or timezone.now()
     requested = case.extension_requested
-    changes: dict = {"extension_requested": None, "extension_reason": ""}
-    data: dict = {"approved": bool(approved), "requested": requested}
+    changes: dict[str, Any] = {"extension_requested": None, "extension_reason": ""}
+    data: dict[str, Any] = {"approved": bool(approved), "requested": requested}
     if approved:
         try:
             granted = int(amount) if amount not in (None, "") else requested
@@ -191,6 +223,8 @@ def case_approve_extension(
         if not 1 <= granted <= requested:
             message = _("批准的延期时长应为 1–%(max)d。") % {"max": requested}
             raise field_errors([{"field": "amount", "message": message}], message)
+        # An extension is asked for while handling: the case was dispatched, with a due time.
+        assert case.due_at is not None and case.dispatched_at is not None
         new_due = get_calendar().add(case.due_at, granted, case.category.handle_unit)
         changes.update(
             due_at=new_due,
@@ -199,7 +233,7 @@ def case_approve_extension(
         )
         data.update(granted=granted, old_due=case.due_at.isoformat(), new_due=new_due.isoformat())
 
-    def after(c):
+    def after(c: Case) -> None:
         title = (
             _("延期申请已批准：%(title)s") if approved else _("延期申请未获批准：%(title)s")
         ) % {"title": case_title(c)}
@@ -225,7 +259,9 @@ def case_approve_extension(
     )
 
 
-def case_reopen(*, case: Case, actor, reason: str = "", now=None) -> Case:
+def case_reopen(
+    *, case: Case, actor: User, reason: str = "", now: dt.datetime | None = None
+) -> Case:
     """重新办理: the reporter says it is not fixed, within 7 days of closure, once. Counts as
     rework; back to the same unit with a fresh handling clock."""
     check_transition(actor, case, Action.REOPEN)
@@ -252,7 +288,7 @@ def case_reopen(*, case: Case, actor, reason: str = "", now=None) -> Case:
         **clock,
     }
 
-    def after(c):
+    def after(c: Case) -> None:
         tell(
             unit_user_ids(c) + dispatcher_ids(c),
             "case_reopened",

@@ -2,6 +2,8 @@
 Used through `shequ.cases.services` (pages, API).
 """
 
+import datetime as dt
+
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,11 +24,19 @@ from shequ.cases.workflow import (
     Action,
     Status,
 )
+from shequ.core.actors import User
 from shequ.core.errors import ConflictError
 from shequ.notifications.services import notify
 
 
-def case_merge(*, case: Case, actor, into: Case | None = None, note: str = "", now=None) -> Case:
+def case_merge(
+    *,
+    case: Case,
+    actor: User,
+    into: Case | None = None,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Case:
     """合并重复: the case duplicates an open one; its reporter follows the surviving case."""
     check_transition(actor, case, Action.MERGE)
     if into is None:
@@ -44,7 +54,7 @@ def case_merge(*, case: Case, actor, into: Case | None = None, note: str = "", n
         raise ConflictError(_("目标案件已办结或已关闭，不能合并。"), code="target_not_open")
     now = now or timezone.now()
 
-    def after(c):
+    def after(c: Case) -> None:
         notify(
             recipients=[c.reporter_id],
             kind="case_merged",
