@@ -1,11 +1,9 @@
 """Races on real connections: two grid workers accept the same case at once → one wins, the
 other gets 409; two sweeps at once notify once. Transactional tests (real commits, threads)."""
 
-import threading
-
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 
 from shequ.accounts.models import Assignment, User
 from shequ.cases import services
@@ -13,6 +11,7 @@ from shequ.cases.categories import ensure_categories
 from shequ.cases.models import Case
 from shequ.core.errors import ConflictError
 from tests.support.cases import photo_bytes, point_in
+from tests.support.concurrency import run_together
 
 # SQLite's in-memory test database (shared cache) answers a concurrent writer with "table is
 # locked" instead of waiting; a file database in WAL mode waits (busy_timeout). The races are
@@ -31,27 +30,6 @@ def categories_after_flush(django_db_blocker):
     yield
     with django_db_blocker.unblock():
         ensure_categories()
-
-
-def run_together(*callables):
-    barrier = threading.Barrier(len(callables))
-    results: list = [None] * len(callables)
-
-    def worker(index, fn):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = fn()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(callables)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.mark.usefixtures("reseed_after_flush", "categories_after_flush", "transactional_db")

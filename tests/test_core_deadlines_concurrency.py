@@ -6,16 +6,15 @@ SQLite's in-memory test database (shared cache) answers a concurrent writer with
 locked" instead of waiting, so, like tests/test_cases_concurrency.py, this runs on PostgreSQL."""
 
 import datetime as dt
-import threading
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.db import connections
 from django.utils import timezone
 
 from shequ.core import deadlines
 from shequ.core.deadlines import Deadline, LimitUnit, deadline_start, deadlines_sweep
+from tests.support.concurrency import run_together
 
 pytestmark = pytest.mark.skipif(
     "postgresql" not in settings.DATABASES["default"]["ENGINE"],
@@ -27,28 +26,6 @@ LADDER = [
     {"after": 0, "unit": "work_hours", "level": "community"},
     {"after": 4, "unit": "work_hours", "level": "township"},
 ]
-
-
-def run_together(*callables):
-    """Run the callables in threads released at once (each with its own connection)."""
-    barrier = threading.Barrier(len(callables))
-    results: list = [None] * len(callables)
-
-    def worker(index, fn):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = fn()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(callables)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture

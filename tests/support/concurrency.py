@@ -1,4 +1,4 @@
-"""Real threads for the concurrency tests (tests/test_points_concurrency.py,
+"""Real threads for the concurrency tests (points, cases, deadlines): start them at once, count how
 tests/test_points_redeem_locking.py): start them at once, count how each ended."""
 
 import threading
@@ -35,3 +35,26 @@ def run_threads(count: int, action) -> Counter:
     for thread in threads:
         thread.join(timeout=120)
     return Counter(outcomes)
+
+
+def run_together(*callables):
+    """Run the callables in threads released at once (each with its own connection); return
+    each one's result or the exception it raised, in order."""
+    barrier = threading.Barrier(len(callables))
+    results: list = [None] * len(callables)
+
+    def worker(index, fn):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = fn()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(callables)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
