@@ -1,5 +1,5 @@
-"""Real threads for the concurrency tests (points, cases, deadlines): start them at once, count how
-tests/test_points_redeem_locking.py): start them at once, count how each ended."""
+"""Real threads for the concurrency tests (points, cases, deadlines): start them at once and
+report how each ended."""
 
 import threading
 from collections import Counter
